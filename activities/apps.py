@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ActivitiesConfig(AppConfig):
+    """Organisational life, attendance, dues and evaluations (issue 5)."""
+
+    name = "activities"
+    verbose_name = _("Organisational life and dues")

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LedgersConfig(AppConfig):
+    """Five-clears ledger, contact log, census campaigns, spreadsheet import/export (issue 4)."""
+
+    name = "ledgers"
+    verbose_name = _("Five-clears ledger")

@@ -1,0 +1,120 @@
+from datetime import date
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from . import crypto, national_id, phone
+from .models import Member
+from .selectors import member_branch_choices, organisations_visible_to
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class MemberForm(forms.ModelForm):
+    """Member details. The ID number is a separate field so that editing never shows it."""
+
+    national_id_input = forms.CharField(
+        label=_("national ID number"),
+        max_length=30,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    class Meta:
+        model = Member
+        fields = [
+            "name",
+            "gender",
+            "ethnicity",
+            "birth_date",
+            "phone",
+            "email",
+            "category",
+            "joined_on",
+            "confirmed_on",
+            "home_branch",
+            "status",
+        ]
+        widgets = {
+            "birth_date": DateInput(),
+            "joined_on": DateInput(),
+            "confirmed_on": DateInput(),
+        }
+
+    field_order = ["name", "national_id_input"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["home_branch"].queryset = member_branch_choices(user=user)
+        if self.instance.pk:
+            self.fields["national_id_input"].help_text = _(
+                "Currently %(masked)s. Leave blank to keep it."
+            ) % {"masked": self.instance.national_id_masked}
+        else:
+            self.fields["national_id_input"].required = True
+
+    def clean_national_id_input(self) -> str:
+        value = self.cleaned_data["national_id_input"]
+        if not value:
+            return ""
+        number = national_id.validate(value)
+        duplicates = Member.objects.filter(national_id_digest=crypto.digest(number))
+        if self.instance.pk:
+            duplicates = duplicates.exclude(pk=self.instance.pk)
+        if duplicates.exists():
+            raise forms.ValidationError(
+                _("A member with this ID number is already registered."), code="duplicate"
+            )
+        return number
+
+    def clean_phone(self) -> str:
+        return phone.validate(self.cleaned_data["phone"])
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("national_id_input"):
+            # Set before the model's own clean() compares it with the birth date.
+            self.instance.national_id = cleaned["national_id_input"]
+        today = date.today()
+        for name in ("birth_date", "joined_on", "confirmed_on"):
+            value = cleaned.get(name)
+            if value and value > today:
+                self.add_error(name, _("This date is in the future."))
+        return cleaned
+
+
+def indented_name(organisation) -> str:
+    return "\u3000" * (organisation.depth - 1) + organisation.name
+
+
+class MemberFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    branch = forms.ModelChoiceField(label=_("Organisation"), queryset=None, required=False)
+    category = forms.ChoiceField(
+        label=_("category"), choices=[("", _("All"))] + Member.Category.choices, required=False
+    )
+    status = forms.ChoiceField(
+        label=_("status"), choices=[("", _("All"))] + Member.Status.choices, required=False
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort"),
+        required=False,
+        choices=[
+            ("name", _("Name")),
+            ("-name", _("Name (descending)")),
+            ("joined_on", _("Joined (oldest first)")),
+            ("-joined_on", _("Joined (newest first)")),
+            ("branch", _("Branch")),
+        ],
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].queryset = organisations_visible_to(user).order_by("path")
+        self.fields["branch"].label_from_instance = indented_name
+        self.fields["q"].widget.attrs["placeholder"] = _("Name, phone or full ID number")

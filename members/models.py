@@ -1,0 +1,220 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+from treebeard.mp_tree import MP_Node
+
+from . import crypto, national_id, phone
+from .fields import EncryptedTextField
+
+
+def validate_phone(value: str) -> None:
+    phone.validate(value)
+
+
+class Organisation(MP_Node):
+    """A Party organisation inside this deployment, in a materialised-path tree.
+
+    A subtree is one `path LIKE 'prefix%'` query (django-treebeard MP_Node).
+    """
+
+    class Kind(models.TextChoices):
+        COUNTY = "county", _("County organisation department")
+        COMMITTEE = "committee", _("Grass-roots Party committee")
+        GENERAL_BRANCH = "general_branch", _("General Party branch")
+        BRANCH = "branch", _("Party branch")
+        GROUP = "group", _("Party group")
+
+    # Kinds that can hold members' organisational relationships.
+    MEMBER_KINDS = (Kind.BRANCH, Kind.GENERAL_BRANCH, Kind.GROUP)
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    region = models.CharField(_("region"), max_length=100, blank=True)
+    contact_person = models.CharField(_("contact person"), max_length=50, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[validate_phone])
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def holds_members(self) -> bool:
+        return self.kind in self.MEMBER_KINDS
+
+
+class ExternalOrganisation(models.Model):
+    """An organisation outside this deployment that hosts or sends a member; nobody logs in for it."""
+
+    name = models.CharField(_("name"), max_length=100)
+    region = models.CharField(_("region"), max_length=100)
+    contact_person = models.CharField(_("contact person"), max_length=50, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[validate_phone])
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("external organisation")
+        verbose_name_plural = _("external organisations")
+        ordering = ["region", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "region"], name="external_org_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.region}）"
+
+
+class Member(models.Model):
+    class Gender(models.TextChoices):
+        MALE = "M", _("Male")
+        FEMALE = "F", _("Female")
+
+    class Category(models.TextChoices):
+        FULL = "full", _("Full member")
+        PROBATIONARY = "probationary", _("Probationary member")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Membership suspended")
+        REMOVED = "removed", _("Removed")
+        TRANSFERRED_OUT = "transferred_out", _("Transferred out")
+        DECEASED = "deceased", _("Deceased")
+
+    name = models.CharField(_("name"), max_length=50, db_index=True)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices)
+    ethnicity = models.CharField(_("ethnicity"), max_length=20, default="汉族")
+    birth_date = models.DateField(_("birth date"))
+    national_id = EncryptedTextField(_("national ID number"))
+    national_id_digest = models.CharField(max_length=64, unique=True, editable=False)
+    phone = models.CharField(_("phone"), max_length=30, validators=[validate_phone])
+    email = models.EmailField(_("e-mail"), blank=True)
+    category = models.CharField(
+        _("category"), max_length=20, choices=Category.choices, default=Category.FULL
+    )
+    joined_on = models.DateField(_("date joined the Party"))
+    confirmed_on = models.DateField(_("date confirmed as full member"), null=True, blank=True)
+    home_branch = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="members",
+        verbose_name=_("home branch"),
+        help_text=_("The branch that holds the member's organisational relationship."),
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    # The encrypted number never goes into history; its digest shows that it changed.
+    history = HistoricalRecords(excluded_fields=["national_id", "created_at", "updated_at"])
+
+    class Meta:
+        verbose_name = _("Party member")
+        verbose_name_plural = _("Party members")
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["home_branch", "name"], name="member_branch_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def national_id_masked(self) -> str:
+        return national_id.mask(self.national_id)
+
+    def clean(self) -> None:
+        errors: dict[str, list] = {}
+        if self.national_id and self.birth_date:
+            born = national_id.birth_date_of(self.national_id)
+            if born and born != self.birth_date:
+                errors.setdefault("birth_date", []).append(
+                    _("The birth date does not match the ID number (%(date)s).")
+                    % {"date": born.isoformat()}
+                )
+        if self.birth_date and self.joined_on:
+            if self.joined_on.year - self.birth_date.year - (
+                (self.joined_on.month, self.joined_on.day)
+                < (self.birth_date.month, self.birth_date.day)
+            ) < 18:
+                errors.setdefault("joined_on", []).append(
+                    _("A member joins the Party at 18 or older.")
+                )
+        if self.category == self.Category.PROBATIONARY and self.confirmed_on:
+            errors.setdefault("confirmed_on", []).append(
+                _("A probationary member has no confirmation date yet.")
+            )
+        if self.confirmed_on and self.joined_on and self.confirmed_on <= self.joined_on:
+            errors.setdefault("confirmed_on", []).append(
+                _("The confirmation date must come after the date of joining.")
+            )
+        if self.home_branch_id and not self.home_branch.holds_members:
+            errors.setdefault("home_branch", []).append(
+                _("Choose a Party branch, general branch or group, not a committee.")
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        self.national_id_digest = crypto.digest(self.national_id)
+        super().save(*args, **kwargs)
+
+
+class StaffAssignment(models.Model):
+    """Which organisation node a user works for, and in what role. Rights follow the node."""
+
+    class Role(models.TextChoices):
+        SECRETARY = "secretary", _("Branch secretary / contact person")
+        REVIEWER = "reviewer", _("Reviewer (committee or county)")
+        ADMINISTRATOR = "administrator", _("Administrator")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="assignment",
+        verbose_name=_("user"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="staff",
+        verbose_name=_("organisation"),
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("staff assignment")
+        verbose_name_plural = _("staff assignments")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.organisation}"
+
+
+class SensitiveAccess(models.Model):
+    """A log line for each sensitive read (revealing an ID number, and later exports)."""
+
+    class Action(models.TextChoices):
+        REVEAL_NATIONAL_ID = "reveal_national_id", _("Revealed national ID number")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("user")
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("member")
+    )
+    action = models.CharField(_("action"), max_length=40, choices=Action.choices)
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sensitive access")
+        verbose_name_plural = _("sensitive access log")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.get_action_display()}"

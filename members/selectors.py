@@ -1,0 +1,207 @@
+"""Reads. Every view starts from one of these, and they all start from the user's scope."""
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from . import crypto, national_id
+from .models import Member, Organisation, StaffAssignment
+
+MEMBER_SORTS = {
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+    "joined_on": ("joined_on", "id"),
+    "-joined_on": ("-joined_on", "-id"),
+    "branch": ("home_branch__path", "name", "id"),
+}
+PHONE_QUERY = re.compile(r"^[\d\-+ ]{3,}$")
+
+
+def assignment_of(user) -> StaffAssignment | None:
+    if not user.is_authenticated:
+        return None
+    try:
+        return user.assignment
+    except StaffAssignment.DoesNotExist:
+        return None
+
+
+def sees_everything(user) -> bool:
+    if not user.is_authenticated:
+        return False
+    assignment = assignment_of(user)
+    return user.is_superuser or (
+        assignment is not None and assignment.role == StaffAssignment.Role.ADMINISTRATOR
+    )
+
+
+def scope_root_of(user) -> Organisation | None:
+    assignment = assignment_of(user)
+    return assignment.organisation if assignment else None
+
+
+def organisations_visible_to(user) -> QuerySet[Organisation]:
+    if sees_everything(user):
+        return Organisation.objects.all()
+    root = scope_root_of(user)
+    if root is None:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(path__startswith=root.path)
+
+
+def members_visible_to(user) -> QuerySet[Member]:
+    """The one rule for who sees which members: the subtree of the user's node.
+
+    A secretary's node is their branch (with its Party groups); a reviewer's is a
+    committee or the county. Administrators see everything.
+    """
+    if sees_everything(user):
+        return Member.objects.all()
+    root = scope_root_of(user)
+    if root is None:
+        return Member.objects.none()
+    return Member.objects.filter(home_branch__path__startswith=root.path)
+
+
+def member_get(*, user, pk: int) -> Member:
+    """A member in the user's scope, or 404 (never 403: others' members do not exist)."""
+    return get_object_or_404(members_visible_to(user).select_related("home_branch"), pk=pk)
+
+
+def organisation_get(*, user, pk: int) -> Organisation:
+    return get_object_or_404(organisations_visible_to(user), pk=pk)
+
+
+def member_branch_choices(*, user) -> QuerySet[Organisation]:
+    return organisations_visible_to(user).filter(kind__in=Organisation.MEMBER_KINDS).order_by("path")
+
+
+def member_search(
+    *,
+    user,
+    query: str = "",
+    branch: Organisation | None = None,
+    category: str = "",
+    status: str = "",
+    sort: str = "name",
+) -> QuerySet[Member]:
+    """Search by name, phone, or exact ID number (through its digest), with filters."""
+    members = members_visible_to(user).select_related("home_branch")
+    query = query.strip()
+    if query:
+        number = national_id.normalise(query)
+        if len(number) == 18 and number[:17].isdigit():
+            members = members.filter(national_id_digest=crypto.digest(number))
+        elif PHONE_QUERY.match(query):
+            members = members.filter(phone__contains=query.replace(" ", ""))
+        else:
+            members = members.filter(name__icontains=query)
+    if branch is not None:
+        members = members.filter(home_branch__path__startswith=branch.path)
+    if category:
+        members = members.filter(category=category)
+    if status:
+        members = members.filter(status=status)
+    return members.order_by(*MEMBER_SORTS.get(sort, MEMBER_SORTS["name"]))
+
+
+@dataclass(frozen=True)
+class HistoryChange:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    when: object
+    who: str
+    kind: str
+    changes: list[HistoryChange]
+
+
+def _display(field, value, organisations: dict[int, str]) -> str:
+    if value in (None, ""):
+        return "—"
+    if field.name == "home_branch":
+        return organisations.get(value, str(value))
+    if field.choices:
+        return str(dict(field.choices).get(value, value))
+    return str(value)
+
+
+def member_history(*, member: Member, limit: int = 50) -> list[HistoryEntry]:
+    """Who changed what and when, newest first; the ID number shows only as 'changed'."""
+    records = list(member.history.select_related("history_user").order_by("-history_date")[:limit])
+    branch_ids = {r.home_branch_id for r in records}
+    organisations = dict(Organisation.objects.filter(pk__in=branch_ids).values_list("pk", "name"))
+    entries = []
+    for newer, older in zip(records, records[1:] + [None], strict=True):
+        changes = []
+        if older is not None:
+            for change in newer.diff_against(older).changes:
+                if change.field == "national_id_digest":
+                    field = Member._meta.get_field("national_id")
+                    changes.append(HistoryChange(str(field.verbose_name), "••••", "••••"))
+                    continue
+                field = Member._meta.get_field(change.field)
+                changes.append(
+                    HistoryChange(
+                        str(field.verbose_name),
+                        _display(field, change.old, organisations),
+                        _display(field, change.new, organisations),
+                    )
+                )
+        entries.append(
+            HistoryEntry(
+                when=newer.history_date,
+                who=str(newer.history_user or "—"),
+                kind=newer.get_history_type_display(),
+                changes=changes,
+            )
+        )
+    return entries
+
+
+def member_status_counts(*, user) -> dict[str, int]:
+    rows = members_visible_to(user).values("status").annotate(n=Count("id"))
+    return {row["status"]: row["n"] for row in rows}
+
+
+def probation_due(*, user, today: date) -> QuerySet[Member]:
+    """Probationary members whose probation (default 12 months) has ended: the branch must decide."""
+    ended_before = today - relativedelta(months=settings.PROBATION_MONTHS)
+    return (
+        members_visible_to(user)
+        .filter(
+            category=Member.Category.PROBATIONARY,
+            status=Member.Status.ACTIVE,
+            joined_on__lte=ended_before,
+        )
+        .select_related("home_branch")
+        .order_by("joined_on")
+    )
+
+
+def organisation_tree(*, user) -> list[Organisation]:
+    """The user's organisations in tree order, each with direct and subtree member counts."""
+    organisations = list(
+        organisations_visible_to(user)
+        .annotate(direct_members=Count("members", filter=Q(members__status=Member.Status.ACTIVE)))
+        .order_by("path")
+    )
+    totals: dict[str, int] = {}
+    for org in organisations:
+        for depth in range(1, org.depth + 1):
+            prefix = org.path[: depth * Organisation.steplen]
+            totals[prefix] = totals.get(prefix, 0) + org.direct_members
+    base_depth = min((o.depth for o in organisations), default=1)
+    for org in organisations:
+        org.subtree_members = totals.get(org.path, 0)
+        org.indent = org.depth - base_depth
+    return organisations

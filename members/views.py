@@ -1,0 +1,101 @@
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from . import selectors, services
+from .forms import MemberFilterForm, MemberForm
+
+
+@require_GET
+def member_list(request):
+    form = MemberFilterForm(request.GET or None, user=request.user)
+    filters = form.cleaned_data if form.is_valid() else {}
+    members = selectors.member_search(
+        user=request.user,
+        query=filters.get("q", ""),
+        branch=filters.get("branch"),
+        category=filters.get("category", ""),
+        status=filters.get("status", ""),
+        sort=filters.get("sort") or "name",
+    )
+    page = Paginator(members, settings.MEMBER_LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    query_string = request.GET.copy()
+    query_string.pop("page", None)
+    return render(
+        request,
+        "members/member_list.html",
+        {"form": form, "page": page, "query_string": query_string.urlencode()},
+    )
+
+
+@require_GET
+def member_detail(request, pk: int):
+    member = selectors.member_get(user=request.user, pk=pk)
+    return render(
+        request,
+        "members/member_detail.html",
+        {
+            "member": member,
+            "history": selectors.member_history(member=member),
+            "episodes": member.mobility_episodes.select_related(
+                "inflow_organisation", "inflow_external"
+            ).order_by("-left_on"),
+        },
+    )
+
+
+@require_POST
+def member_reveal_national_id(request, pk: int):
+    member = selectors.member_get(user=request.user, pk=pk)
+    number = services.national_id_reveal(
+        member=member, actor=request.user, ip_address=request.META.get("REMOTE_ADDR")
+    )
+    return render(request, "members/national_id_revealed.html", {"member": member, "number": number})
+
+
+def member_create(request):
+    form = MemberForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        member = services.member_save(member=form.instance, actor=request.user)
+        messages.success(request, _("Member %(name)s added.") % {"name": member.name})
+        return redirect("members:detail", pk=member.pk)
+    return render(request, "members/member_form.html", {"form": form})
+
+
+def member_edit(request, pk: int):
+    member = selectors.member_get(user=request.user, pk=pk)
+    form = MemberForm(request.POST or None, instance=member, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.member_save(member=form.instance, actor=request.user)
+        messages.success(request, _("Changes to %(name)s saved.") % {"name": member.name})
+        return redirect("members:detail", pk=member.pk)
+    return render(request, "members/member_form.html", {"form": form, "member": member})
+
+
+@require_GET
+def organisation_tree(request):
+    return render(
+        request,
+        "members/organisation_tree.html",
+        {"organisations": selectors.organisation_tree(user=request.user)},
+    )
+
+
+@require_GET
+def organisation_detail(request, pk: int):
+    organisation = selectors.organisation_get(user=request.user, pk=pk)
+    return render(
+        request,
+        "members/organisation_detail.html",
+        {
+            "organisation": organisation,
+            "children": organisation.get_children(),
+            "ancestors": selectors.organisations_visible_to(request.user).filter(
+                pk__in=[a.pk for a in organisation.get_ancestors()]
+            ),
+            "history": organisation.history.select_related("history_user")[:20],
+        },
+    )
