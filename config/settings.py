@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from cryptography.fernet import Fernet, MultiFernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +35,12 @@ if not DEBUG:
         raise ImproperlyConfigured("DEBUG is off: set SECRET_KEY to a long random value.")
     if not FIELD_ENCRYPTION_KEYS or DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS:
         raise ImproperlyConfigured("DEBUG is off: set FIELD_ENCRYPTION_KEY to a Fernet key.")
+try:
+    MultiFernet([Fernet(key) for key in FIELD_ENCRYPTION_KEYS])
+except ValueError as error:
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEY must be Fernet keys (32 url-safe base64 bytes), comma-separated."
+    ) from error
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

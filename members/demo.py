@@ -22,8 +22,32 @@ COUNTY_NAME = "清溪县委组织部"
 SECRETARY_BRANCH = "城关镇东街社区党支部"
 TODAY = date(2026, 11, 1)  # fixed so the demo is the same on every machine
 
-TOWNSHIPS = ["城关镇", "青山镇", "白石乡", "河口镇", "龙泉镇", "桃源乡", "新华镇", "东岭乡", "石门镇", "柳溪乡"]
-VILLAGES = ["东街", "西街", "南山", "北岭", "河湾", "杨柳", "石桥", "新村", "竹林", "高坪", "长岗", "枫树"]
+TOWNSHIPS = [
+    "城关镇",
+    "青山镇",
+    "白石乡",
+    "河口镇",
+    "龙泉镇",
+    "桃源乡",
+    "新华镇",
+    "东岭乡",
+    "石门镇",
+    "柳溪乡",
+]
+VILLAGES = [
+    "东街",
+    "西街",
+    "南山",
+    "北岭",
+    "河湾",
+    "杨柳",
+    "石桥",
+    "新村",
+    "竹林",
+    "高坪",
+    "长岗",
+    "枫树",
+]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余杜叶程魏苏吕丁任"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉文斌海燕鹏飞辉俊峰琳宇晨浩然子涵欣怡思远德"
 ETHNICITIES = ["汉族"] * 18 + ["土家族", "苗族", "回族", "彝族"]
@@ -78,42 +102,46 @@ def _random_date(rng: random.Random, start: date, end: date) -> date:
 
 
 def _build_tree() -> tuple[Organisation, list[Organisation]]:
-    county = Organisation.add_root(
-        name=COUNTY_NAME,
-        kind=Organisation.Kind.COUNTY,
-        region="四川省清溪县",
-        contact_person="赵明",
-        phone="0818-2212345",
+    tree, kind = Organisation.objects, Organisation.Kind
+    county = tree.add_root(
+        {
+            "name": COUNTY_NAME,
+            "kind": kind.COUNTY,
+            "region": "四川省清溪县",
+            "contact_person": "赵明",
+            "phone": "0818-2212345",
+        }
     )
     branches = []
     for t_index, township in enumerate(TOWNSHIPS):
-        committee = county.add_child(
-            name=f"{township}党委",
-            kind=Organisation.Kind.COMMITTEE,
-            region=f"清溪县{township}",
-            phone=f"0818-22{t_index:02d}100",
+        committee = tree.add_child(
+            county,
+            {
+                "name": f"{township}党委",
+                "kind": kind.COMMITTEE,
+                "region": f"清溪县{township}",
+                "phone": f"0818-22{t_index:02d}100",
+            },
         )
-        committee = Organisation.objects.get(pk=committee.pk)
         branches.append(
-            committee.add_child(name=f"{township}机关党支部", kind=Organisation.Kind.BRANCH)
+            tree.add_child(committee, {"name": f"{township}机关党支部", "kind": kind.BRANCH})
         )
         parent = committee
         if t_index == 0:
             # One township has a general branch over two of its community branches.
-            parent = committee.add_child(name="城关镇社区党总支", kind=Organisation.Kind.GENERAL_BRANCH)
+            parent = tree.add_child(
+                committee, {"name": "城关镇社区党总支", "kind": kind.GENERAL_BRANCH}
+            )
         for v_index in range(5):
             village = VILLAGES[(t_index * 5 + v_index) % len(VILLAGES)]
             suffix = "社区" if t_index == 0 else "村"
-            parent = Organisation.objects.get(pk=parent.pk)
-            branch = parent.add_child(
-                name=f"{township}{village}{suffix}党支部", kind=Organisation.Kind.BRANCH
-            )
-            branches.append(branch)
+            name = f"{township}{village}{suffix}党支部"
+            branches.append(tree.add_child(parent, {"name": name, "kind": kind.BRANCH}))
             if t_index == 0 and v_index == 1:
                 parent = committee
-    first = Organisation.objects.get(pk=branches[1].pk)
-    first.add_child(name=f"{first.name}第一党小组", kind=Organisation.Kind.GROUP)
-    return Organisation.objects.get(pk=county.pk), branches
+    tree.add_child(branches[1], {"name": f"{branches[1].name}第一党小组", "kind": kind.GROUP})
+    county.refresh_from_db()
+    return county, branches
 
 
 def _build_members(rng: random.Random, branches: list[Organisation], count: int) -> list[Member]:
@@ -181,7 +209,7 @@ def seed_demo(*, member_count: int = 1500, seed: int = 20261101) -> bool:
     Returns True if the county was built now, False if it already existed.
     """
     autodiscover_modules("demo")
-    county = Organisation.get_root_nodes().filter(name=COUNTY_NAME).first()
+    county = Organisation.objects.get_root_nodes().filter(name=COUNTY_NAME).first()
     created = county is None
     if created:
         rng = random.Random(seed)
@@ -196,6 +224,6 @@ def seed_demo(*, member_count: int = 1500, seed: int = 20261101) -> bool:
         demo = DemoCounty(county, branches, members, external, rng, TODAY)
         for step in _steps:
             step(demo)
-    secretary_branch = county.get_descendants().get(name=SECRETARY_BRANCH)
+    secretary_branch = Organisation.objects.get_descendants(county).get(name=SECRETARY_BRANCH)
     _ensure_users(county, secretary_branch)
     return created

@@ -29,7 +29,7 @@ class Organisation(MP_Node):
     # Kinds that can hold members' organisational relationships.
     MEMBER_KINDS = (Kind.BRANCH, Kind.GENERAL_BRANCH, Kind.GROUP)
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("organisation name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     region = models.CharField(_("region"), max_length=100, blank=True)
     contact_person = models.CharField(_("contact person"), max_length=50, blank=True)
@@ -51,7 +51,7 @@ class Organisation(MP_Node):
 class ExternalOrganisation(models.Model):
     """An organisation outside this deployment that hosts or sends a member; nobody logs in for it."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("organisation name"), max_length=100)
     region = models.CharField(_("region"), max_length=100)
     contact_person = models.CharField(_("contact person"), max_length=50, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[validate_phone])
@@ -123,6 +123,10 @@ class Member(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        self.national_id_digest = crypto.digest(self.national_id)
+        super().save(*args, **kwargs)
+
     @property
     def national_id_masked(self) -> str:
         return national_id.mask(self.national_id)
@@ -137,10 +141,15 @@ class Member(models.Model):
                     % {"date": born.isoformat()}
                 )
         if self.birth_date and self.joined_on:
-            if self.joined_on.year - self.birth_date.year - (
-                (self.joined_on.month, self.joined_on.day)
-                < (self.birth_date.month, self.birth_date.day)
-            ) < 18:
+            if (
+                self.joined_on.year
+                - self.birth_date.year
+                - (
+                    (self.joined_on.month, self.joined_on.day)
+                    < (self.birth_date.month, self.birth_date.day)
+                )
+                < 18
+            ):
                 errors.setdefault("joined_on", []).append(
                     _("A member joins the Party at 18 or older.")
                 )
@@ -158,10 +167,6 @@ class Member(models.Model):
             )
         if errors:
             raise ValidationError(errors)
-
-    def save(self, *args, **kwargs):
-        self.national_id_digest = crypto.digest(self.national_id)
-        super().save(*args, **kwargs)
 
 
 class StaffAssignment(models.Model):

@@ -77,8 +77,18 @@ def organisation_get(*, user, pk: int) -> Organisation:
     return get_object_or_404(organisations_visible_to(user), pk=pk)
 
 
+def organisation_ancestors(*, user, organisation: Organisation) -> QuerySet[Organisation]:
+    """The organisations above this one that the user may also open (for breadcrumbs)."""
+    paths = [
+        organisation.path[: depth * Organisation.steplen] for depth in range(1, organisation.depth)
+    ]
+    return organisations_visible_to(user).filter(path__in=paths).order_by("path")
+
+
 def member_branch_choices(*, user) -> QuerySet[Organisation]:
-    return organisations_visible_to(user).filter(kind__in=Organisation.MEMBER_KINDS).order_by("path")
+    return (
+        organisations_visible_to(user).filter(kind__in=Organisation.MEMBER_KINDS).order_by("path")
+    )
 
 
 def member_search(

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
 from .forms import MemberFilterForm, MemberForm
+from .models import Organisation
 
 
 @require_GET
@@ -53,7 +54,9 @@ def member_reveal_national_id(request, pk: int):
     number = services.national_id_reveal(
         member=member, actor=request.user, ip_address=request.META.get("REMOTE_ADDR")
     )
-    return render(request, "members/national_id_revealed.html", {"member": member, "number": number})
+    return render(
+        request, "members/national_id_revealed.html", {"member": member, "number": number}
+    )
 
 
 def member_create(request):
@@ -92,9 +95,9 @@ def organisation_detail(request, pk: int):
         "members/organisation_detail.html",
         {
             "organisation": organisation,
-            "children": organisation.get_children(),
-            "ancestors": selectors.organisations_visible_to(request.user).filter(
-                pk__in=[a.pk for a in organisation.get_ancestors()]
+            "children": Organisation.objects.get_children(organisation),
+            "ancestors": selectors.organisation_ancestors(
+                user=request.user, organisation=organisation
             ),
             "history": organisation.history.select_related("history_user")[:20],
         },

@@ -29,7 +29,14 @@ TYPES = [
     (MobilityEpisode.Type.ABROAD, 5),
 ]
 OCCUPATIONS = {
-    MobilityEpisode.Type.WORK: ["电子厂工人", "快递员", "建筑工人", "个体经营", "企业职员", "外卖骑手"],
+    MobilityEpisode.Type.WORK: [
+        "电子厂工人",
+        "快递员",
+        "建筑工人",
+        "个体经营",
+        "企业职员",
+        "外卖骑手",
+    ],
     MobilityEpisode.Type.STUDY: ["在读研究生", "在读本科生", "应届毕业生"],
     MobilityEpisode.Type.SETTLED: ["随子女居住", "退休", "个体经营"],
     MobilityEpisode.Type.TEMPORARY: ["季节性务工", "短期外派", "项目施工"],
@@ -73,7 +80,9 @@ def seed_mobility(demo: DemoCounty) -> None:
                 left_on=left,
                 destination_province=province,
                 destination_city=city,
-                destination_country=rng.choice(ABROAD) if kind == MobilityEpisode.Type.ABROAD else "",
+                destination_country=rng.choice(ABROAD)
+                if kind == MobilityEpisode.Type.ABROAD
+                else "",
                 occupation=rng.choice(OCCUPATIONS[kind]),
                 is_fixed_place=kind in (MobilityEpisode.Type.WORK, MobilityEpisode.Type.SETTLED)
                 and rng.random() < 0.6,

@@ -1,0 +1,72 @@
+# Liudong — every command a developer or operator needs. See README.md.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint format migrate seed worker beat messages bench check-deploy clean
+
+$(BIN)/python:
+	@$(PY) -c 'import sys; sys.exit("Liudong needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+## run: install, migrate, load the demo county if the database is empty, and serve it
+run: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --if-empty
+	@echo ""
+	@echo "  Liudong is at http://127.0.0.1:$(PORT)/"
+	@echo "  Demo logins: secretary (one branch), reviewer (the county), admin — password: $${DEMO_PASSWORD:-liudong-demo}"
+	@echo ""
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+## test: install what tests need, lint, and run the whole suite
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+
+seed: $(VENV)/.installed
+	$(BIN)/python manage.py seed_demo
+
+## worker / beat: Celery on Redis (set REDIS_URL; without it tasks run in-process)
+worker: $(VENV)/.installed
+	$(BIN)/celery -A config worker -l info --concurrency 2
+
+beat: $(VENV)/.installed
+	$(BIN)/celery -A config beat -l info --schedule $(VENV)/celerybeat-schedule
+
+## messages: refresh and compile the translations (needs GNU gettext)
+messages: $(VENV)/.installed
+	$(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore '.venv/*'
+	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
+
+## check-deploy: Django's deployment checks with production-like settings
+check-deploy: $(VENV)/.installed
+	DEBUG=false SECRET_KEY=check-deploy-$$(date +%s)-0123456789abcdefghijklmnopqrstuvwxyz0123456789 \
+	FIELD_ENCRYPTION_KEY=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
+	ALLOWED_HOSTS=liudong.example.org $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

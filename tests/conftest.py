@@ -1,0 +1,92 @@
+import os
+import random
+import socket
+from datetime import date
+
+import pytest
+from django.contrib.auth.models import User
+
+from members.demo import make_national_id
+from members.models import Member, Organisation, StaffAssignment
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def require_service(name: str, available: bool, why: str = "") -> None:
+    """Skip when a service is missing on a developer machine; fail loudly in CI."""
+    if available:
+        return
+    message = f"{name} is not available{': ' + why if why else ''}"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {message}")
+    pytest.skip(message)
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def chinese(settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+
+
+class County:
+    """A small county: township A with branches A1 and A2, township B with branch B1."""
+
+    def __init__(self):
+        tree = Organisation.objects
+        kind = Organisation.Kind
+        self.county = tree.add_root({"name": "测试县委组织部", "kind": kind.COUNTY})
+        self.township_a = tree.add_child(self.county, {"name": "甲镇党委", "kind": kind.COMMITTEE})
+        self.branch_a = tree.add_child(self.township_a, {"name": "甲村党支部", "kind": kind.BRANCH})
+        self.branch_a2 = tree.add_child(
+            self.township_a, {"name": "乙村党支部", "kind": kind.BRANCH}
+        )
+        self.township_b = tree.add_child(self.county, {"name": "丙镇党委", "kind": kind.COMMITTEE})
+        self.branch_b = tree.add_child(self.township_b, {"name": "丙村党支部", "kind": kind.BRANCH})
+        self._rng = random.Random(7)
+
+    def member(self, branch: Organisation, **fields) -> Member:
+        born = fields.pop("birth_date", date(1985, 3, 14))
+        number = fields.pop("national_id", None) or make_national_id(self._rng, born, True)
+        values = {
+            "name": "张三",
+            "gender": Member.Gender.MALE,
+            "birth_date": born,
+            "national_id": number,
+            "phone": "13800138000",
+            "joined_on": date(2010, 7, 1),
+            "confirmed_on": date(2011, 7, 1),
+            "home_branch": branch,
+        }
+        values.update(fields)
+        return Member.objects.create(**values)
+
+    def user(self, username: str, organisation: Organisation | None, role: str) -> User:
+        user = User.objects.create_user(username, password="correct-horse-battery")
+        if organisation is not None:
+            StaffAssignment.objects.create(user=user, organisation=organisation, role=role)
+        return user
+
+    def secretary(self, branch: Organisation, username: str = "") -> User:
+        return self.user(username or f"sec-{branch.pk}", branch, StaffAssignment.Role.SECRETARY)
+
+    def reviewer(self, organisation: Organisation, username: str = "") -> User:
+        return self.user(
+            username or f"rev-{organisation.pk}", organisation, StaffAssignment.Role.REVIEWER
+        )
+
+
+@pytest.fixture
+def county(db) -> County:
+    return County()

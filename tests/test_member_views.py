@@ -1,0 +1,222 @@
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from members.demo import make_national_id
+from members.models import Member, SensitiveAccess
+
+VALID_ID = "11010519491231002X"
+
+
+def form_data(county, **overrides):
+    data = {
+        "name": "赵六",
+        "national_id_input": VALID_ID,
+        "gender": "F",
+        "ethnicity": "汉族",
+        "birth_date": "1949-12-31",
+        "phone": "13700137000",
+        "email": "",
+        "category": "full",
+        "joined_on": "1970-07-01",
+        "confirmed_on": "1971-07-01",
+        "home_branch": county.branch_a.pk,
+        "status": "active",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def secretary_client(client, county):
+    client.force_login(county.secretary(county.branch_a, "sec"))
+    return client
+
+
+def test_secretary_adds_a_member(secretary_client, county):
+    response = secretary_client.post(reverse("members:create"), form_data(county))
+    member = Member.objects.get(name="赵六")
+    assert response.status_code == 302
+    assert response.url == reverse("members:detail", args=[member.pk])
+    assert member.national_id == VALID_ID
+    assert member.history.first().history_user.username == "sec"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "fragment"),
+    [
+        ({"national_id_input": "110105194912310021"}, "national_id_input", "校验码"),
+        ({"birth_date": "1950-01-01"}, "birth_date", "不一致"),
+        ({"birth_date": "1949-02-30"}, "birth_date", "有效的日期"),
+        ({"phone": "12345"}, "phone", "手机"),
+        ({"joined_on": "1960-01-01", "confirmed_on": ""}, "joined_on", "18"),
+        ({"category": "probationary"}, "confirmed_on", "预备党员"),
+        ({"confirmed_on": "1969-01-01"}, "confirmed_on", "入党日期"),
+        ({"joined_on": "2999-01-01", "confirmed_on": ""}, "joined_on", "晚于今天"),
+    ],
+)
+def test_bad_input_is_refused_next_to_the_field_in_chinese(
+    secretary_client, county, overrides, field, fragment
+):
+    response = secretary_client.post(reverse("members:create"), form_data(county, **overrides))
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert field in errors, errors
+    assert fragment in " ".join(errors[field])
+    assert not Member.objects.filter(name="赵六").exists()
+
+
+def test_a_duplicate_id_number_is_refused(secretary_client, county):
+    county.member(county.branch_a, national_id=VALID_ID, birth_date=date(1949, 12, 31))
+    response = secretary_client.post(reverse("members:create"), form_data(county))
+    assert "已有党员登记" in " ".join(response.context["form"].errors["national_id_input"])
+
+
+def test_editing_keeps_the_id_number_when_left_blank(secretary_client, county):
+    member = county.member(county.branch_a)
+    data = form_data(
+        county,
+        national_id_input="",
+        birth_date=member.birth_date.isoformat(),
+        joined_on="2010-07-01",
+        confirmed_on="2011-07-01",
+        phone="13611112222",
+    )
+    response = secretary_client.post(reverse("members:edit", args=[member.pk]), data)
+    assert response.status_code == 302, response.context["form"].errors
+    member.refresh_from_db()
+    assert member.phone == "13611112222"
+    assert member.national_id == Member.objects.get(pk=member.pk).national_id
+
+
+def test_edit_form_never_shows_the_clear_number(secretary_client, county):
+    member = county.member(county.branch_a)
+    body = secretary_client.get(reverse("members:edit", args=[member.pk])).content.decode()
+    assert member.national_id not in body
+    assert member.national_id_masked in body
+
+
+def test_pages_show_the_number_masked(secretary_client, county):
+    member = county.member(county.branch_a)
+    for url in [reverse("members:list"), reverse("members:detail", args=[member.pk])]:
+        body = secretary_client.get(url).content.decode()
+        assert member.national_id not in body
+        assert member.national_id_masked in body
+
+
+def test_showing_the_number_is_logged(secretary_client, county):
+    member = county.member(county.branch_a)
+    response = secretary_client.post(reverse("members:reveal_national_id", args=[member.pk]))
+    assert member.national_id in response.content.decode()
+    entry = SensitiveAccess.objects.get()
+    assert (entry.member, entry.user.username, entry.action) == (
+        member,
+        "sec",
+        SensitiveAccess.Action.REVEAL_NATIONAL_ID,
+    )
+
+
+def test_showing_the_number_needs_a_post(secretary_client, county):
+    member = county.member(county.branch_a)
+    response = secretary_client.get(reverse("members:reveal_national_id", args=[member.pk]))
+    assert response.status_code == 405
+    assert not SensitiveAccess.objects.exists()
+
+
+def test_history_shows_who_changed_what(secretary_client, county):
+    member = county.member(county.branch_a, phone="13800000001")
+    data = form_data(
+        county,
+        name=member.name,
+        national_id_input="",
+        birth_date=member.birth_date.isoformat(),
+        joined_on="2010-07-01",
+        confirmed_on="2011-07-01",
+        gender="M",
+        phone="13800000002",
+    )
+    secretary_client.post(reverse("members:edit", args=[member.pk]), data)
+    body = secretary_client.get(reverse("members:detail", args=[member.pk])).content.decode()
+    history = body[body.index('id="history"') :]
+    assert "13800000001 → 13800000002" in history
+    assert "sec" in history
+    assert member.national_id not in body
+
+
+def test_list_filters_and_sorts(secretary_client, county):
+    county.member(county.branch_a, name="甲", category="probationary", confirmed_on=None)
+    county.member(county.branch_a, name="乙")
+    response = secretary_client.get(reverse("members:list"), {"category": "probationary"})
+    assert [m.name for m in response.context["page"]] == ["甲"]
+    response = secretary_client.get(reverse("members:list"), {"sort": "-name"})
+    assert [m.name for m in response.context["page"]] == sorted(["甲", "乙"], reverse=True)
+
+
+def _list_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("members:list")).status_code == 200
+    return len(queries)
+
+
+def test_member_list_query_count_does_not_grow_with_rows(client, county):
+    import random
+
+    client.force_login(county.reviewer(county.county))
+    county.member(county.branch_a)
+    one = _list_queries(client)
+    rng = random.Random(3)
+    born = date(1980, 1, 1)
+    branches = [county.branch_a, county.branch_a2, county.branch_b]
+    Member.objects.bulk_create(
+        [
+            Member(
+                name=f"党员{i}",
+                gender="M",
+                birth_date=born,
+                national_id=(number := make_national_id(rng, born, True)),
+                national_id_digest=f"{i:064d}",
+                phone="13800138000",
+                joined_on=date(2000, 1, 1),
+                home_branch=branches[i % 3],
+            )
+            for i in range(120)
+        ]
+    )
+    assert number
+    many = _list_queries(client)
+    assert one == many
+
+
+def test_organisation_tree_counts_members_below(client, county):
+    county.member(county.branch_a)
+    county.member(county.branch_a2)
+    client.force_login(county.reviewer(county.county))
+    response = client.get(reverse("members:organisation_tree"))
+    rows = {org.name: org for org in response.context["organisations"]}
+    assert rows["甲镇党委"].subtree_members == 2
+    assert rows["甲村党支部"].direct_members == 1
+    assert rows["测试县委组织部"].subtree_members == 2
+
+
+def test_home_lists_probation_that_has_ended(client, county):
+    county.member(
+        county.branch_a,
+        name="待转正",
+        category="probationary",
+        confirmed_on=None,
+        joined_on=date(2020, 1, 1),
+    )
+    county.member(
+        county.branch_a,
+        name="刚入党",
+        category="probationary",
+        confirmed_on=None,
+        joined_on=date.today(),
+    )
+    client.force_login(county.secretary(county.branch_a))
+    body = client.get(reverse("home")).content.decode()
+    assert "待转正" in body
+    assert "刚入党" not in body

@@ -1,0 +1,55 @@
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.test import RequestFactory
+
+from members import national_id
+from members.models import ExternalOrganisation, Member, Organisation, StaffAssignment
+from members.selectors import members_visible_to
+from transfers.models import MobilityEpisode
+
+
+def counts():
+    return (
+        Organisation.objects.count(),
+        Member.objects.count(),
+        ExternalOrganisation.objects.count(),
+        MobilityEpisode.objects.count(),
+        StaffAssignment.objects.count(),
+    )
+
+
+def test_seed_demo_builds_a_believable_county_and_is_idempotent(db, settings):
+    call_command("seed_demo")
+    first = counts()
+    call_command("seed_demo")
+    assert counts() == first
+
+    organisations, members, external, _, assignments = first
+    assert members == 1500
+    assert external >= 5
+    assert assignments == 3
+    assert Organisation.objects.filter(kind=Organisation.Kind.COMMITTEE).count() == 10
+    assert 55 <= Organisation.objects.filter(kind=Organisation.Kind.BRANCH).count() <= 65
+    current = MobilityEpisode.objects.filter(returned_on__isnull=True).count()
+    assert 0.25 <= current / members <= 0.35
+    provinces = set(MobilityEpisode.objects.values_list("destination_province", flat=True))
+    assert len(provinces - {""}) >= 5
+    for member in Member.objects.all()[:200]:
+        assert national_id.validate(member.national_id) == member.national_id
+        assert national_id.birth_date_of(member.national_id) == member.birth_date
+
+
+def test_demo_logins_work_and_are_scoped(db, settings):
+    call_command("seed_demo")
+    request = RequestFactory().post("/accounts/login/")
+    secretary = authenticate(request, username="secretary", password=settings.DEMO_PASSWORD)
+    reviewer = authenticate(request, username="reviewer", password=settings.DEMO_PASSWORD)
+    assert secretary and reviewer
+    assert 0 < members_visible_to(secretary).count() < members_visible_to(reviewer).count()
+    assert members_visible_to(reviewer).count() == Member.objects.count()
+
+
+def test_if_empty_leaves_an_existing_database_alone(county):
+    call_command("seed_demo", "--if-empty")
+    assert not Member.objects.exists()
+    assert Organisation.objects.count() == 6

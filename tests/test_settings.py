@@ -1,0 +1,67 @@
+"""Settings from the environment: production refuses unsafe defaults and passes check --deploy."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_manage(*args, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "a-real-secret-" + "x" * 50,
+    "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    "ALLOWED_HOSTS": "liudong.example.org",
+}
+
+
+def test_refuses_to_start_without_a_secret_when_debug_is_off():
+    env = {**PRODUCTION}
+    env.pop("SECRET_KEY")
+    result = run_manage("check", **env)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_refuses_to_start_with_the_development_encryption_key():
+    from django.conf import settings
+
+    result = run_manage(
+        "check", **{**PRODUCTION, "FIELD_ENCRYPTION_KEY": settings.DEV_FIELD_ENCRYPTION_KEY}
+    )
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY" in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_defaults_are_for_a_newcomer(settings):
+    assert settings.TIME_ZONE == "Asia/Shanghai"
+    assert settings.LANGUAGE_CODE == "zh-hans"
+    assert [code for code, _ in settings.LANGUAGES] == ["zh-hans", "en"]
+
+
+def test_refuses_a_malformed_encryption_key():
+    result = run_manage("check", **{**PRODUCTION, "FIELD_ENCRYPTION_KEY": "change-me"})
+    assert result.returncode != 0
+    assert "Fernet" in result.stderr
