@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from . import selectors, services
 from .forms import MemberFilterForm, MemberForm
 from .models import Organisation
+from .sections import render_member_sections
 
 
 @require_GET
@@ -41,9 +42,7 @@ def member_detail(request, pk: int):
         {
             "member": member,
             "history": selectors.member_history(member=member),
-            "episodes": member.mobility_episodes.select_related(
-                "inflow_organisation", "inflow_external"
-            ).order_by("-left_on"),
+            "sections": render_member_sections(request, member),
         },
     )
 

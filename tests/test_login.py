@@ -82,3 +82,10 @@ def test_logout_needs_post_and_ends_the_session(client, county):
     client.force_login(county.secretary(county.branch_a, "sec"))
     client.post(reverse("logout"))
     assert client.get(reverse("members:list")).status_code == 302
+
+
+def test_an_english_browser_still_gets_chinese_until_it_switches(client, db):
+    page = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert "登录" in page.content.decode()
+    client.post(reverse("set_language"), {"language": "en", "next": reverse("login")})
+    assert "Log in" in client.get(reverse("login")).content.decode()
