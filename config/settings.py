@@ -184,6 +184,17 @@ CELERY_BEAT_SCHEDULE = {
 # Demo data and the Liudong domain thresholds (DESIGN.md); later issues add more.
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="liudong-demo")
 PROBATION_MONTHS = env.int("PROBATION_MONTHS", default=12)
+# Mobility rules (DESIGN.md, with the regulation articles they come from).
+TRANSFER_AFTER_MONTHS = env.int("TRANSFER_AFTER_MONTHS", default=6)  # Reg. art. 25
+OVERSEAS_CONTACT_MONTHS = env.int("OVERSEAS_CONTACT_MONTHS", default=6)  # Reg. art. 34
+OVERSEAS_SUSPENSION_YEARS = env.int("OVERSEAS_SUSPENSION_YEARS", default=5)  # Reg. art. 24
+GRADUATE_RETENTION_YEARS = env.int("GRADUATE_RETENTION_YEARS", default=2)  # Reg. art. 34
+GRADUATE_WARNING_DAYS = env.int("GRADUATE_WARNING_DAYS", default=60)
+CERTIFICATE_REVIEW_MONTHS = env.int("CERTIFICATE_REVIEW_MONTHS", default=12)  # 年审
+LETTER_VALID_DAYS = env.int("LETTER_VALID_DAYS", default=30)
+LETTER_MAX_VALID_DAYS = 90  # never more than 3 months
+LETTER_EXPIRY_WARNING_DAYS = env.int("LETTER_EXPIRY_WARNING_DAYS", default=7)
+RECEIPT_DUE_MONTHS = env.int("RECEIPT_DUE_MONTHS", default=1)
 MEMBER_LIST_PAGE_SIZE = 50
 
 if not DEBUG:

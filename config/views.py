@@ -1,5 +1,6 @@
 """The home page: what needs the signed-in secretary or reviewer. It reads from every app."""
 
+from django.db.models import Count
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -7,6 +8,7 @@ from django.views.decorators.http import require_GET
 from members import selectors as member_selectors
 from members.models import Member
 from transfers import selectors as transfer_selectors
+from transfers.classification import Arrangement
 
 
 @require_GET
@@ -14,6 +16,12 @@ def home(request):
     user = request.user
     today = timezone.localdate()
     counts = member_selectors.member_status_counts(user=user)
+    by_arrangement = dict(
+        transfer_selectors.mobile_members(user=user, today=today)
+        .order_by()
+        .values_list("arrangement")
+        .annotate(n=Count("id"))
+    )
     return render(
         request,
         "home.html",
@@ -21,7 +29,14 @@ def home(request):
             "scope": member_selectors.scope_root_of(user),
             "active_count": counts.get(Member.Status.ACTIVE, 0),
             "total_count": sum(counts.values()),
-            "mobile_count": transfer_selectors.current_episodes_visible_to(user).count(),
+            "mobile_count": sum(by_arrangement.values()),
+            "arrangements": [
+                (value, label, by_arrangement.get(value, 0))
+                for value, label in Arrangement.choices
+                if value != Arrangement.NONE
+            ],
+            "to_decide": transfer_selectors.transfers_to_decide(user=user)[:10],
+            "to_accept": transfer_selectors.transfers_to_accept(user=user)[:10],
             "probation_due": member_selectors.probation_due(user=user, today=today)[:10],
         },
     )

@@ -31,6 +31,14 @@ class Organisation(MP_Node):
 
     name = models.CharField(_("organisation name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    code = models.CharField(
+        _("code"),
+        max_length=12,
+        blank=True,
+        help_text=_(
+            "For the county: the administrative division code that starts certificate numbers."
+        ),
+    )
     region = models.CharField(_("region"), max_length=100, blank=True)
     contact_person = models.CharField(_("contact person"), max_length=50, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[validate_phone])
@@ -205,6 +213,7 @@ class SensitiveAccess(models.Model):
 
     class Action(models.TextChoices):
         REVEAL_NATIONAL_ID = "reveal_national_id", _("Revealed national ID number")
+        PRINT_LETTER = "print_letter", _("Printed an introduction letter (holds the ID number)")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("user")

@@ -1,6 +1,7 @@
 """Reads. Every view starts from one of these, and they all start from the user's scope."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -54,12 +55,22 @@ def organisations_visible_to(user) -> QuerySet[Organisation]:
     return Organisation.objects.filter(path__startswith=root.path)
 
 
-def members_visible_to(user) -> QuerySet[Member]:
-    """The one rule for who sees which members: the subtree of the user's node.
+HostedMembers = Callable[[Organisation], QuerySet]
+_hosting: list[HostedMembers] = []
 
-    A secretary's node is their branch (with its Party groups); a reviewer's is a
-    committee or the county. Administrators see everything.
+
+def register_hosting(hosted: HostedMembers) -> HostedMembers:
+    """Let another app say which members an organisation subtree hosts (inflow side).
+
+    `hosted(root)` returns a queryset of member ids; transfers/ registers current
+    mobility episodes whose inflow organisation is in the subtree.
     """
+    _hosting.append(hosted)
+    return hosted
+
+
+def members_editable_by(user) -> QuerySet[Member]:
+    """Members whose organisational relationship is in the user's subtree: theirs to edit."""
     if sees_everything(user):
         return Member.objects.all()
     root = scope_root_of(user)
@@ -68,9 +79,37 @@ def members_visible_to(user) -> QuerySet[Member]:
     return Member.objects.filter(home_branch__path__startswith=root.path)
 
 
+def members_visible_to(user) -> QuerySet[Member]:
+    """The one rule for who sees which members.
+
+    The members whose home branch is in the subtree of the user's node (a secretary's
+    branch with its groups; a reviewer's committee or county), plus those the subtree
+    hosts as the inflow side. Administrators see everything.
+    """
+    if sees_everything(user):
+        return Member.objects.all()
+    root = scope_root_of(user)
+    if root is None:
+        return Member.objects.none()
+    in_scope = Q(home_branch__path__startswith=root.path)
+    for hosted in _hosting:
+        in_scope |= Q(pk__in=hosted(root))
+    return Member.objects.filter(in_scope)
+
+
+def member_is_hosted_for(*, user, member: Member) -> bool:
+    """True when the user sees this member only as the inflow side (read-only)."""
+    return not members_editable_by(user).filter(pk=member.pk).exists()
+
+
 def member_get(*, user, pk: int) -> Member:
     """A member in the user's scope, or 404 (never 403: others' members do not exist)."""
     return get_object_or_404(members_visible_to(user).select_related("home_branch"), pk=pk)
+
+
+def member_get_for_edit(*, user, pk: int) -> Member:
+    """A member the user may change; hosted members and others' members are a 404."""
+    return get_object_or_404(members_editable_by(user).select_related("home_branch"), pk=pk)
 
 
 def organisation_get(*, user, pk: int) -> Organisation:

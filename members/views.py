@@ -41,6 +41,7 @@ def member_detail(request, pk: int):
         "members/member_detail.html",
         {
             "member": member,
+            "hosted_only": selectors.member_is_hosted_for(user=request.user, member=member),
             "history": selectors.member_history(member=member),
             "sections": render_member_sections(request, member),
         },
@@ -49,7 +50,7 @@ def member_detail(request, pk: int):
 
 @require_POST
 def member_reveal_national_id(request, pk: int):
-    member = selectors.member_get(user=request.user, pk=pk)
+    member = selectors.member_get_for_edit(user=request.user, pk=pk)
     number = services.national_id_reveal(
         member=member, actor=request.user, ip_address=request.META.get("REMOTE_ADDR")
     )
@@ -68,7 +69,7 @@ def member_create(request):
 
 
 def member_edit(request, pk: int):
-    member = selectors.member_get(user=request.user, pk=pk)
+    member = selectors.member_get_for_edit(user=request.user, pk=pk)
     form = MemberForm(request.POST or None, instance=member, user=request.user)
     if request.method == "POST" and form.is_valid():
         services.member_save(member=form.instance, actor=request.user)

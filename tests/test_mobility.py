@@ -16,9 +16,7 @@ def episode(member, **fields):
 
 def test_member_page_shows_current_and_past_episodes(client, county):
     member = county.member(county.branch_a)
-    episode(
-        member, left_on=date(2020, 1, 1), returned_on=date(2020, 9, 1), destination_city="成都市"
-    )
+    episode(member, left_on=date(2020, 1, 1), ended_on=date(2020, 9, 1), destination_city="成都市")
     episode(member, destination_province="广东省", destination_city="深圳市")
     client.force_login(county.secretary(county.branch_a))
     body = client.get(reverse("members:detail", args=[member.pk])).content.decode()
@@ -34,7 +32,7 @@ def test_one_current_episode_per_member_is_a_database_constraint(county):
     episode(member)
     with pytest.raises(IntegrityError), transaction.atomic():
         episode(member, left_on=date(2025, 6, 1))
-    episode(member, left_on=date(2019, 1, 1), returned_on=date(2019, 6, 1))
+    episode(member, left_on=date(2019, 1, 1), ended_on=date(2019, 6, 1))
     assert member.mobility_episodes.count() == 2
 
 

@@ -30,7 +30,7 @@ def test_seed_demo_builds_a_believable_county_and_is_idempotent(db, settings):
     assert assignments == 3
     assert Organisation.objects.filter(kind=Organisation.Kind.COMMITTEE).count() == 10
     assert 55 <= Organisation.objects.filter(kind=Organisation.Kind.BRANCH).count() <= 65
-    current = MobilityEpisode.objects.filter(returned_on__isnull=True).count()
+    current = MobilityEpisode.objects.filter(ended_on__isnull=True).count()
     assert 0.25 <= current / members <= 0.35
     provinces = set(MobilityEpisode.objects.values_list("destination_province", flat=True))
     assert len(provinces - {""}) >= 5

@@ -6,7 +6,7 @@ from .models import MobilityEpisode
 
 @admin.register(MobilityEpisode)
 class MobilityEpisodeAdmin(SimpleHistoryAdmin):
-    list_display = ["member", "mobility_type", "destination_province", "left_on", "returned_on"]
+    list_display = ["member", "mobility_type", "destination_province", "left_on", "ended_on"]
     list_filter = ["mobility_type", "destination_province"]
     raw_id_fields = ["member"]
     search_fields = ["member__name"]

@@ -1,11 +1,178 @@
-from django.db.models import QuerySet
+"""Reads for mobility, certificates and transfers, always from the user's scope."""
 
-from members.selectors import members_visible_to
+from datetime import date
 
-from .models import MobilityEpisode
+from dateutil.relativedelta import relativedelta
+from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
+from django.shortcuts import get_object_or_404
+
+from members.models import Member, Organisation, StaffAssignment
+from members.selectors import (
+    assignment_of,
+    members_editable_by,
+    members_visible_to,
+    organisations_visible_to,
+    register_hosting,
+    sees_everything,
+)
+
+from .classification import Arrangement, Classification, EpisodeFacts, Thresholds, classify
+from .models import ActivityCertificate, MobilityEpisode, RelationshipTransfer
+
+
+@register_hosting
+def hosted_members(root: Organisation) -> QuerySet:
+    """Members away now whose inflow organisation is in `root`'s subtree."""
+    return MobilityEpisode.objects.filter(
+        ended_on__isnull=True, inflow_organisation__path__startswith=root.path
+    ).values("member_id")
 
 
 def current_episodes_visible_to(user) -> QuerySet[MobilityEpisode]:
     return MobilityEpisode.objects.filter(
-        returned_on__isnull=True, member__in=members_visible_to(user)
+        ended_on__isnull=True, member__in=members_visible_to(user)
+    )
+
+
+def arrangement_expression(*, today: date, thresholds: Thresholds | None = None) -> Case:
+    """The arrangement of an episode in SQL; mirrors `classify` for current episodes."""
+    t = thresholds or Thresholds.from_settings()
+    return Case(
+        When(~Q(member__status=Member.Status.ACTIVE), then=Value(Arrangement.NONE)),
+        When(mobility_type=MobilityEpisode.Type.ABROAD, then=Value(Arrangement.OVERSEAS)),
+        When(
+            mobility_type=MobilityEpisode.Type.STUDY,
+            graduated_on__isnull=False,
+            then=Value(Arrangement.GRADUATE),
+        ),
+        When(
+            is_fixed_place=True,
+            left_on__lte=today - relativedelta(months=t.transfer_after_months),
+            then=Value(Arrangement.TRANSFER_REQUIRED),
+        ),
+        default=Value(Arrangement.CERTIFICATE),
+        output_field=CharField(),
+    )
+
+
+def mobile_members(
+    *,
+    user,
+    today: date,
+    arrangement: str = "",
+    mobility_type: str = "",
+    province: str = "",
+    side: str = "",
+) -> QuerySet[MobilityEpisode]:
+    """Current episodes in scope with their arrangement; side is 'outflow' or 'inflow'."""
+    episodes = (
+        current_episodes_visible_to(user)
+        .select_related("member", "member__home_branch", "inflow_organisation", "inflow_external")
+        .annotate(
+            arrangement=arrangement_expression(today=today),
+            has_certificate=Exists(
+                ActivityCertificate.objects.filter(
+                    member=OuterRef("member"), status=ActivityCertificate.Status.VALID
+                )
+            ),
+        )
+    )
+    if arrangement:
+        episodes = episodes.filter(arrangement=arrangement)
+    if mobility_type:
+        episodes = episodes.filter(mobility_type=mobility_type)
+    if province:
+        episodes = episodes.filter(destination_province=province)
+    if side == "outflow":
+        episodes = episodes.filter(member__in=members_editable_by(user))
+    elif side == "inflow":
+        episodes = episodes.exclude(member__in=members_editable_by(user))
+    return episodes.order_by("member__name", "member_id")
+
+
+def member_classification(*, member: Member, today: date) -> Classification:
+    episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+    facts = (
+        EpisodeFacts(
+            mobility_type=episode.mobility_type,
+            left_on=episode.left_on,
+            is_fixed_place=episode.is_fixed_place,
+            graduated_on=episode.graduated_on,
+        )
+        if episode
+        else None
+    )
+    return classify(episode=facts, member_active=member.status == Member.Status.ACTIVE, today=today)
+
+
+def episode_get(*, user, pk: int) -> MobilityEpisode:
+    return get_object_or_404(
+        MobilityEpisode.objects.filter(member__in=members_editable_by(user)), pk=pk
+    )
+
+
+def certificates_visible_to(user) -> QuerySet[ActivityCertificate]:
+    return ActivityCertificate.objects.filter(member__in=members_visible_to(user)).select_related(
+        "member", "issuing_branch", "stamping_committee", "inflow_organisation", "inflow_external"
+    )
+
+
+def certificate_get(*, user, pk: int) -> ActivityCertificate:
+    return get_object_or_404(certificates_visible_to(user), pk=pk)
+
+
+def transfers_visible_to(user) -> QuerySet[RelationshipTransfer]:
+    """Transfers of members in scope, plus those coming to an organisation in scope."""
+    related = (
+        "member",
+        "from_branch",
+        "from_external",
+        "to_organisation",
+        "to_external",
+        "requested_by",
+    )
+    if sees_everything(user):
+        return RelationshipTransfer.objects.select_related(*related)
+    assignment = assignment_of(user)
+    if assignment is None:
+        return RelationshipTransfer.objects.none()
+    root = assignment.organisation.path
+    return RelationshipTransfer.objects.filter(
+        Q(member__in=members_visible_to(user))
+        | Q(from_branch__path__startswith=root)
+        | Q(to_organisation__path__startswith=root)
+    ).select_related(*related)
+
+
+def transfer_get(*, user, pk: int) -> RelationshipTransfer:
+    return get_object_or_404(
+        transfers_visible_to(user).prefetch_related("letters", "events__actor"), pk=pk
+    )
+
+
+def transfer_destinations(*, user) -> QuerySet[Organisation]:
+    """Any branch of the deployment can receive a member; reviewers see the whole list."""
+    del user  # every secretary may send a member to any internal branch
+    return Organisation.objects.filter(kind__in=Organisation.MEMBER_KINDS).order_by("path")
+
+
+def transfers_to_decide(*, user) -> QuerySet[RelationshipTransfer]:
+    """Submitted transfers this user may approve: a reviewer above the branch, not the requester."""
+    assignment = assignment_of(user)
+    submitted = (
+        transfers_visible_to(user)
+        .filter(state=RelationshipTransfer.State.SUBMITTED)
+        .exclude(requested_by=user)
+    )
+    if sees_everything(user):
+        return submitted
+    if assignment is None or assignment.role != StaffAssignment.Role.REVIEWER:
+        return submitted.none()
+    return submitted.filter(from_branch__path__startswith=assignment.organisation.path)
+
+
+def transfers_to_accept(*, user) -> QuerySet[RelationshipTransfer]:
+    return transfers_visible_to(user).filter(
+        state=RelationshipTransfer.State.APPROVED,
+        to_organisation__in=organisations_visible_to(user),
     )

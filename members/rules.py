@@ -1,0 +1,50 @@
+"""The registry of rules that flag members. Each app contributes its own in `rules.py`.
+
+A rule is a function `(today) -> QuerySet[Member]` that finds every matching member in
+one query, with the words a secretary needs: what it means, where the rule comes from,
+and what to do first. The nightly scan (issue #6) runs every registered rule.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import QuerySet
+from django.utils.functional import Promise
+from django.utils.module_loading import autodiscover_modules
+
+from .models import Member
+
+RuleQuery = Callable[[date], QuerySet[Member]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    title: str | Promise
+    severity: str  # "notice", "warning" or "serious"
+    explanation: str | Promise
+    source: str | Promise
+    first_step: str | Promise
+    members: RuleQuery
+
+
+_rules: dict[str, Rule] = {}
+
+
+def rule(*, code: str, title, severity: str, explanation, source, first_step):
+    if severity not in ("notice", "warning", "serious"):
+        raise ValueError(f"unknown severity {severity!r}")
+
+    def register(members: RuleQuery) -> RuleQuery:
+        if code in _rules and _rules[code].members is not members:
+            raise ValueError(f"rule {code!r} is registered twice")
+        _rules[code] = Rule(code, title, severity, explanation, source, first_step, members)
+        return members
+
+    return register
+
+
+def registered_rules() -> list[Rule]:
+    autodiscover_modules("rules")
+    return sorted(_rules.values(), key=lambda r: r.code)

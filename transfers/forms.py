@@ -1,0 +1,281 @@
+from datetime import date
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members.forms import DateInput, MemberForm
+from members.models import ExternalOrganisation, Organisation
+
+from . import divisions
+from .classification import Arrangement
+from .models import ActivityCertificate, CertificateReview, MobilityEpisode
+
+MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
+
+
+def not_in_future(value: date) -> None:
+    if value > timezone.localdate():
+        raise forms.ValidationError(_("This date is in the future."))
+
+
+class EpisodeForm(forms.ModelForm):
+    """Where a member has gone. Destinations are checked against the bundled divisions."""
+
+    class Meta:
+        model = MobilityEpisode
+        fields = [
+            "mobility_type",
+            "left_on",
+            "destination_province",
+            "destination_city",
+            "destination_county",
+            "destination_country",
+            "address",
+            "employer",
+            "occupation",
+            "is_fixed_place",
+            "expected_return_on",
+            "graduated_on",
+            "inflow_organisation",
+            "inflow_external",
+        ]
+        widgets = {
+            "left_on": DateInput(),
+            "expected_return_on": DateInput(),
+            "graduated_on": DateInput(),
+            "destination_city": forms.TextInput(attrs={"list": "cities"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["destination_province"] = forms.ChoiceField(
+            label=_("province"),
+            required=False,
+            choices=[("", "---------")] + [(p, p) for p in divisions.provinces()],
+        )
+        self.fields["inflow_organisation"].queryset = Organisation.objects.filter(
+            kind__in=Organisation.MEMBER_KINDS
+        ).order_by("path")
+        self.fields["inflow_external"].queryset = ExternalOrganisation.objects.all()
+        self.fields["left_on"].validators.append(not_in_future)
+
+    def clean(self):
+        cleaned = super().clean()
+        abroad = cleaned.get("mobility_type") == MobilityEpisode.Type.ABROAD
+        province = cleaned.get("destination_province", "")
+        city = cleaned.get("destination_city", "").strip()
+        county = cleaned.get("destination_county", "").strip()
+        if abroad and not cleaned.get("destination_country"):
+            self.add_error(
+                "destination_country", _("Give the country or region for a member abroad.")
+            )
+        if not abroad and not province:
+            self.add_error("destination_province", _("Choose the province."))
+        if province:
+            if province in MUNICIPALITIES and city in ("", province):
+                city = "市辖区" if "市辖区" in divisions.cities(province) else city
+            if city and city not in divisions.cities(province):
+                self.add_error(
+                    "destination_city",
+                    _("%(city)s is not a city of %(province)s.")
+                    % {"city": city, "province": province},
+                )
+            elif county and county not in divisions.counties(province, city):
+                self.add_error(
+                    "destination_county",
+                    _("%(county)s is not a county or district of %(city)s.")
+                    % {"county": county, "city": city or province},
+                )
+            cleaned["destination_city"] = city
+        if cleaned.get("inflow_organisation") and cleaned.get("inflow_external"):
+            self.add_error(
+                "inflow_external", _("Choose one inflow organisation, ours or external.")
+            )
+        if (
+            cleaned.get("graduated_on")
+            and cleaned.get("mobility_type") != MobilityEpisode.Type.STUDY
+        ):
+            self.add_error(
+                "graduated_on", _("Only for study: a graduate whose job is not settled.")
+            )
+        return cleaned
+
+
+class EpisodeMoveForm(EpisodeForm):
+    class Meta(EpisodeForm.Meta):
+        fields = [f for f in EpisodeForm.Meta.fields if f != "left_on"]
+
+    moved_on = forms.DateField(label=_("moved on"), widget=DateInput(), validators=[not_in_future])
+    field_order = ["moved_on"]
+
+
+class DateForm(forms.Form):
+    on = forms.DateField(label=_("date"), widget=DateInput(), validators=[not_in_future])
+
+    def __init__(self, *args, label=None, **kwargs):
+        super().__init__(*args, initial={"on": timezone.localdate()}, **kwargs)
+        if label:
+            self.fields["on"].label = label
+
+
+class MobileFilterForm(forms.Form):
+    arrangement = forms.ChoiceField(
+        label=_("arrangement"), required=False, choices=[("", _("All"))] + Arrangement.choices
+    )
+    mobility_type = forms.ChoiceField(
+        label=_("mobility type"),
+        required=False,
+        choices=[("", _("All"))] + MobilityEpisode.Type.choices,
+    )
+    province = forms.ChoiceField(label=_("province"), required=False)
+    side = forms.ChoiceField(
+        label=_("side"),
+        required=False,
+        choices=[
+            ("", _("All")),
+            ("outflow", _("Our members away")),
+            ("inflow", _("Members we host")),
+        ],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["province"].choices = [("", _("All"))] + [(p, p) for p in divisions.provinces()]
+
+
+class CertificateIssueForm(forms.ModelForm):
+    class Meta:
+        model = ActivityCertificate
+        fields = ["issued_on", "reason", "destination", "inflow_organisation", "inflow_external"]
+        widgets = {"issued_on": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["issued_on"].validators.append(not_in_future)
+        self.fields["inflow_organisation"].queryset = Organisation.objects.filter(
+            kind__in=Organisation.MEMBER_KINDS
+        ).order_by("path")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("inflow_organisation") and cleaned.get("inflow_external"):
+            self.add_error(
+                "inflow_external", _("Choose one inflow organisation, ours or external.")
+            )
+        return cleaned
+
+
+class ArrivalForm(forms.Form):
+    arrived_on = forms.DateField(
+        label=_("arrived on"), widget=DateInput(), validators=[not_in_future]
+    )
+    inflow_contact = forms.CharField(
+        label=_("inflow contact"),
+        max_length=100,
+        help_text=_("Name and phone of the contact there."),
+    )
+
+
+class DepartureForm(forms.Form):
+    departed_on = forms.DateField(
+        label=_("left the inflow side on"), widget=DateInput(), validators=[not_in_future]
+    )
+    participation = forms.CharField(
+        label=_("participation while there"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    dues = forms.CharField(label=_("dues paid while there"), max_length=200)
+
+
+class ReviewForm(forms.ModelForm):
+    class Meta:
+        model = CertificateReview
+        fields = ["year", "reviewed_on", "result", "note"]
+        widgets = {"reviewed_on": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        today = timezone.localdate()
+        super().__init__(*args, initial={"year": today.year, "reviewed_on": today}, **kwargs)
+        self.fields["reviewed_on"].validators.append(not_in_future)
+
+
+class CertificateEndForm(DateForm):
+    status = forms.ChoiceField(
+        label=_("why"),
+        choices=[
+            (ActivityCertificate.Status.RETURNED, ActivityCertificate.Status.RETURNED.label),
+            (ActivityCertificate.Status.CANCELLED, ActivityCertificate.Status.CANCELLED.label),
+        ],
+    )
+
+
+class TransferDraftForm(forms.Form):
+    to_organisation = forms.ModelChoiceField(
+        label=_("to organisation (ours)"), queryset=Organisation.objects.none(), required=False
+    )
+    to_external = forms.ModelChoiceField(
+        label=_("to organisation (external)"),
+        queryset=ExternalOrganisation.objects.all(),
+        required=False,
+        help_text=_("An organisation outside this system; an administrator can add one."),
+    )
+    reason = forms.CharField(label=_("reason"), max_length=200)
+
+    def __init__(self, *args, destinations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_organisation"].queryset = destinations
+
+    def clean(self):
+        cleaned = super().clean()
+        if bool(cleaned.get("to_organisation")) == bool(cleaned.get("to_external")):
+            raise forms.ValidationError(
+                _("Choose one destination: one of ours, or an external organisation.")
+            )
+        return cleaned
+
+
+class MonthField(forms.DateField):
+    """A month picked as YYYY-MM; stored as the first day of that month."""
+
+    widget = forms.DateInput(attrs={"type": "month"})
+    input_formats = ["%Y-%m"]
+
+    def prepare_value(self, value):
+        return value.strftime("%Y-%m") if isinstance(value, date) else value
+
+
+class ApproveForm(forms.Form):
+    valid_days = forms.IntegerField(
+        label=_("valid for (days)"),
+        min_value=1,
+        max_value=settings.LETTER_MAX_VALID_DAYS,
+        initial=settings.LETTER_VALID_DAYS,
+    )
+    dues_paid_until = MonthField(label=_("dues paid up to (month)"))
+    note = forms.CharField(label=_("note"), max_length=200, required=False)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("reason for rejecting"), max_length=200)
+
+
+class ReissueLetterForm(forms.Form):
+    valid_days = forms.IntegerField(
+        label=_("valid for (days)"),
+        min_value=1,
+        max_value=settings.LETTER_MAX_VALID_DAYS,
+        initial=settings.LETTER_VALID_DAYS,
+    )
+
+
+class IncomingMemberForm(MemberForm):
+    """A member arriving from outside with an introduction letter."""
+
+    from_external = forms.ModelChoiceField(
+        label=_("coming from"), queryset=ExternalOrganisation.objects.all()
+    )
+    letter_number = forms.CharField(label=_("letter number"), max_length=50)
+    arrived_on = forms.DateField(
+        label=_("arrived on"), widget=DateInput(), validators=[not_in_future]
+    )

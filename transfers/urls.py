@@ -1,0 +1,37 @@
+from django.urls import path
+
+from . import views
+
+app_name = "transfers"
+
+urlpatterns = [
+    path("mobile/", views.mobile_list, name="mobile_list"),
+    path("members/<int:member_pk>/left/", views.episode_start, name="episode_start"),
+    path("episodes/<int:pk>/move/", views.episode_move, name="episode_move"),
+    path("episodes/<int:pk>/return/", views.episode_return, name="episode_return"),
+    path("members/<int:member_pk>/certificate/", views.certificate_issue, name="certificate_issue"),
+    path("certificates/<int:pk>/", views.certificate_detail, name="certificate_detail"),
+    path("certificates/<int:pk>/pdf/", views.certificate_pdf, name="certificate_pdf"),
+    path("certificates/<int:pk>/arrival/", views.certificate_arrival, name="certificate_arrival"),
+    path(
+        "certificates/<int:pk>/departure/",
+        views.certificate_departure,
+        name="certificate_departure",
+    ),
+    path("certificates/<int:pk>/review/", views.certificate_review, name="certificate_review"),
+    path("certificates/<int:pk>/end/", views.certificate_end, name="certificate_end"),
+    path("certificates/<int:pk>/reissue/", views.certificate_reissue, name="certificate_reissue"),
+    path("verify/certificate/<str:token>/", views.certificate_verify, name="certificate_verify"),
+    path("transfers/", views.transfer_list, name="transfer_list"),
+    path("transfers/incoming/", views.incoming_register, name="incoming_register"),
+    path("members/<int:member_pk>/transfer/", views.transfer_draft, name="transfer_draft"),
+    path("transfers/<int:pk>/", views.transfer_detail, name="transfer_detail"),
+    path("transfers/<int:pk>/submit/", views.transfer_submit, name="transfer_submit"),
+    path("transfers/<int:pk>/withdraw/", views.transfer_withdraw, name="transfer_withdraw"),
+    path("transfers/<int:pk>/approve/", views.transfer_approve, name="transfer_approve"),
+    path("transfers/<int:pk>/reject/", views.transfer_reject, name="transfer_reject"),
+    path("transfers/<int:pk>/reissue/", views.transfer_reissue_letter, name="transfer_reissue"),
+    path("transfers/<int:pk>/accept/", views.transfer_accept, name="transfer_accept"),
+    path("transfers/<int:pk>/receipt/", views.transfer_receipt, name="transfer_receipt"),
+    path("transfers/<int:pk>/letter.pdf", views.letter_pdf, name="letter_pdf"),
+]

@@ -1,0 +1,520 @@
+"""Thin views: find the object through a scoped selector, validate a form, call a service."""
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core import signing
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from members import selectors as member_selectors
+from members.models import SensitiveAccess
+
+from . import pdf, selectors, services
+from .forms import (
+    ApproveForm,
+    ArrivalForm,
+    CertificateEndForm,
+    CertificateIssueForm,
+    DateForm,
+    DepartureForm,
+    EpisodeForm,
+    EpisodeMoveForm,
+    IncomingMemberForm,
+    MobileFilterForm,
+    ReissueLetterForm,
+    RejectForm,
+    ReviewForm,
+    TransferDraftForm,
+)
+from .models import ActivityCertificate, MobilityEpisode, RelationshipTransfer
+from .services import StepRefused
+
+VERIFY_SALT = "liudong.certificate.verify"
+
+
+def _action(request, *, form, title: str, subject, cancel_url: str, perform: Callable, done: str):
+    """Show `form`; on a valid POST run `perform(cleaned_data)` -> redirect URL."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            next_url = perform(form.cleaned_data)
+        except StepRefused as refused:
+            form.add_error(None, refused.messages)
+        else:
+            messages.success(request, done)
+            return redirect(next_url)
+    return render(
+        request,
+        "transfers/action_form.html",
+        {"form": form, "title": title, "subject": subject, "cancel_url": cancel_url},
+    )
+
+
+def _member_url(member) -> str:
+    return reverse("members:detail", args=[member.pk]) + "#mobility"
+
+
+# --- mobile members and episodes ----------------------------------------------------------
+
+
+@require_GET
+def mobile_list(request):
+    form = MobileFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    episodes = selectors.mobile_members(user=request.user, today=timezone.localdate(), **filters)
+    page = Paginator(episodes, 50).get_page(request.GET.get("page"))
+    query_string = request.GET.copy()
+    query_string.pop("page", None)
+    return render(
+        request,
+        "transfers/mobile_list.html",
+        {"form": form, "page": page, "query_string": query_string.urlencode()},
+    )
+
+
+def episode_start(request, member_pk: int):
+    member = member_selectors.member_get_for_edit(user=request.user, pk=member_pk)
+    form = EpisodeForm(request.POST or None, instance=MobilityEpisode(member=member))
+    return _action(
+        request,
+        form=form,
+        title=_("Record that the member has left"),
+        subject=member,
+        cancel_url=_member_url(member),
+        perform=lambda data: _member_url(
+            services.episode_start(actor=request.user, episode=form.instance).member
+        ),
+        done=_("Departure recorded."),
+    )
+
+
+def episode_move(request, pk: int):
+    episode = selectors.episode_get(user=request.user, pk=pk)
+    form = EpisodeMoveForm(request.POST or None, instance=MobilityEpisode(member=episode.member))
+    return _action(
+        request,
+        form=form,
+        title=_("Record a move to a new place"),
+        subject=episode.member,
+        cancel_url=_member_url(episode.member),
+        perform=lambda data: _member_url(
+            services.episode_move(
+                actor=request.user,
+                episode=episode,
+                moved_on=data["moved_on"],
+                new_episode=form.instance,
+            ).member
+        ),
+        done=_("Move recorded."),
+    )
+
+
+def episode_return(request, pk: int):
+    episode = selectors.episode_get(user=request.user, pk=pk)
+    form = DateForm(request.POST or None, label=_("returned on"))
+    return _action(
+        request,
+        form=form,
+        title=_("Record the return home"),
+        subject=episode.member,
+        cancel_url=_member_url(episode.member),
+        perform=lambda data: _member_url(
+            services.episode_end(
+                actor=request.user,
+                episode=episode,
+                ended_on=data["on"],
+                reason=MobilityEpisode.EndReason.RETURNED,
+            ).member
+        ),
+        done=_("Return recorded; a valid certificate was returned with it."),
+    )
+
+
+# --- activity certificates ----------------------------------------------------------------
+
+
+def certificate_issue(request, member_pk: int):
+    member = member_selectors.member_get_for_edit(user=request.user, pk=member_pk)
+    episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+    initial = {"issued_on": timezone.localdate()}
+    if episode:
+        initial.update(
+            destination=episode.destination,
+            reason=episode.get_mobility_type_display(),
+            inflow_organisation=episode.inflow_organisation,
+            inflow_external=episode.inflow_external,
+        )
+    form = CertificateIssueForm(request.POST or None, initial=initial)
+    return _action(
+        request,
+        form=form,
+        title=_("Issue an activity certificate"),
+        subject=member,
+        cancel_url=_member_url(member),
+        perform=lambda data: reverse(
+            "transfers:certificate_detail",
+            args=[services.certificate_issue(actor=request.user, member=member, **data).pk],
+        ),
+        done=_("Certificate issued. Print it for the committee's stamp."),
+    )
+
+
+@require_GET
+def certificate_detail(request, pk: int):
+    certificate = selectors.certificate_get(user=request.user, pk=pk)
+    return render(
+        request,
+        "transfers/certificate_detail.html",
+        {
+            "certificate": certificate,
+            "reviews": certificate.reviews.all(),
+            "home_side": not member_selectors.member_is_hosted_for(
+                user=request.user, member=certificate.member
+            ),
+            "verify_url": _verify_url(request, certificate),
+        },
+    )
+
+
+def _verify_url(request, certificate: ActivityCertificate) -> str:
+    token = signing.dumps(certificate.pk, salt=VERIFY_SALT)
+    return request.build_absolute_uri(reverse("transfers:certificate_verify", args=[token]))
+
+
+def _certificate_step(request, pk: int, *, form_class, title, done, perform, **form_kwargs):
+    certificate = selectors.certificate_get(user=request.user, pk=pk)
+    detail_url = reverse("transfers:certificate_detail", args=[certificate.pk])
+    form = form_class(request.POST or None, **form_kwargs)
+
+    def run(data):
+        perform(certificate, data)
+        return detail_url
+
+    return _action(
+        request,
+        form=form,
+        title=title,
+        subject=certificate,
+        cancel_url=detail_url,
+        perform=run,
+        done=done,
+    )
+
+
+def certificate_arrival(request, pk: int):
+    return _certificate_step(
+        request,
+        pk,
+        form_class=ArrivalForm,
+        title=_("Register the arrival at the inflow side"),
+        done=_("Arrival registered."),
+        perform=lambda c, data: services.certificate_register_arrival(
+            actor=request.user, certificate=c, **data
+        ),
+    )
+
+
+def certificate_departure(request, pk: int):
+    return _certificate_step(
+        request,
+        pk,
+        form_class=DepartureForm,
+        title=_("Record the departure from the inflow side"),
+        done=_("Departure from the inflow side recorded."),
+        perform=lambda c, data: services.certificate_record_departure(
+            actor=request.user, certificate=c, **data
+        ),
+    )
+
+
+def certificate_review(request, pk: int):
+    return _certificate_step(
+        request,
+        pk,
+        form_class=ReviewForm,
+        title=_("Record the yearly review"),
+        done=_("Review recorded."),
+        perform=lambda c, data: services.certificate_review(
+            actor=request.user, certificate=c, **data
+        ),
+    )
+
+
+def certificate_end(request, pk: int):
+    return _certificate_step(
+        request,
+        pk,
+        form_class=CertificateEndForm,
+        title=_("Return or cancel the certificate"),
+        done=_("Certificate closed."),
+        perform=lambda c, data: services.certificate_end(
+            actor=request.user, certificate=c, ended_on=data["on"], status=data["status"]
+        ),
+    )
+
+
+def certificate_reissue(request, pk: int):
+    certificate = selectors.certificate_get(user=request.user, pk=pk)
+    form = DateForm(request.POST or None, label=_("reported lost on"))
+    return _action(
+        request,
+        form=form,
+        title=_("Report lost and reissue"),
+        subject=certificate,
+        cancel_url=reverse("transfers:certificate_detail", args=[certificate.pk]),
+        perform=lambda data: reverse(
+            "transfers:certificate_detail",
+            args=[
+                services.certificate_reissue_lost(
+                    actor=request.user, certificate=certificate, reported_on=data["on"]
+                ).pk
+            ],
+        ),
+        done=_("The old number no longer verifies; a new certificate was issued."),
+    )
+
+
+@require_GET
+def certificate_pdf(request, pk: int):
+    certificate = selectors.certificate_get(user=request.user, pk=pk)
+    content = pdf.certificate_pdf(certificate, verify_url=_verify_url(request, certificate))
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="certificate-{certificate.number}.pdf"'
+    return response
+
+
+@login_not_required
+@require_GET
+def certificate_verify(request, token: str):
+    """Public: anyone holding the QR code learns whether the certificate is genuine and valid."""
+    try:
+        pk = signing.loads(token, salt=VERIFY_SALT)
+        certificate = ActivityCertificate.objects.select_related(
+            "member", "issuing_branch", "stamping_committee"
+        ).get(pk=pk)
+    except (signing.BadSignature, ActivityCertificate.DoesNotExist) as error:
+        raise Http404 from error
+    name = certificate.member.name
+    return render(
+        request,
+        "transfers/certificate_verify.html",
+        {"certificate": certificate, "masked_name": name[0] + "*" * (len(name) - 1)},
+    )
+
+
+# --- relationship transfers ---------------------------------------------------------------
+
+
+@require_GET
+def transfer_list(request):
+    state = request.GET.get("state", "")
+    transfers = selectors.transfers_visible_to(request.user)
+    if state in RelationshipTransfer.State.values:
+        transfers = transfers.filter(state=state)
+    page = Paginator(transfers, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "transfers/transfer_list.html",
+        {
+            "to_decide": selectors.transfers_to_decide(user=request.user),
+            "to_accept": selectors.transfers_to_accept(user=request.user),
+            "page": page,
+            "state": state,
+            "states": RelationshipTransfer.State.choices,
+            "query_string": f"state={state}" if state else "",
+        },
+    )
+
+
+def transfer_draft(request, member_pk: int):
+    member = member_selectors.member_get_for_edit(user=request.user, pk=member_pk)
+    form = TransferDraftForm(
+        request.POST or None,
+        destinations=selectors.transfer_destinations(user=request.user),
+    )
+    return _action(
+        request,
+        form=form,
+        title=_("Transfer the organisational relationship"),
+        subject=member,
+        cancel_url=_member_url(member),
+        perform=lambda data: reverse(
+            "transfers:transfer_detail",
+            args=[services.transfer_draft(actor=request.user, member=member, **data).pk],
+        ),
+        done=_("Transfer drafted. Check it, then submit it for approval."),
+    )
+
+
+@require_GET
+def transfer_detail(request, pk: int):
+    transfer = selectors.transfer_get(user=request.user, pk=pk)
+    user = request.user
+    return render(
+        request,
+        "transfers/transfer_detail.html",
+        {
+            "transfer": transfer,
+            "letter": transfer.current_letter,
+            "today": timezone.localdate(),
+            "sending_side": member_selectors.members_editable_by(user)
+            .filter(pk=transfer.member_id)
+            .exists(),
+            "can_decide": services.can_decide(user, transfer),
+            "can_accept": selectors.transfers_to_accept(user=user).filter(pk=transfer.pk).exists(),
+        },
+    )
+
+
+def _transfer_step(request, pk: int, *, form, title, done, perform):
+    transfer = selectors.transfer_get(user=request.user, pk=pk)
+    detail_url = reverse("transfers:transfer_detail", args=[transfer.pk])
+
+    def run(data):
+        perform(transfer, data)
+        return detail_url
+
+    return _action(
+        request,
+        form=form,
+        title=title,
+        subject=transfer,
+        cancel_url=detail_url,
+        perform=run,
+        done=done,
+    )
+
+
+def transfer_submit(request, pk: int):
+    return _transfer_step(
+        request,
+        pk,
+        form=DateForm(request.POST or None, label=_("submitted on")),
+        title=_("Submit for approval"),
+        done=_("Submitted to the reviewers."),
+        perform=lambda t, data: services.transfer_submit(actor=request.user, transfer=t),
+    )
+
+
+def transfer_withdraw(request, pk: int):
+    return _transfer_step(
+        request,
+        pk,
+        form=DateForm(request.POST or None, label=_("withdrawn on")),
+        title=_("Withdraw the transfer"),
+        done=_("Transfer withdrawn."),
+        perform=lambda t, data: services.transfer_withdraw(actor=request.user, transfer=t),
+    )
+
+
+def transfer_approve(request, pk: int):
+    return _transfer_step(
+        request,
+        pk,
+        form=ApproveForm(request.POST or None),
+        title=_("Approve and issue the introduction letter"),
+        done=_("Approved. Print the introduction letter."),
+        perform=lambda t, data: services.transfer_approve(
+            actor=request.user, transfer=t, issued_on=timezone.localdate(), **data
+        ),
+    )
+
+
+def transfer_reject(request, pk: int):
+    return _transfer_step(
+        request,
+        pk,
+        form=RejectForm(request.POST or None),
+        title=_("Reject the transfer"),
+        done=_("Rejected; the branch sees your reason."),
+        perform=lambda t, data: services.transfer_reject(
+            actor=request.user, transfer=t, reason=data["reason"]
+        ),
+    )
+
+
+def transfer_reissue_letter(request, pk: int):
+    return _transfer_step(
+        request,
+        pk,
+        form=ReissueLetterForm(request.POST or None),
+        title=_("Reissue the introduction letter"),
+        done=_("A new letter was issued; the old one is void."),
+        perform=lambda t, data: services.letter_reissue(
+            actor=request.user, transfer=t, issued_on=timezone.localdate(), **data
+        ),
+    )
+
+
+def transfer_accept(request, pk: int):
+    return _transfer_step(
+        request,
+        pk,
+        form=DateForm(request.POST or None, label=_("accepted on")),
+        title=_("Accept the member"),
+        done=_("Accepted: the member's relationship is now with your branch."),
+        perform=lambda t, data: services.transfer_accept(
+            actor=request.user, transfer=t, on=data["on"]
+        ),
+    )
+
+
+def transfer_receipt(request, pk: int):
+    return _transfer_step(
+        request,
+        pk,
+        form=DateForm(request.POST or None, label=_("receipt returned on")),
+        title=_("Record the returned receipt"),
+        done=_("Receipt recorded: the member is transferred out."),
+        perform=lambda t, data: services.transfer_record_receipt(
+            actor=request.user, transfer=t, returned_on=data["on"]
+        ),
+    )
+
+
+@require_GET
+def letter_pdf(request, pk: int):
+    transfer = selectors.transfer_get(user=request.user, pk=pk)
+    letter = transfer.current_letter
+    if letter is None:
+        raise Http404
+    # The letter carries the full ID number: printing it is a sensitive read.
+    SensitiveAccess.objects.create(
+        user=request.user,
+        member=transfer.member,
+        action=SensitiveAccess.Action.PRINT_LETTER,
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )
+    response = HttpResponse(pdf.letter_pdf(letter), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="letter-{letter.number}.pdf"'
+    return response
+
+
+def incoming_register(request):
+    form = IncomingMemberForm(request.POST or None, user=request.user)
+    return _action(
+        request,
+        form=form,
+        title=_("Register a member arriving with an introduction letter"),
+        subject=None,
+        cancel_url=reverse("transfers:transfer_list"),
+        perform=lambda data: reverse(
+            "members:detail",
+            args=[
+                services.incoming_register(
+                    actor=request.user,
+                    member=form.instance,
+                    from_external=data["from_external"],
+                    letter_number=data["letter_number"],
+                    arrived_on=data["arrived_on"],
+                ).member_id
+            ],
+        ),
+        done=_("Member registered in your branch."),
+    )
