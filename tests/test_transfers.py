@@ -475,3 +475,62 @@ def test_mobile_list_query_count_does_not_grow_with_rows(client, people):
             inflow_organisation=None if i % 2 else people.branch_a2,
         )
     assert count_queries() == one
+
+
+def test_registering_an_incoming_member_with_a_letter(client, people):
+    client.force_login(people.sec_b)
+    response = client.post(
+        reverse("transfers:incoming_register"),
+        {
+            "name": "新来党员",
+            "national_id_input": "11010519491231002X",
+            "gender": "F",
+            "ethnicity": "汉族",
+            "birth_date": "1949-12-31",
+            "phone": "13700137000",
+            "category": "full",
+            "joined_on": "1970-07-01",
+            "confirmed_on": "1971-07-01",
+            "home_branch": people.branch_b.pk,
+            "status": "active",
+            "from_external": people.external.pk,
+            "letter_number": "粤组介字2026第88号",
+            "arrived_on": TODAY.isoformat(),
+        },
+    )
+    member = Member.objects.get(name="新来党员")
+    assert response.status_code == 302 and member.home_branch == people.branch_b
+    transfer = member.transfers.get()
+    assert (transfer.direction, transfer.state, transfer.from_external) == (
+        "incoming",
+        "completed",
+        people.external,
+    )
+    assert "粤组介字2026第88号" in transfer.events.get().note
+
+
+def test_the_inflow_branch_registers_the_arrival_on_a_certificate(client, people):
+    certificate = services.certificate_issue(
+        actor=people.sec_a,
+        member=people.away,
+        issued_on=TODAY,
+        reason="务工",
+        destination="丙村",
+        inflow_organisation=people.branch_b,
+    )
+    people.episode.inflow_organisation = people.branch_b
+    people.episode.save()
+    client.force_login(people.sec_b)
+    response = client.post(
+        reverse("transfers:certificate_arrival", args=[certificate.pk]),
+        {"arrived_on": TODAY.isoformat(), "inflow_contact": "丙村书记 13900000000"},
+    )
+    assert response.status_code == 302
+    certificate.refresh_from_db()
+    assert certificate.arrived_on == TODAY
+    # The inflow side does not review or close the home branch's certificate.
+    response = client.post(
+        reverse("transfers:certificate_review", args=[certificate.pk]),
+        {"year": TODAY.year, "reviewed_on": TODAY.isoformat(), "result": "passed"},
+    )
+    assert response.status_code == 200 and not certificate.reviews.exists()

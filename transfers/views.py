@@ -174,6 +174,7 @@ def certificate_detail(request, pk: int):
         {
             "certificate": certificate,
             "reviews": certificate.reviews.all(),
+            "history": certificate.history.select_related("history_user")[:20],
             "home_side": not member_selectors.member_is_hosted_for(
                 user=request.user, member=certificate.member
             ),
