@@ -220,3 +220,12 @@ LOGGING = {
 
 # Names shown to users for the roles and kinds live in the models; this is the site name.
 SITE_TITLE = _("Liudong — mobile Party members")
+
+# Five-clears ledger: an item is clear when filled and confirmed within these months.
+LEDGER_CONFIRM_MONTHS = env.int("LEDGER_CONFIRM_MONTHS", default=12)
+LEDGER_CONTACT_CONFIRM_MONTHS = env.int("LEDGER_CONTACT_CONFIRM_MONTHS", default=6)
+CONTACT_WARNING_DAYS = env.int("CONTACT_WARNING_DAYS", default=90)
+LOST_CONTACT_DAYS = env.int("LOST_CONTACT_DAYS", default=180)  # Reg. art. 24: six months
+# Imports above this many rows, and exports above that many, run on the Celery worker.
+IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=2000)
+EXPORT_BACKGROUND_ROWS = env.int("EXPORT_BACKGROUND_ROWS", default=20000)

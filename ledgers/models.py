@@ -1,0 +1,161 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from members.models import Member, Organisation
+
+
+class FiveClearsItem(models.TextChoices):
+    """The five things that must be clear for every mobile member (五清)."""
+
+    LEFT = "left", _("When they left")
+    WHERE = "where", _("Where they are")
+    OCCUPATION = "occupation", _("What they do")
+    CONTACT = "contact", _("How to reach them")
+    CONDUCT = "conduct", _("Thought and conduct")
+
+
+class LedgerRecord(models.Model):
+    """A member's five-clears confirmations, and the thought-and-conduct assessment.
+
+    The values of the first four items live where they belong (the mobility episode and
+    the member's phone); this row says when each was last confirmed and by whom.
+    """
+
+    class Assessment(models.TextChoices):
+        GOOD = "good", _("Good")
+        FAIR = "fair", _("Fair")
+        CONCERN = "concern", _("Needs attention")
+
+    member = models.OneToOneField(
+        Member, on_delete=models.CASCADE, related_name="ledger", verbose_name=_("member")
+    )
+    left_confirmed_on = models.DateField(null=True, blank=True)
+    left_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    where_confirmed_on = models.DateField(null=True, blank=True)
+    where_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    occupation_confirmed_on = models.DateField(null=True, blank=True)
+    occupation_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    contact_confirmed_on = models.DateField(null=True, blank=True)
+    contact_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    conduct_confirmed_on = models.DateField(null=True, blank=True)
+    conduct_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    conduct_assessment = models.CharField(
+        _("thought and conduct"), max_length=10, choices=Assessment.choices, blank=True
+    )
+    conduct_note = models.TextField(_("note on thought and conduct"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("five-clears record")
+        verbose_name_plural = _("five-clears records")
+
+    def __str__(self) -> str:
+        return str(self.member)
+
+
+class ContactAttempt(models.Model):
+    """One attempt to reach a member. Unreachable attempts are kept: they are the evidence."""
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", _("Phone")
+        WECHAT = "wechat", _("WeChat")
+        SMS = "sms", _("SMS")
+        VISIT = "visit", _("Visit")
+        LETTER = "letter", _("Letter")
+        EMAIL = "email", _("E-mail")
+        HOME_VISIT = "home", _("Met on return home")
+        SELF_REPORT = "self_report", _("Self-report")
+
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("member")
+    )
+    on = models.DateField(_("date"))
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    reached = models.BooleanField(_("reached"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("contact attempt")
+        verbose_name_plural = _("contact log")
+        ordering = ["-on", "-id"]
+        indexes = [models.Index(fields=["member", "reached", "on"], name="contact_last_reached")]
+
+    def __str__(self) -> str:
+        return f"{self.member} {self.on} {self.get_channel_display()}"
+
+
+class CensusCampaign(models.Model):
+    """精准摸排: a period in which every branch below `organisation` verifies its mobile members."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="campaigns"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("census campaign")
+        verbose_name_plural = _("census campaigns")
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="campaign_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LedgerImport(models.Model):
+    """A record of every import: who, when, which file (name and hash), and what happened."""
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("Previewed")
+        RUNNING = "running", _("Running")
+        APPLIED = "applied", _("Imported")
+        FAILED = "failed", _("Refused: errors in the file")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    branch = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(_("file"), max_length=200)
+    file_sha256 = models.CharField(max_length=64)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ledger import")
+        verbose_name_plural = _("ledger imports")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} {self.started_at:%Y-%m-%d %H:%M}"
