@@ -15,4 +15,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("members.urls")),
     path("", include("transfers.urls")),
+    path("", include("ledgers.urls")),
 ]

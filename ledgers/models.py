@@ -159,3 +159,29 @@ class LedgerImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class LedgerExport(models.Model):
+    """A large export made on the worker; the file waits (encrypted, in the cache) for a day."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        READY = "ready", _("Ready to download")
+        FAILED = "failed", _("Failed")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    file_format = models.CharField(max_length=4)
+    filters = models.JSONField(default=dict)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ledger export")
+        verbose_name_plural = _("ledger exports")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_format} {self.started_at:%Y-%m-%d %H:%M}"

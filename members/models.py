@@ -214,6 +214,7 @@ class SensitiveAccess(models.Model):
     class Action(models.TextChoices):
         REVEAL_NATIONAL_ID = "reveal_national_id", _("Revealed national ID number")
         PRINT_LETTER = "print_letter", _("Printed an introduction letter (holds the ID number)")
+        EXPORT_LEDGER = "export_ledger", _("Exported a ledger")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("user")

@@ -16,7 +16,7 @@ from transfers.models import (
     MobilityEpisode,
     RelationshipTransfer,
 )
-from transfers.services import StepRefused
+from members.steps import StepRefused
 
 TODAY = timezone.localdate()
 

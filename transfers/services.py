@@ -8,12 +8,12 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from members.models import ExternalOrganisation, Member, Organisation, StaffAssignment
 from members.selectors import assignment_of, members_editable_by, sees_everything
+from members.steps import StepRefused
 
 from .models import (
     ActivityCertificate,
@@ -24,11 +24,6 @@ from .models import (
     RelationshipTransfer,
     TransferEvent,
 )
-
-
-class StepRefused(ValidationError):
-    """A step the rules do not allow now; the message says why, for the user."""
-
 
 # --- helpers -----------------------------------------------------------------------------
 

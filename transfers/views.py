@@ -1,13 +1,10 @@
 """Thin views: find the object through a scoped selector, validate a form, call a service."""
 
-from collections.abc import Callable
-
-from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core import signing
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from members import selectors as member_selectors
 from members.models import SensitiveAccess
+from members.steps import step_view
 
 from . import pdf, selectors, services
 from .forms import (
@@ -34,26 +32,8 @@ from .forms import (
     TransferDraftForm,
 )
 from .models import ActivityCertificate, MobilityEpisode, RelationshipTransfer
-from .services import StepRefused
 
 VERIFY_SALT = "liudong.certificate.verify"
-
-
-def _action(request, *, form, title: str, subject, cancel_url: str, perform: Callable, done: str):
-    """Show `form`; on a valid POST run `perform(cleaned_data)` -> redirect URL."""
-    if request.method == "POST" and form.is_valid():
-        try:
-            next_url = perform(form.cleaned_data)
-        except StepRefused as refused:
-            form.add_error(None, refused.messages)
-        else:
-            messages.success(request, done)
-            return redirect(next_url)
-    return render(
-        request,
-        "transfers/action_form.html",
-        {"form": form, "title": title, "subject": subject, "cancel_url": cancel_url},
-    )
 
 
 def _member_url(member) -> str:
@@ -81,7 +61,7 @@ def mobile_list(request):
 def episode_start(request, member_pk: int):
     member = member_selectors.member_get_for_edit(user=request.user, pk=member_pk)
     form = EpisodeForm(request.POST or None, instance=MobilityEpisode(member=member))
-    return _action(
+    return step_view(
         request,
         form=form,
         title=_("Record that the member has left"),
@@ -97,7 +77,7 @@ def episode_start(request, member_pk: int):
 def episode_move(request, pk: int):
     episode = selectors.episode_get(user=request.user, pk=pk)
     form = EpisodeMoveForm(request.POST or None, instance=MobilityEpisode(member=episode.member))
-    return _action(
+    return step_view(
         request,
         form=form,
         title=_("Record a move to a new place"),
@@ -118,7 +98,7 @@ def episode_move(request, pk: int):
 def episode_return(request, pk: int):
     episode = selectors.episode_get(user=request.user, pk=pk)
     form = DateForm(request.POST or None, label=_("returned on"))
-    return _action(
+    return step_view(
         request,
         form=form,
         title=_("Record the return home"),
@@ -151,7 +131,7 @@ def certificate_issue(request, member_pk: int):
             inflow_external=episode.inflow_external,
         )
     form = CertificateIssueForm(request.POST or None, initial=initial)
-    return _action(
+    return step_view(
         request,
         form=form,
         title=_("Issue an activity certificate"),
@@ -197,7 +177,7 @@ def _certificate_step(request, pk: int, *, form_class, title, done, perform, **f
         perform(certificate, data)
         return detail_url
 
-    return _action(
+    return step_view(
         request,
         form=form,
         title=title,
@@ -263,7 +243,7 @@ def certificate_end(request, pk: int):
 def certificate_reissue(request, pk: int):
     certificate = selectors.certificate_get(user=request.user, pk=pk)
     form = DateForm(request.POST or None, label=_("reported lost on"))
-    return _action(
+    return step_view(
         request,
         form=form,
         title=_("Report lost and reissue"),
@@ -339,7 +319,7 @@ def transfer_draft(request, member_pk: int):
         request.POST or None,
         destinations=selectors.transfer_destinations(user=request.user),
     )
-    return _action(
+    return step_view(
         request,
         form=form,
         title=_("Transfer the organisational relationship"),
@@ -381,7 +361,7 @@ def _transfer_step(request, pk: int, *, form, title, done, perform):
         perform(transfer, data)
         return detail_url
 
-    return _action(
+    return step_view(
         request,
         form=form,
         title=title,
@@ -499,7 +479,7 @@ def letter_pdf(request, pk: int):
 
 def incoming_register(request):
     form = IncomingMemberForm(request.POST or None, user=request.user)
-    return _action(
+    return step_view(
         request,
         form=form,
         title=_("Register a member arriving with an introduction letter"),

@@ -1,0 +1,135 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members import phone
+from members.forms import DateInput
+from members.selectors import organisations_visible_to
+from transfers.forms import MobileFilterForm, not_in_future
+from transfers.models import MobilityEpisode
+
+from .models import CensusCampaign, ContactAttempt, FiveClearsItem, LedgerRecord
+
+
+class LedgerFilterForm(MobileFilterForm):
+    not_clear_only = forms.BooleanField(label=_("Not clear only"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["side"]
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = ContactAttempt
+        fields = ["on", "channel", "reached", "note"]
+        widgets = {"on": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, initial={"on": timezone.localdate()}, **kwargs)
+        self.fields["on"].validators.append(not_in_future)
+
+
+class ItemForm(forms.Form):
+    """Edit one five-clears item; the fields depend on the item."""
+
+    FIELDS = {
+        FiveClearsItem.LEFT: ["left_on"],
+        FiveClearsItem.WHERE: [
+            "destination_province",
+            "destination_city",
+            "destination_county",
+            "destination_country",
+            "address",
+        ],
+        FiveClearsItem.OCCUPATION: ["occupation", "employer"],
+    }
+
+    def __init__(self, *args, item: str, member, episode: MobilityEpisode | None, record, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.item = item
+        if item in self.FIELDS:
+            episode_form = forms.models.modelform_factory(
+                MobilityEpisode, fields=self.FIELDS[item], widgets={"left_on": DateInput()}
+            )(instance=episode)
+            for name in self.FIELDS[item]:
+                self.fields[name] = episode_form.fields[name]
+                self.initial[name] = getattr(episode, name)
+        elif item == FiveClearsItem.CONTACT:
+            self.fields["phone"] = forms.CharField(label=_("phone"), max_length=30)
+            self.initial["phone"] = member.phone
+        else:
+            self.fields["conduct_assessment"] = forms.ChoiceField(
+                label=_("thought and conduct"), choices=LedgerRecord.Assessment.choices
+            )
+            self.fields["conduct_note"] = forms.CharField(
+                label=_("note on thought and conduct"),
+                widget=forms.Textarea(attrs={"rows": 3}),
+                required=False,
+            )
+            self.initial.update(
+                conduct_assessment=record.conduct_assessment, conduct_note=record.conduct_note
+            )
+
+    def clean_phone(self) -> str:
+        return phone.validate(self.cleaned_data["phone"])
+
+    def clean_left_on(self):
+        value = self.cleaned_data["left_on"]
+        not_in_future(value)
+        return value
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = CensusCampaign
+        fields = ["name", "starts_on", "ends_on"]
+        widgets = {"starts_on": DateInput(), "ends_on": DateInput()}
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("starts_on")
+            and cleaned.get("ends_on")
+            and cleaned["ends_on"] < cleaned["starts_on"]
+        ):
+            self.add_error("ends_on", _("The campaign must end after it starts."))
+        return cleaned
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Spreadsheet (.xlsx or .csv)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+    )
+    branch = forms.ModelChoiceField(
+        label=_("Branch for rows without one"), queryset=None, required=False
+    )
+
+    def __init__(self, *args, branches, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].queryset = branches
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".xlsx", ".csv")):
+            raise forms.ValidationError(_("Upload an .xlsx or .csv file."))
+        return upload
+
+
+def ledger_filters(params, *, user) -> tuple[LedgerFilterForm, dict]:
+    """Validated ledger filters from query parameters (the page, the exports, the task)."""
+    form = LedgerFilterForm(params or None)
+    cleaned = form.cleaned_data if form.is_valid() else {}
+    branch_id = str(params.get("branch", ""))
+    branch = (
+        organisations_visible_to(user).filter(pk=branch_id).first() if branch_id.isdigit() else None
+    )
+    return form, {
+        "side": "inflow" if params.get("side") == "inflow" else "outflow",
+        "branch": branch,
+        "not_clear_only": cleaned.get("not_clear_only", False),
+        "arrangement": cleaned.get("arrangement", ""),
+        "mobility_type": cleaned.get("mobility_type", ""),
+        "province": cleaned.get("province", ""),
+    }

@@ -1,0 +1,58 @@
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members.sections import member_section
+from members.selectors import member_is_hosted_for
+
+from .models import FiveClearsItem
+from .selectors import confirm_cutoffs, contacts_of, ledger_record_of
+
+
+def _value(item, member, episode, record) -> str:
+    if item == FiveClearsItem.CONTACT:
+        return member.phone
+    if item == FiveClearsItem.CONDUCT:
+        label = record.get_conduct_assessment_display() if record.conduct_assessment else ""
+        return "：".join(part for part in (label, record.conduct_note) if part)
+    if episode is None:
+        return ""
+    if item == FiveClearsItem.LEFT:
+        return episode.left_on.isoformat()
+    if item == FiveClearsItem.WHERE:
+        return " ".join(part for part in (episode.destination, episode.address) if part)
+    return " · ".join(part for part in (episode.occupation, episode.employer) if part)
+
+
+@member_section(
+    slug="ledger",
+    title=_("Five-clears ledger and contacts"),
+    order=20,
+    template="ledgers/member_ledger.html",
+)
+def ledger(request, member) -> dict:
+    today = timezone.localdate()
+    episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+    record = ledger_record_of(member)
+    cutoffs = confirm_cutoffs(today)
+    items = []
+    for item, label in FiveClearsItem.choices:
+        value = _value(item, member, episode, record)
+        confirmed_on = getattr(record, f"{item}_confirmed_on")
+        items.append(
+            {
+                "item": item,
+                "label": label,
+                "value": value,
+                "confirmed_on": confirmed_on,
+                "confirmed_by": getattr(record, f"{item}_confirmed_by", None),
+                "clear": bool(value) and confirmed_on is not None and confirmed_on >= cutoffs[item],
+            }
+        )
+    contacts = list(contacts_of(member)[:20])
+    return {
+        "away": episode is not None,
+        "items": items,
+        "contacts": contacts,
+        "last_reached": next((c.on for c in contacts if c.reached), None),
+        "editable": not member_is_hosted_for(user=request.user, member=member),
+    }

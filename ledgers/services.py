@@ -1,0 +1,125 @@
+"""Writes for the ledger: confirming items, editing them, logging contacts, campaigns."""
+
+from datetime import date
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from members.models import Member, Organisation, StaffAssignment
+from members.selectors import (
+    assignment_of,
+    members_editable_by,
+    members_visible_to,
+    sees_everything,
+)
+from members.steps import StepRefused
+from transfers.models import MobilityEpisode
+
+from .models import CensusCampaign, ContactAttempt, FiveClearsItem, LedgerRecord
+
+
+def _record_for_update(member: Member) -> LedgerRecord:
+    LedgerRecord.objects.get_or_create(member=member)
+    return LedgerRecord.objects.select_for_update().get(member=member)
+
+
+def _current_episode(member: Member) -> MobilityEpisode:
+    episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+    if episode is None:
+        raise StepRefused(_("This member is not recorded as away."))
+    return episode
+
+
+def _require_in_scope(actor, member: Member) -> None:
+    if not members_editable_by(actor).filter(pk=member.pk).exists():
+        raise StepRefused(
+            _("Only the member's home branch or the organisations above it can do this.")
+        )
+
+
+@transaction.atomic
+def ledger_confirm(*, actor, member: Member, items: list[str], on: date) -> LedgerRecord:
+    """Confirm items as still true, unchanged: stamps the date and the user."""
+    _require_in_scope(actor, member)
+    record = _record_for_update(member)
+    for item in items:
+        if item not in FiveClearsItem.values:
+            raise StepRefused(_("Unknown ledger item."))
+        setattr(record, f"{item}_confirmed_on", on)
+        setattr(record, f"{item}_confirmed_by", actor)
+    record._history_user = actor
+    record.save()
+    return record
+
+
+@transaction.atomic
+def ledger_update_item(*, actor, member: Member, item: str, values: dict, on: date) -> LedgerRecord:
+    """Change an item's value where it lives, and confirm it."""
+    _require_in_scope(actor, member)
+    if item == FiveClearsItem.CONTACT:
+        member.phone = values["phone"]
+        member._history_user = actor
+        member.save()
+    elif item == FiveClearsItem.CONDUCT:
+        record = _record_for_update(member)
+        record.conduct_assessment = values["conduct_assessment"]
+        record.conduct_note = values["conduct_note"]
+        record._history_user = actor
+        record.save()
+    else:
+        episode = _current_episode(member)
+        for field, value in values.items():
+            setattr(episode, field, value)
+        episode._history_user = actor
+        episode.save()
+    return ledger_confirm(actor=actor, member=member, items=[item], on=on)
+
+
+@transaction.atomic
+def contact_record(
+    *, actor, member: Member, on: date, channel: str, reached: bool, note: str = ""
+) -> ContactAttempt:
+    """Log an attempt. Reaching the member confirms that the contact details work."""
+    if not _member_reachable_by(actor, member):
+        raise StepRefused(_("This member is not in your scope."))
+    attempt = ContactAttempt.objects.create(
+        member=member, on=on, channel=channel, reached=reached, note=note, recorded_by=actor
+    )
+    if reached and members_editable_by(actor).filter(pk=member.pk).exists():
+        ledger_confirm(actor=actor, member=member, items=[FiveClearsItem.CONTACT], on=on)
+    return attempt
+
+
+def _member_reachable_by(actor, member: Member) -> bool:
+    return members_visible_to(actor).filter(pk=member.pk).exists()
+
+
+@transaction.atomic
+def campaign_open(
+    *, actor, organisation: Organisation, name: str, starts_on: date, ends_on: date
+) -> CensusCampaign:
+    assignment = assignment_of(actor)
+    is_reviewer = sees_everything(actor) or (
+        assignment is not None
+        and assignment.role == StaffAssignment.Role.REVIEWER
+        and organisation.path.startswith(assignment.organisation.path)
+    )
+    if not is_reviewer:
+        raise StepRefused(_("Only a reviewer opens a census campaign for their organisation."))
+    if ends_on < starts_on:
+        raise StepRefused(_("The campaign must end after it starts."))
+    return CensusCampaign.objects.create(
+        organisation=organisation, name=name, starts_on=starts_on, ends_on=ends_on, opened_by=actor
+    )
+
+
+@transaction.atomic
+def campaign_close(*, actor, campaign: CensusCampaign, on: date) -> CensusCampaign:
+    campaign = CensusCampaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.opened_by_id != actor.pk and not sees_everything(actor):
+        raise StepRefused(_("Only the reviewer who opened the campaign closes it."))
+    if campaign.closed_on:
+        raise StepRefused(_("This campaign is already closed."))
+    campaign.closed_on = on
+    campaign.save(update_fields=["closed_on"])
+    return campaign

@@ -1,0 +1,87 @@
+"""Background work for big imports and exports. Tasks take ids and call the pipeline."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from members.models import Organisation
+
+from . import exporting, selectors, staging
+from .forms import ledger_filters
+from .models import LedgerExport, LedgerImport
+
+
+def run_import(*, job: LedgerImport, content: bytes, default_branch: Organisation | None) -> None:
+    """Apply an import and record the outcome on `job` (all-or-nothing)."""
+
+    from . import importing  # TEMP until importing.py lands
+
+    def progress(done: int, total: int) -> None:
+        LedgerImport.objects.filter(pk=job.pk).update(rows_done=done, rows_total=total)
+
+    plan = importing.apply_import(
+        content=content,
+        file_name=job.file_name,
+        user=job.user,
+        default_branch=default_branch,
+        progress=progress,
+    )
+    job.status = LedgerImport.Status.APPLIED if plan.ok else LedgerImport.Status.FAILED
+    job.created = plan.counts.get("create", 0)
+    job.updated = plan.counts.get("update", 0)
+    job.unchanged = plan.counts.get("unchanged", 0)
+    job.rows_total = len(plan.rows)
+    job.rows_done = len(plan.rows) if plan.ok else 0
+    job.errors = [issue.__dict__ for issue in plan.issues]
+    job.finished_at = timezone.now()
+    job.save()
+
+
+@shared_task
+def import_ledger(job_id: int, token: str, branch_id: int | None) -> str:
+    job = LedgerImport.objects.select_related("user").get(pk=job_id)
+    if job.status != LedgerImport.Status.RUNNING:
+        return job.status  # already done: a redelivered task does nothing twice
+    content = staging.fetch(token)
+    if content is None:
+        job.status, job.errors = (
+            LedgerImport.Status.FAILED,
+            [{"row": 0, "column": "", "message": "上传的文件已过期，请重新上传。"}],
+        )
+        job.finished_at = timezone.now()
+        job.save()
+        return job.status
+    branch = Organisation.objects.filter(pk=branch_id).first() if branch_id else None
+    try:
+        run_import(job=job, content=content, default_branch=branch)
+    finally:
+        staging.drop(token)
+    return job.status
+
+
+@shared_task
+def export_ledger(job_id: int) -> str:
+    job = LedgerExport.objects.select_related("user").get(pk=job_id)
+    if job.status != LedgerExport.Status.RUNNING:
+        return job.status
+    _form, filters = ledger_filters(job.filters, user=job.user)
+    rows = selectors.ledger_rows(user=job.user, today=timezone.localdate(), **filters)
+
+    def counted(episodes):
+        for done, episode in enumerate(episodes, start=1):
+            if done % 5000 == 0:
+                LedgerExport.objects.filter(pk=job.pk).update(rows_done=done)
+            yield episode
+
+    episodes = counted(rows.iterator(chunk_size=2000))
+    if job.file_format == "xlsx":
+        content = exporting.export_ledger_xlsx(episodes)
+    else:
+        content = exporting.export_ledger_csv(episodes)
+    staging.stash_as(f"export-{job.pk}", content, ttl=24 * 3600)
+    job.status, job.rows_done, job.finished_at = (
+        LedgerExport.Status.READY,
+        job.rows_total,
+        timezone.now(),
+    )
+    job.save()
+    return job.status

@@ -1,0 +1,350 @@
+"""Thin views for the ledger, contacts, census campaigns, and import/export."""
+
+import hashlib
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from members import selectors as member_selectors
+from members.models import SensitiveAccess
+from members.steps import StepRefused, step_view
+
+from . import exporting, selectors, services, staging, tasks
+from .forms import CampaignForm, ContactForm, ImportUploadForm, ItemForm, ledger_filters
+from .models import ContactAttempt, FiveClearsItem, LedgerExport, LedgerImport
+
+
+def _back(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+def _ledger_query(request):
+    """The ledger rows for the current filters (shared by the page and the exports)."""
+    form, filters = ledger_filters(request.GET, user=request.user)
+    rows = selectors.ledger_rows(user=request.user, today=timezone.localdate(), **filters)
+    return filters["side"], form, filters["branch"], rows
+
+
+@require_GET
+def ledger(request):
+    side, form, branch, rows = _ledger_query(request)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    query_string = request.GET.copy()
+    query_string.pop("page", None)
+    per_branch = selectors.completeness(rows, group_by_branch=True) if side == "outflow" else []
+    return render(
+        request,
+        "ledgers/ledger.html",
+        {
+            "side": side,
+            "form": form,
+            "branch": branch,
+            "page": page,
+            "overall": selectors.completeness(rows)[0],
+            "per_branch": per_branch if len(per_branch) > 1 else [],
+            "items": FiveClearsItem.choices,
+            "query_string": query_string.urlencode(),
+        },
+    )
+
+
+@require_GET
+def ledger_export(request, file_format: str):
+    if file_format not in ("xlsx", "csv"):
+        raise Http404
+    side, _form, _branch, rows = _ledger_query(request)
+    total = rows.count()
+    SensitiveAccess.objects.create(
+        user=request.user,
+        action=SensitiveAccess.Action.EXPORT_LEDGER,
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )
+    if total > settings.EXPORT_BACKGROUND_ROWS:
+        job = LedgerExport.objects.create(
+            user=request.user,
+            file_format=file_format,
+            filters=request.GET.dict(),
+            status=LedgerExport.Status.RUNNING,
+            rows_total=total,
+        )
+        tasks.export_ledger.delay(job.pk)
+        messages.info(
+            request, _("A large export runs in the background; it appears here when ready.")
+        )
+        return redirect("ledgers:jobs")
+    episodes = rows.iterator(chunk_size=2000)
+    if file_format == "xlsx":
+        content = exporting.export_ledger_xlsx(episodes)
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        content = exporting.export_ledger_csv(episodes)
+        content_type = "text/csv; charset=utf-8"
+    response = HttpResponse(content, content_type=content_type)
+    name = f"ledger-{side}-{timezone.localdate():%Y%m%d}.{file_format}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@require_GET
+def ledger_template(request):
+    response = HttpResponse(
+        exporting.template_xlsx(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = 'attachment; filename="ledger-template.xlsx"'
+    return response
+
+
+@require_POST
+def ledger_confirm(request, member_pk: int):
+    """One click: the items are still true as they stand."""
+    member = member_selectors.member_get_for_edit(user=request.user, pk=member_pk)
+    items = request.POST.getlist("item") or FiveClearsItem.values
+    try:
+        services.ledger_confirm(
+            actor=request.user, member=member, items=items, on=timezone.localdate()
+        )
+    except StepRefused as refused:
+        messages.error(request, " ".join(refused.messages))
+    else:
+        messages.success(request, _("Confirmed for %(name)s.") % {"name": member.name})
+    return redirect(_back(request, reverse("ledgers:ledger")))
+
+
+def ledger_item_edit(request, member_pk: int, item: str):
+    if item not in FiveClearsItem.values:
+        raise Http404
+    member = member_selectors.member_get_for_edit(user=request.user, pk=member_pk)
+    episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+    record = selectors.ledger_record_of(member)
+    form = ItemForm(request.POST or None, item=item, member=member, episode=episode, record=record)
+    back = _back(request, reverse("members:detail", args=[member.pk]) + "#ledger")
+    return step_view(
+        request,
+        form=form,
+        title=_("%(item)s: change and confirm") % {"item": FiveClearsItem(item).label},
+        subject=member,
+        cancel_url=back,
+        perform=lambda data: (
+            services.ledger_update_item(
+                actor=request.user, member=member, item=item, values=data, on=timezone.localdate()
+            )
+            and back
+        ),
+        done=_("Saved and confirmed."),
+    )
+
+
+@require_POST
+def contact_reached_today(request, member_pk: int):
+    """One click: reached by phone today (which also confirms the contact details)."""
+    member = member_selectors.member_get(user=request.user, pk=member_pk)
+    services.contact_record(
+        actor=request.user,
+        member=member,
+        on=timezone.localdate(),
+        channel=ContactAttempt.Channel.PHONE,
+        reached=True,
+    )
+    messages.success(request, _("Contact with %(name)s recorded.") % {"name": member.name})
+    return redirect(_back(request, reverse("ledgers:ledger")))
+
+
+def contact_new(request, member_pk: int):
+    member = member_selectors.member_get(user=request.user, pk=member_pk)
+    form = ContactForm(request.POST or None)
+    back = reverse("members:detail", args=[member.pk]) + "#ledger"
+    return step_view(
+        request,
+        form=form,
+        title=_("Record a contact attempt"),
+        subject=member,
+        cancel_url=back,
+        perform=lambda data: (
+            services.contact_record(actor=request.user, member=member, **data) and back
+        ),
+        done=_("Contact attempt recorded."),
+    )
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+def _import_branches(user):
+    return member_selectors.member_branch_choices(user=user)
+
+
+def import_upload(request):
+    """Step 1: upload; the preview shows what each row would do. Nothing is written yet."""
+    form = ImportUploadForm(
+        request.POST or None, request.FILES or None, branches=_import_branches(request.user)
+    )
+    if request.method == "POST" and form.is_valid():
+        from . import importing  # TEMP until importing.py lands
+
+        upload = form.cleaned_data["file"]
+        content = upload.read()
+        branch = form.cleaned_data["branch"]
+        plan = importing.plan_import(
+            content=content, file_name=upload.name, user=request.user, default_branch=branch
+        )
+        job = LedgerImport.objects.create(
+            user=request.user,
+            branch=branch or member_selectors.scope_root_of(request.user),
+            file_name=upload.name[:200],
+            file_sha256=hashlib.sha256(content).hexdigest(),
+            status=LedgerImport.Status.PREVIEWED,
+            rows_total=len(plan.rows),
+            **{key: plan.counts.get(key, 0) for key in ("created", "updated", "unchanged")},
+            errors=[issue.__dict__ for issue in plan.issues],
+        )
+        token = staging.stash(content) if plan.ok else ""
+        return render(
+            request,
+            "ledgers/import_preview.html",
+            {"plan": plan, "job": job, "token": token, "branch": branch},
+        )
+    return render(request, "ledgers/import_upload.html", {"form": form})
+
+
+@require_POST
+def import_apply(request, pk: int):
+    """Step 2: the user confirms the preview; big files go to the worker."""
+    job = get_object_or_404(
+        LedgerImport, pk=pk, user=request.user, status=LedgerImport.Status.PREVIEWED
+    )
+    content = staging.fetch(request.POST.get("token", ""))
+    if content is None:
+        messages.error(request, _("The uploaded file has expired. Please upload it again."))
+        return redirect("ledgers:import_upload")
+    branch = (
+        member_selectors.member_branch_choices(user=request.user)
+        .filter(pk=request.POST.get("branch") or 0)
+        .first()
+    )
+    job.status = LedgerImport.Status.RUNNING
+    job.save(update_fields=["status"])
+    if job.rows_total > settings.IMPORT_BACKGROUND_ROWS:
+        tasks.import_ledger.delay(job.pk, request.POST["token"], branch.pk if branch else None)
+        messages.info(request, _("The import runs in the background. You can leave this page."))
+    else:
+        tasks.run_import(job=job, content=content, default_branch=branch)
+        staging.drop(request.POST["token"])
+    return redirect("ledgers:import_detail", pk=job.pk)
+
+
+@require_GET
+def import_detail(request, pk: int):
+    job = get_object_or_404(LedgerImport, pk=pk, user=request.user)
+    return render(request, "ledgers/import_detail.html", {"job": job})
+
+
+@require_GET
+def jobs(request):
+    return render(
+        request,
+        "ledgers/jobs.html",
+        {
+            "imports": LedgerImport.objects.filter(user=request.user).select_related("branch")[:50],
+            "exports": LedgerExport.objects.filter(user=request.user)[:20],
+        },
+    )
+
+
+@require_GET
+def export_download(request, pk: int):
+    job = get_object_or_404(
+        LedgerExport, pk=pk, user=request.user, status=LedgerExport.Status.READY
+    )
+    content = staging.fetch(f"export-{job.pk}")
+    if content is None:
+        raise Http404
+    response = HttpResponse(content, content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="ledger-{job.pk}.{job.file_format}"'
+    return response
+
+
+# --- census campaigns -------------------------------------------------------------------------
+
+
+@require_GET
+def campaign_list(request):
+    return render(
+        request,
+        "ledgers/campaign_list.html",
+        {"campaigns": selectors.campaigns_visible_to(request.user)},
+    )
+
+
+def campaign_new(request):
+    scope = member_selectors.scope_root_of(request.user)
+    form = CampaignForm(request.POST or None)
+    return step_view(
+        request,
+        form=form,
+        title=_("Open a census campaign"),
+        subject=scope,
+        cancel_url=reverse("ledgers:campaign_list"),
+        perform=lambda data: reverse(
+            "ledgers:campaign_detail",
+            args=[services.campaign_open(actor=request.user, organisation=scope, **data).pk],
+        ),
+        done=_("Campaign opened. Every branch below now sees its checklist."),
+    )
+
+
+@require_GET
+def campaign_detail(request, pk: int):
+    campaign = selectors.campaign_get(user=request.user, pk=pk)
+    progress = selectors.campaign_progress(user=request.user, campaign=campaign)
+    checklist = selectors.campaign_checklist(user=request.user, campaign=campaign)
+    return render(
+        request,
+        "ledgers/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "progress": progress,
+            "total": sum(p.total for p in progress),
+            "verified": sum(p.clear for p in progress),
+            "checklist": checklist[:500],
+            "can_close": campaign.closed_on is None and campaign.opened_by_id == request.user.pk,
+        },
+    )
+
+
+@require_POST
+def campaign_close(request, pk: int):
+    campaign = selectors.campaign_get(user=request.user, pk=pk)
+    try:
+        services.campaign_close(actor=request.user, campaign=campaign, on=timezone.localdate())
+    except StepRefused as refused:
+        messages.error(request, " ".join(refused.messages))
+    return redirect("ledgers:campaign_detail", pk=campaign.pk)
+
+
+@require_GET
+def campaign_export(request, pk: int):
+    campaign = selectors.campaign_get(user=request.user, pk=pk)
+    rows = [
+        [p.name, p.total, p.clear, f"{p.percent}%"]
+        for p in selectors.campaign_progress(user=request.user, campaign=campaign)
+    ]
+    content = exporting.write_table_xlsx(
+        ["党支部", "流动党员数", "已核实", "完成率"], rows, title=campaign.name[:30]
+    )
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.xlsx"'
+    return response

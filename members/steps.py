@@ -1,0 +1,31 @@
+"""Domain steps shared by every app: the refusal they raise and the page that runs one."""
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+
+
+class StepRefused(ValidationError):
+    """A step the rules do not allow now; the message says why, for the user."""
+
+
+def step_view(request, *, form, title: str, subject, cancel_url: str, perform: Callable, done: str):
+    """Show `form`; on a valid POST run `perform(cleaned_data)`, which returns where to go.
+
+    A StepRefused from the service is shown at the top of the form; nothing was written.
+    """
+    if request.method == "POST" and form.is_valid():
+        try:
+            next_url = perform(form.cleaned_data)
+        except StepRefused as refused:
+            form.add_error(None, refused.messages)
+        else:
+            messages.success(request, done)
+            return redirect(next_url)
+    return render(
+        request,
+        "action_form.html",
+        {"form": form, "title": title, "subject": subject, "cancel_url": cancel_url},
+    )

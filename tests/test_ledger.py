@@ -1,0 +1,325 @@
+"""The five-clears ledger, the contact log, exports, scan rules and census campaigns."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from ledgers import exporting, rules, services
+from ledgers.models import CensusCampaign, ContactAttempt, LedgerRecord
+from ledgers.selectors import completeness, ledger_rows
+from members.models import SensitiveAccess
+from members.steps import StepRefused
+from transfers.models import MobilityEpisode
+
+TODAY = timezone.localdate()
+ALL = ["left", "where", "occupation", "contact", "conduct"]
+
+
+@pytest.fixture
+def ledger(county):
+    county.sec_a = county.secretary(county.branch_a, "sec_a")
+    county.sec_b = county.secretary(county.branch_b, "sec_b")
+    county.rev = county.reviewer(county.county, "rev")
+    county.away = county.member(county.branch_a, name="外出甲")
+    county.episode = MobilityEpisode.objects.create(
+        member=county.away,
+        mobility_type="work",
+        left_on=TODAY - timedelta(days=100),
+        destination_province="广东省",
+        destination_city="深圳市",
+        occupation="电子厂工人",
+    )
+    county.other = county.member(county.branch_b, name="外出丙")
+    MobilityEpisode.objects.create(
+        member=county.other,
+        mobility_type="temporary",
+        left_on=TODAY - timedelta(days=30),
+        destination_province="浙江省",
+        inflow_organisation=county.branch_a,
+    )
+    return county
+
+
+def row_for(user, member, side="outflow", today=TODAY):
+    return ledger_rows(user=user, today=today, side=side).get(member=member)
+
+
+def set_conduct(ledger):
+    LedgerRecord.objects.update_or_create(
+        member=ledger.away, defaults={"conduct_assessment": "good", "conduct_note": "积极"}
+    )
+
+
+def test_outflow_and_inflow_ledgers(ledger):
+    outflow = ledger_rows(user=ledger.sec_a, today=TODAY, side="outflow")
+    inflow = ledger_rows(user=ledger.sec_a, today=TODAY, side="inflow")
+    assert [r.member.name for r in outflow] == ["外出甲"]
+    assert [r.member.name for r in inflow] == ["外出丙"]
+
+
+def test_items_are_clear_only_when_filled_and_recently_confirmed(ledger):
+    set_conduct(ledger)
+    row = row_for(ledger.sec_a, ledger.away)
+    assert not row.all_clear and not row.left_clear
+    services.ledger_confirm(actor=ledger.sec_a, member=ledger.away, items=ALL, on=TODAY)
+    row = row_for(ledger.sec_a, ledger.away)
+    assert row.all_clear
+    # Contact details go stale after 6 months, the rest after 12.
+    later = row_for(ledger.sec_a, ledger.away, today=TODAY + timedelta(days=200))
+    assert (later.contact_clear, later.where_clear, later.all_clear) == (False, True, False)
+
+
+def test_an_empty_item_is_never_clear(ledger):
+    ledger.episode.occupation = ""
+    ledger.episode.save()
+    services.ledger_confirm(actor=ledger.sec_a, member=ledger.away, items=ALL, on=TODAY)
+    row = row_for(ledger.sec_a, ledger.away)
+    assert not row.occupation_clear and not row.conduct_clear
+
+
+def test_completeness_figure_per_branch(ledger):
+    set_conduct(ledger)
+    services.ledger_confirm(actor=ledger.sec_a, member=ledger.away, items=ALL, on=TODAY)
+    rows = ledger_rows(user=ledger.rev, today=TODAY)
+    overall = completeness(rows)[0]
+    assert (overall.total, overall.clear, overall.percent) == (2, 1, 50)
+    per_branch = {c.name: (c.total, c.clear) for c in completeness(rows, group_by_branch=True)}
+    assert per_branch == {"甲村党支部": (1, 1), "丙村党支部": (1, 0)}
+
+
+def test_one_click_confirm_stamps_date_and_user(client, ledger):
+    client.force_login(ledger.sec_a)
+    client.post(reverse("ledgers:confirm", args=[ledger.away.pk]), {"item": ["where"]})
+    record = LedgerRecord.objects.get(member=ledger.away)
+    assert (record.where_confirmed_on, record.where_confirmed_by) == (TODAY, ledger.sec_a)
+    assert record.left_confirmed_on is None
+
+
+def test_editing_an_item_changes_it_and_confirms_it(client, ledger):
+    client.force_login(ledger.sec_a)
+    response = client.post(
+        reverse("ledgers:item_edit", args=[ledger.away.pk, "contact"]), {"phone": "139 0000 1111"}
+    )
+    assert response.status_code == 302
+    ledger.away.refresh_from_db()
+    assert ledger.away.phone == "13900001111"
+    assert LedgerRecord.objects.get(member=ledger.away).contact_confirmed_by == ledger.sec_a
+    response = client.post(
+        reverse("ledgers:item_edit", args=[ledger.away.pk, "contact"]), {"phone": "12345"}
+    )
+    assert "手机" in " ".join(response.context["form"].errors["phone"])
+
+
+def test_reached_today_is_one_click_and_confirms_contact(client, ledger):
+    client.force_login(ledger.sec_a)
+    client.post(reverse("ledgers:reached_today", args=[ledger.away.pk]))
+    attempt = ContactAttempt.objects.get()
+    assert (attempt.on, attempt.channel, attempt.reached) == (TODAY, "phone", True)
+    assert LedgerRecord.objects.get(member=ledger.away).contact_confirmed_on == TODAY
+    assert row_for(ledger.sec_a, ledger.away).last_reached_on == TODAY
+
+
+def test_unreachable_attempts_are_kept_as_evidence(client, ledger):
+    client.force_login(ledger.sec_a)
+    client.post(
+        reverse("ledgers:contact_new", args=[ledger.away.pk]),
+        {"on": TODAY.isoformat(), "channel": "wechat", "note": "无人应答"},
+    )
+    attempt = ContactAttempt.objects.get()
+    assert attempt.reached is False
+    page = client.get(reverse("members:detail", args=[ledger.away.pk])).content.decode()
+    assert "无人应答" in page
+
+
+def test_another_branch_cannot_confirm_or_edit(client, ledger):
+    client.force_login(ledger.sec_b)
+    assert client.post(reverse("ledgers:confirm", args=[ledger.away.pk])).status_code == 404
+    url = reverse("ledgers:item_edit", args=[ledger.away.pk, "contact"])
+    assert client.get(url).status_code == 404
+    with pytest.raises(StepRefused):
+        services.ledger_confirm(actor=ledger.sec_b, member=ledger.away, items=ALL, on=TODAY)
+
+
+def test_export_xlsx_has_the_standard_headers_and_only_the_scope(client, ledger):
+    ledger.episode.occupation = '=HYPERLINK("http://evil")'
+    ledger.episode.save()
+    client.force_login(ledger.sec_a)
+    response = client.get(reverse("ledgers:export", args=["xlsx"]))
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.values)
+    assert list(rows[0]) == exporting.HEADERS
+    assert [r[1] for r in rows[1:]] == ["外出甲"]
+    occupation = rows[1][exporting.HEADERS.index("职业")]
+    assert occupation.startswith("'=")
+    assert SensitiveAccess.objects.get().action == SensitiveAccess.Action.EXPORT_LEDGER
+
+
+def test_export_csv_escapes_formulas(client, ledger):
+    for bad in ["+cmd", "-1+2", "@SUM(A1)"]:
+        ledger.episode.occupation = bad
+        ledger.episode.save()
+        client.force_login(ledger.sec_a)
+        content = client.get(reverse("ledgers:export", args=["csv"])).content
+        assert content.startswith(b"\xef\xbb\xbf")
+        rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+        assert rows[1][exporting.HEADERS.index("职业")] == "'" + bad
+
+
+def test_export_respects_filters(client, ledger):
+    set_conduct(ledger)
+    services.ledger_confirm(actor=ledger.sec_a, member=ledger.away, items=ALL, on=TODAY)
+    client.force_login(ledger.rev)
+    content = client.get(reverse("ledgers:export", args=["csv"]), {"not_clear_only": "on"}).content
+    names = [r[1] for r in csv.reader(io.StringIO(content.decode("utf-8-sig")))][1:]
+    assert names == ["外出丙"]
+
+
+def test_blank_template_has_headers_and_an_example(client, ledger):
+    client.force_login(ledger.sec_a)
+    sheet = load_workbook(io.BytesIO(client.get(reverse("ledgers:template")).content)).active
+    rows = list(sheet.values)
+    assert list(rows[0]) == exporting.HEADERS and len(rows) == 2
+
+
+def test_ledger_page_and_its_filters(client, ledger):
+    client.force_login(ledger.sec_a)
+    page = client.get(reverse("ledgers:ledger"))
+    assert [r.member.name for r in page.context["page"]] == ["外出甲"]
+    assert page.context["overall"].total == 1
+    inflow = client.get(reverse("ledgers:ledger"), {"side": "inflow"})
+    assert [r.member.name for r in inflow.context["page"]] == ["外出丙"]
+    filtered = client.get(reverse("ledgers:ledger"), {"province": "浙江省"})
+    assert list(filtered.context["page"]) == []
+
+
+# --- scan rules ---------------------------------------------------------------------------
+
+
+def contact(ledger, days_ago, reached=True):
+    ContactAttempt.objects.create(
+        member=ledger.away,
+        on=TODAY - timedelta(days=days_ago),
+        channel="phone",
+        reached=reached,
+        recorded_by=ledger.sec_a,
+    )
+
+
+def test_contact_rules_count_from_the_last_successful_contact(ledger):
+    ledger.episode.left_on = TODAY - timedelta(days=400)
+    ledger.episode.save()
+    contact(ledger, 89)
+    assert ledger.away not in rules.contact_overdue(TODAY)
+    ContactAttempt.objects.all().delete()
+    contact(ledger, 90)
+    contact(ledger, 10, reached=False)  # an unreachable attempt does not count
+    assert ledger.away in rules.contact_overdue(TODAY)
+    assert ledger.away not in rules.lost_contact(TODAY)
+    ContactAttempt.objects.all().delete()
+    contact(ledger, 180)
+    assert ledger.away in rules.lost_contact(TODAY)
+    assert ledger.away not in rules.contact_overdue(TODAY)
+
+
+def test_silence_counts_from_the_day_they_left_when_never_reached(ledger):
+    ledger.episode.left_on = TODAY - timedelta(days=60)
+    ledger.episode.save()
+    assert ledger.away not in rules.contact_overdue(TODAY)
+    assert ledger.away in rules.contact_overdue(TODAY + timedelta(days=30))
+    assert ledger.away not in rules.lost_contact(TODAY + timedelta(days=119))
+    assert ledger.away in rules.lost_contact(TODAY + timedelta(days=120))
+
+
+def test_five_clears_rule(ledger):
+    assert ledger.away in rules.five_clears_not_clear(TODAY)
+    set_conduct(ledger)
+    services.ledger_confirm(actor=ledger.sec_a, member=ledger.away, items=ALL, on=TODAY)
+    assert ledger.away not in rules.five_clears_not_clear(TODAY)
+
+
+def test_overseas_member_not_contacted(ledger):
+    ledger.episode.mobility_type = "abroad"
+    ledger.episode.left_on = TODAY - timedelta(days=400)
+    ledger.episode.save()
+    assert ledger.away in rules.overseas_not_contacted(TODAY)
+    contact(ledger, 30)
+    assert ledger.away not in rules.overseas_not_contacted(TODAY)
+
+
+# --- census campaigns ---------------------------------------------------------------------
+
+
+def test_only_reviewers_open_campaigns(ledger):
+    kwargs = {"name": "春节摸排", "starts_on": TODAY, "ends_on": TODAY + timedelta(days=30)}
+    with pytest.raises(StepRefused):
+        services.campaign_open(actor=ledger.sec_a, organisation=ledger.branch_a, **kwargs)
+    assert services.campaign_open(actor=ledger.rev, organisation=ledger.county, **kwargs)
+
+
+def test_campaign_progress_counts_members_verified_inside_the_period(client, ledger):
+    campaign = services.campaign_open(
+        actor=ledger.rev,
+        organisation=ledger.county,
+        name="2027年春节集中摸排",
+        starts_on=TODAY - timedelta(days=5),
+        ends_on=TODAY + timedelta(days=30),
+    )
+    set_conduct(ledger)
+    services.ledger_confirm(
+        actor=ledger.sec_a, member=ledger.away, items=ALL, on=TODAY - timedelta(days=10)
+    )
+    client.force_login(ledger.rev)
+    detail = client.get(reverse("ledgers:campaign_detail", args=[campaign.pk]))
+    assert detail.context["verified"] == 0 and detail.context["total"] == 2
+    services.ledger_confirm(actor=ledger.sec_a, member=ledger.away, items=ALL, on=TODAY)
+    detail = client.get(reverse("ledgers:campaign_detail", args=[campaign.pk]))
+    progress = {p.name: (p.clear, p.total, p.percent) for p in detail.context["progress"]}
+    assert progress == {"甲村党支部": (1, 1, 100), "丙村党支部": (0, 1, 0)}
+    exported = load_workbook(
+        io.BytesIO(client.get(reverse("ledgers:campaign_export", args=[campaign.pk])).content)
+    ).active
+    assert list(exported.values)[0] == ("党支部", "流动党员数", "已核实", "完成率")
+    # The branch secretary sees the campaign and only their own members in the checklist.
+    client.force_login(ledger.sec_a)
+    checklist = client.get(reverse("ledgers:campaign_detail", args=[campaign.pk])).context[
+        "checklist"
+    ]
+    assert [row.member.name for row in checklist] == ["外出甲"]
+    services.campaign_close(actor=ledger.rev, campaign=campaign, on=TODAY)
+    assert CensusCampaign.objects.get().closed_on == TODAY
+
+
+def test_campaigns_are_scoped(client, ledger):
+    campaign = services.campaign_open(
+        actor=ledger.reviewer(ledger.township_b, "rev_b"),
+        organisation=ledger.township_b,
+        name="丙镇摸排",
+        starts_on=TODAY,
+        ends_on=TODAY,
+    )
+    client.force_login(ledger.sec_a)
+    assert client.get(reverse("ledgers:campaign_detail", args=[campaign.pk])).status_code == 404
+
+
+def test_ledger_page_query_count_does_not_grow_with_rows(client, ledger):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(ledger.rev)
+
+    def count_queries():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("ledgers:ledger")).status_code == 200
+        return len(queries)
+
+    one = count_queries()
+    for i in range(25):
+        member = ledger.member(ledger.branch_a2, name=f"外出{i}")
+        MobilityEpisode.objects.create(member=member, mobility_type="work", left_on=TODAY)
+        LedgerRecord.objects.create(member=member, conduct_assessment="good")
+    assert count_queries() == one
