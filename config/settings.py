@@ -162,6 +162,7 @@ STORAGES = {
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")  # for links in e-mails
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Liudong <noreply@liudong.local>")
 EMAIL_TIMEOUT = 20
 
@@ -174,7 +175,21 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+SCAN_HOUR = env.int("SCAN_HOUR", default=2)  # the nightly scan, Asia/Shanghai time
+SCAN_MINUTE = env.int("SCAN_MINUTE", default=0)
 CELERY_BEAT_SCHEDULE = {
+    "scan-alerts": {
+        "task": "members.tasks.scan_alerts",
+        "schedule": crontab(hour=SCAN_HOUR, minute=SCAN_MINUTE),
+    },
+    "weekly-digests": {
+        "task": "members.tasks.send_weekly_digests",
+        "schedule": crontab(day_of_week="mon", hour=7, minute=30),
+    },
+    "monthly-summaries": {
+        "task": "members.tasks.send_monthly_summaries",
+        "schedule": crontab(day_of_month="1", hour=8, minute=0),
+    },
     "housekeeping": {
         "task": "members.tasks.housekeeping",
         "schedule": crontab(hour=3, minute=30),

@@ -41,6 +41,7 @@ def _silent_since() -> QuerySet[MobilityEpisode]:
         "Articles 29 and 30 of the Regulations on the Education and Management of Party Members"
     ),
     first_step=_("Call the member, or ask the inflow organisation or the family."),
+    actions=[(_("Record a contact attempt"), "ledgers:contact_new")],
 )
 def contact_overdue(today: date) -> QuerySet[Member]:
     warning = today - timedelta(days=settings.CONTACT_WARNING_DAYS)
@@ -61,6 +62,7 @@ def contact_overdue(today: date) -> QuerySet[Member]:
     first_step=_(
         "Search for the member through family, employer and the inflow side, and log every attempt."
     ),
+    actions=[(_("Record a contact attempt"), "ledgers:contact_new")],
 )
 def lost_contact(today: date) -> QuerySet[Member]:
     lost = today - timedelta(days=settings.LOST_CONTACT_DAYS)
@@ -75,6 +77,7 @@ def lost_contact(today: date) -> QuerySet[Member]:
     explanation=_("At least one of the five items is missing or has not been confirmed recently."),
     source=_("Five-clears ledger practice (五清台账)"),
     first_step=_("Check the items with the member and confirm them in the ledger."),
+    actions=[(_("Open the member"), "members:detail")],
 )
 def five_clears_not_clear(today: date) -> QuerySet[Member]:
     episodes = with_five_clears(
@@ -91,6 +94,7 @@ def five_clears_not_clear(today: date) -> QuerySet[Member]:
     explanation=_("The former unit must contact a member abroad at least every six months."),
     source=_("Article 34 of the Regulations on the Education and Management of Party Members"),
     first_step=_("Contact the member by phone, WeChat or e-mail and log it."),
+    actions=[(_("Record a contact attempt"), "ledgers:contact_new")],
 )
 def overseas_not_contacted(today: date) -> QuerySet[Member]:
     cutoff = today - relativedelta(months=settings.OVERSEAS_CONTACT_MONTHS)

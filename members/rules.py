@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.utils.functional import Promise
 from django.utils.module_loading import autodiscover_modules
 
-from .models import Member
+from .models import Alert, Member
 
 RuleQuery = Callable[[date], QuerySet[Member]]
 
@@ -27,19 +27,27 @@ class Rule:
     source: str | Promise
     first_step: str | Promise
     members: RuleQuery
+    # (label, URL name taking the member's pk): the links to act from the alert page.
+    actions: tuple[tuple[str | Promise, str], ...] = ()
+
+    @property
+    def severity_label(self) -> str:
+        return Alert.Severity(self.severity).label
 
 
 _rules: dict[str, Rule] = {}
 
 
-def rule(*, code: str, title, severity: str, explanation, source, first_step):
+def rule(*, code: str, title, severity: str, explanation, source, first_step, actions=()):
     if severity not in ("notice", "warning", "serious"):
         raise ValueError(f"unknown severity {severity!r}")
 
     def register(members: RuleQuery) -> RuleQuery:
         if code in _rules and _rules[code].members is not members:
             raise ValueError(f"rule {code!r} is registered twice")
-        _rules[code] = Rule(code, title, severity, explanation, source, first_step, members)
+        _rules[code] = Rule(
+            code, title, severity, explanation, source, first_step, members, tuple(actions)
+        )
         return members
 
     return register
@@ -48,3 +56,8 @@ def rule(*, code: str, title, severity: str, explanation, source, first_step):
 def registered_rules() -> list[Rule]:
     autodiscover_modules("rules")
     return sorted(_rules.values(), key=lambda r: r.code)
+
+
+def rule_for(code: str) -> Rule | None:
+    registered_rules()
+    return _rules.get(code)

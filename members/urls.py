@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import alert_views, views
 
 app_name = "members"
 
@@ -14,6 +14,12 @@ urlpatterns = [
         views.member_reveal_national_id,
         name="reveal_national_id",
     ),
+    path("preferences/", views.email_preferences, name="email_preferences"),
+    path("alerts/", alert_views.inbox, name="alert_inbox"),
+    path("alerts/<int:pk>/", alert_views.alert_detail, name="alert_detail"),
+    path("alerts/<int:pk>/acknowledge/", alert_views.alert_acknowledge, name="alert_acknowledge"),
+    path("alerts/<int:pk>/snooze/", alert_views.alert_snooze, name="alert_snooze"),
+    path("alerts/<int:pk>/resolve/", alert_views.alert_resolve, name="alert_resolve"),
     path("organisations/", views.organisation_tree, name="organisation_tree"),
     path("organisations/<int:pk>/", views.organisation_detail, name="organisation_detail"),
 ]

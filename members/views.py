@@ -1,3 +1,4 @@
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -7,7 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
 from .forms import MemberFilterForm, MemberForm
-from .models import Organisation
+from .models import EmailPreference, Organisation
 from .sections import render_member_sections
 
 
@@ -102,3 +103,19 @@ def organisation_detail(request, pk: int):
             "history": organisation.history.select_related("history_user")[:20],
         },
     )
+
+
+class EmailPreferenceForm(forms.ModelForm):
+    class Meta:
+        model = EmailPreference
+        fields = ["digests"]
+
+
+def email_preferences(request):
+    preference, _created = EmailPreference.objects.get_or_create(user=request.user)
+    form = EmailPreferenceForm(request.POST or None, instance=preference)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your e-mail settings are saved."))
+        return redirect("home")
+    return render(request, "members/email_preferences.html", {"form": form})

@@ -68,3 +68,40 @@ def test_unknown_address_sends_nothing_but_looks_the_same(client, county, smtp_i
     response = client.post(reverse("password_reset"), {"email": "nobody@example.org"})
     assert response.status_code == 302
     assert smtp_inbox.messages == []
+
+
+def test_weekly_digest_is_delivered_over_smtp_in_chinese(client, county, smtp_inbox, settings):
+    from datetime import date
+
+    from members import notifications, scanning
+    from members.models import EmailSent
+    from transfers.models import MobilityEpisode
+
+    settings.SITE_URL = "http://testserver"
+    secretary = county.secretary(county.branch_a, "sec")
+    secretary.email = "sec@example.org"
+    secretary.save()
+    member = county.member(county.branch_a, name="失联丙")
+    MobilityEpisode.objects.create(
+        member=member,
+        mobility_type="temporary",
+        left_on=date(2024, 1, 1),
+        destination_province="广东省",
+    )
+    scanning.scan()
+    period = notifications.week_period(date.today())
+
+    assert (
+        notifications.send_reminder(user=secretary, kind="weekly_digest", period=period) == "sent"
+    )
+
+    message = smtp_inbox.messages[0]
+    assert message["To"] == "sec@example.org"
+    assert "预警" in message["Subject"]
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "失联" in text and "失联" in html
+    link = re.search(r"http://testserver(/alerts/\S*)", text).group(1)
+    client.force_login(secretary)
+    assert client.get(link).status_code == 200
+    assert EmailSent.objects.get().status == "sent"

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members.models import ExternalOrganisation, Member, SensitiveAccess
+from members.steps import StepRefused
 from transfers import services
 from transfers.models import (
     ActivityCertificate,
@@ -16,7 +17,6 @@ from transfers.models import (
     MobilityEpisode,
     RelationshipTransfer,
 )
-from members.steps import StepRefused
 
 TODAY = timezone.localdate()
 

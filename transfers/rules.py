@@ -41,6 +41,7 @@ def _members(ids: QuerySet) -> QuerySet[Member]:
     ),
     source=_("Article 25 of the Regulations on the Education and Management of Party Members"),
     first_step=_("Start the transfer of the organisational relationship."),
+    actions=[(_("Start the transfer"), "transfers:transfer_draft")],
 )
 def transfer_required_not_started(today: date) -> QuerySet[Member]:
     episodes = _current_episodes().annotate(arrangement=arrangement_expression(today=today))
@@ -61,6 +62,7 @@ def transfer_required_not_started(today: date) -> QuerySet[Member]:
     explanation=_("A valid activity certificate has not been reviewed for a year."),
     source=_("Rules on the mobile Party member activity certificate"),
     first_step=_("Review the certificate together with the democratic evaluation."),
+    actions=[(_("Open the member"), "members:detail")],
 )
 def certificate_review_due(today: date) -> QuerySet[Member]:
     last_review = (
@@ -90,6 +92,7 @@ def _live_letters() -> QuerySet[IntroductionLetter]:
     explanation=_("The introduction letter has not been used and expires within a week."),
     source=_("Practice for the transfer of organisational relationships"),
     first_step=_("Remind the member to hand the letter to the receiving organisation."),
+    actions=[(_("Open the member"), "members:detail")],
 )
 def letter_expiring(today: date) -> QuerySet[Member]:
     soon = today + timedelta(days=settings.LETTER_EXPIRY_WARNING_DAYS)
@@ -104,6 +107,7 @@ def letter_expiring(today: date) -> QuerySet[Member]:
     explanation=_("The letter expired before the receiving organisation accepted the member."),
     source=_("Practice for the transfer of organisational relationships"),
     first_step=_("Find out what happened and reissue the letter."),
+    actions=[(_("Open the member"), "members:detail")],
 )
 def letter_expired(today: date) -> QuerySet[Member]:
     return _members(_live_letters().filter(expires_on__lt=today).values("transfer__member_id"))
@@ -116,6 +120,7 @@ def letter_expired(today: date) -> QuerySet[Member]:
     explanation=_("The receiving organisation has not returned the receipt within a month."),
     source=_("Article 25 of the Regulations on the Education and Management of Party Members"),
     first_step=_("Call the receiving organisation; until it accepts, the member stays ours."),
+    actions=[(_("Open the member"), "members:detail")],
 )
 def receipt_overdue(today: date) -> QuerySet[Member]:
     letters = _live_letters().filter(receipt_due_on__lt=today)
@@ -131,6 +136,7 @@ def receipt_overdue(today: date) -> QuerySet[Member]:
     ),
     source=_("Article 24 of the Regulations on the Education and Management of Party Members"),
     first_step=_("Contact the member, then the branch decides on suspension."),
+    actions=[(_("Open the member"), "members:detail")],
 )
 def abroad_five_years(today: date) -> QuerySet[Member]:
     cutoff = today - relativedelta(years=settings.OVERSEAS_SUSPENSION_YEARS)
@@ -149,6 +155,7 @@ def abroad_five_years(today: date) -> QuerySet[Member]:
     ),
     source=_("Article 34 of the Regulations on the Education and Management of Party Members"),
     first_step=_("Help the member transfer the relationship to their new unit or home."),
+    actions=[(_("Start the transfer"), "transfers:transfer_draft")],
 )
 def graduate_retention_ending(today: date) -> QuerySet[Member]:
     horizon = today + timedelta(days=settings.GRADUATE_WARNING_DAYS)

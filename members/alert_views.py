@@ -1,0 +1,157 @@
+"""The alert inbox and the alert page, where a secretary sees why and acts."""
+
+from django import forms
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from . import alerts
+from .forms import DateInput
+from .models import Alert
+from .rules import registered_rules
+from .sections import render_member_sections
+from .steps import step_view
+
+
+class InboxFilterForm(forms.Form):
+    kind = forms.ChoiceField(label=gettext_lazy("Alert type"), required=False)
+    severity = forms.ChoiceField(
+        label=gettext_lazy("severity"),
+        required=False,
+        choices=[("", gettext_lazy("All"))] + Alert.Severity.choices,
+    )
+    state = forms.ChoiceField(
+        label=gettext_lazy("state"),
+        required=False,
+        choices=[("", gettext_lazy("All open"))]
+        + [c for c in Alert.State.choices if c[0] != Alert.State.CLOSED],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", _("All"))] + [
+            (rule.code, rule.title) for rule in registered_rules()
+        ]
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label=gettext_lazy("note"), max_length=300, required=False)
+
+
+class SnoozeForm(forms.Form):
+    until = forms.DateField(label=gettext_lazy("snooze until"), widget=DateInput())
+    reason = forms.CharField(label=gettext_lazy("reason"), max_length=200)
+
+
+@require_GET
+def inbox(request):
+    form = InboxFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = Paginator(alerts.alert_inbox(user=request.user, **filters), 50).get_page(
+        request.GET.get("page")
+    )
+    query_string = request.GET.copy()
+    query_string.pop("page", None)
+    titles = {rule.code: rule for rule in registered_rules()}
+    for alert in page:
+        alert.rule = titles.get(alert.kind)
+    return render(
+        request,
+        "members/alert_inbox.html",
+        {
+            "form": form,
+            "page": page,
+            "summary": alerts.alert_summary(user=request.user),
+            "query_string": query_string.urlencode(),
+        },
+    )
+
+
+def _links(rule, member) -> list[tuple[str, str]]:
+    links = []
+    for label, url_name in rule.actions if rule else ():
+        try:
+            links.append((label, reverse(url_name, args=[member.pk])))
+        except NoReverseMatch:
+            continue
+    return links
+
+
+@require_GET
+def alert_detail(request, pk: int):
+    alert = alerts.alert_get(user=request.user, pk=pk)
+    rule = alerts.rule_of(alert)
+    return render(
+        request,
+        "members/alert_detail.html",
+        {
+            "alert": alert,
+            "rule": rule,
+            "links": _links(rule, alert.member),
+            "actions": alert.actions.select_related("actor"),
+            "evidence": [
+                section
+                for section in render_member_sections(request, alert.member)
+                if section["slug"] in ("ledger", "life")
+            ],
+            "today": timezone.localdate(),
+        },
+    )
+
+
+def _alert_step(request, pk: int, *, form, title, perform, done):
+    alert = alerts.alert_get(user=request.user, pk=pk)
+    detail = reverse("members:alert_detail", args=[alert.pk])
+
+    def run(data):
+        perform(alert, data)
+        return detail
+
+    return step_view(
+        request,
+        form=form,
+        title=title,
+        subject=alert.member,
+        cancel_url=detail,
+        perform=run,
+        done=done,
+    )
+
+
+def alert_acknowledge(request, pk: int):
+    return _alert_step(
+        request,
+        pk,
+        form=NoteForm(request.POST or None),
+        title=_("Acknowledge the alert"),
+        perform=lambda a, d: alerts.alert_acknowledge(actor=request.user, alert=a, note=d["note"]),
+        done=_("Acknowledged."),
+    )
+
+
+def alert_snooze(request, pk: int):
+    return _alert_step(
+        request,
+        pk,
+        form=SnoozeForm(request.POST or None),
+        title=_("Snooze the alert"),
+        perform=lambda a, d: alerts.alert_snooze(
+            actor=request.user, alert=a, until=d["until"], reason=d["reason"]
+        ),
+        done=_("Snoozed."),
+    )
+
+
+def alert_resolve(request, pk: int):
+    return _alert_step(
+        request,
+        pk,
+        form=NoteForm(request.POST or None),
+        title=_("Resolve the alert"),
+        perform=lambda a, d: alerts.alert_resolve(actor=request.user, alert=a, note=d["note"]),
+        done=_("Resolved. If the condition still holds, the next scan opens it again."),
+    )

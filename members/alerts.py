@@ -1,0 +1,103 @@
+"""Reads and writes for alerts, scoped to the user like everything else."""
+
+from datetime import date
+
+from django.db import transaction
+from django.db.models import Count, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import Alert, AlertAction
+from .rules import registered_rules, rule_for
+from .selectors import members_visible_to
+from .steps import StepRefused
+
+SEVERITY_ORDER = {"serious": 0, "warning": 1, "notice": 2}
+
+
+def alerts_visible_to(user, *, today: date | None = None, include_snoozed: bool = False):
+    """Open alerts of members in the user's scope; snoozed ones hide until their date."""
+    today = today or timezone.localdate()
+    alerts = Alert.objects.filter(
+        closed_at__isnull=True, member__in=members_visible_to(user)
+    ).select_related("member", "member__home_branch")
+    if not include_snoozed:
+        alerts = alerts.exclude(state=Alert.State.SNOOZED, snoozed_until__gt=today)
+    return alerts
+
+
+def alert_get(*, user, pk: int) -> Alert:
+    alerts = Alert.objects.filter(member__in=members_visible_to(user)).select_related(
+        "member", "member__home_branch"
+    )
+    return get_object_or_404(alerts, pk=pk)
+
+
+def alert_summary(*, user) -> list[dict]:
+    """Open alerts per kind, most serious first, with each rule's title."""
+    counts = dict(alerts_visible_to(user).order_by().values_list("kind").annotate(n=Count("id")))
+    rules = [rule for rule in registered_rules() if counts.get(rule.code)]
+    rules.sort(key=lambda rule: (SEVERITY_ORDER[rule.severity], rule.code))
+    return [{"rule": rule, "count": counts[rule.code]} for rule in rules]
+
+
+def alert_inbox(*, user, kind: str = "", severity: str = "", state: str = "") -> QuerySet[Alert]:
+    alerts = alerts_visible_to(user, include_snoozed=state == Alert.State.SNOOZED)
+    if kind:
+        alerts = alerts.filter(kind=kind)
+    if severity:
+        alerts = alerts.filter(severity=severity)
+    if state:
+        alerts = alerts.filter(state=state)
+    return alerts.order_by("-opened_at", "-id")
+
+
+def _act(alert: Alert, *, actor, action: str, note: str) -> None:
+    AlertAction.objects.create(
+        alert=alert, action=action, actor=actor, at=timezone.now(), note=note
+    )
+
+
+@transaction.atomic
+def alert_acknowledge(*, actor, alert: Alert, note: str) -> Alert:
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if not alert.is_open:
+        raise StepRefused(_("This alert is already closed."))
+    alert.state = Alert.State.ACKNOWLEDGED
+    alert.save(update_fields=["state"])
+    _act(alert, actor=actor, action=AlertAction.Action.ACKNOWLEDGED, note=note)
+    return alert
+
+
+@transaction.atomic
+def alert_snooze(*, actor, alert: Alert, until: date, reason: str) -> Alert:
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if not alert.is_open:
+        raise StepRefused(_("This alert is already closed."))
+    if until <= timezone.localdate():
+        raise StepRefused(_("Snooze until a date after today."))
+    alert.state, alert.snoozed_until = Alert.State.SNOOZED, until
+    alert.save(update_fields=["state", "snoozed_until"])
+    _act(alert, actor=actor, action=AlertAction.Action.SNOOZED, note=f"{until:%Y-%m-%d} {reason}")
+    return alert
+
+
+@transaction.atomic
+def alert_resolve(*, actor, alert: Alert, note: str) -> Alert:
+    """Close by hand after acting; if the condition still holds, the next scan reopens it."""
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if not alert.is_open:
+        raise StepRefused(_("This alert is already closed."))
+    alert.state, alert.closed_at, alert.close_reason = (
+        Alert.State.CLOSED,
+        timezone.now(),
+        "resolved",
+    )
+    alert.save(update_fields=["state", "closed_at", "close_reason"])
+    _act(alert, actor=actor, action=AlertAction.Action.RESOLVED, note=note)
+    return alert
+
+
+def rule_of(alert: Alert):
+    return rule_for(alert.kind)

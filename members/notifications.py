@@ -1,0 +1,141 @@
+"""Reminder e-mails: the weekly digest for secretaries and the monthly summary for reviewers.
+
+Every e-mail is recorded in EmailSent (recipient, kind, period) before it is sent, so a
+rerun never sends the same one twice; a failed send is retried by the Celery task.
+"""
+
+from datetime import date
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import Count, QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from . import alerts
+from .models import EmailSent, StaffAssignment
+from .selectors import members_visible_to
+
+WEEKLY_DIGEST = "weekly_digest"
+MONTHLY_SUMMARY = "monthly_summary"
+
+
+def week_period(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def month_period(day: date) -> str:
+    return f"{day:%Y-%m}"
+
+
+def recipients(role: str) -> QuerySet[User]:
+    """Active staff in this role with an e-mail address who have not switched digests off."""
+    return (
+        User.objects.filter(is_active=True, assignment__role=role)
+        .exclude(email="")
+        .exclude(email_preference__digests=False)
+        .select_related("assignment__organisation")
+    )
+
+
+def _absolute(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def digest_context(user: User) -> dict | None:
+    """What a secretary's digest says; None when their scope has no open alerts."""
+    summary = alerts.alert_summary(user=user)
+    if not summary:
+        return None
+    return {
+        "user": user,
+        "organisation": user.assignment.organisation,
+        "summary": summary,
+        "total": sum(row["count"] for row in summary),
+        "inbox_url": _absolute(reverse("members:alert_inbox")),
+        "links": {
+            row["rule"].code: _absolute(
+                reverse("members:alert_inbox") + f"?kind={row['rule'].code}"
+            )
+            for row in summary
+        },
+    }
+
+
+def summary_context(user: User) -> dict | None:
+    """A reviewer's month: alerts in the subtree and the branches with the most open alerts."""
+    context = digest_context(user)
+    if context is None:
+        return None
+    behind = (
+        alerts.alerts_visible_to(user)
+        .order_by()
+        .values("member__home_branch__name")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:5]
+    )
+    context["behind"] = list(behind)
+    context["members"] = members_visible_to(user).count()
+    return context
+
+
+def _claim(*, user: User, kind: str, period: str) -> EmailSent | None:
+    """Reserve (recipient, kind, period); None if it was already sent."""
+    try:
+        with transaction.atomic():
+            record, _ = EmailSent.objects.get_or_create(
+                recipient=user.email,
+                kind=kind,
+                period=period,
+                defaults={"user": user, "status": EmailSent.Status.PENDING},
+            )
+    except IntegrityError:
+        record = EmailSent.objects.get(recipient=user.email, kind=kind, period=period)
+    return None if record.status == EmailSent.Status.SENT else record
+
+
+def send_reminder(*, user: User, kind: str, period: str) -> str:
+    """Send one digest or summary now. Raises on SMTP failure (the task retries)."""
+    record = _claim(user=user, kind=kind, period=period)
+    if record is None:
+        return "already sent"
+    context = digest_context(user) if kind == WEEKLY_DIGEST else summary_context(user)
+    if context is None:
+        record.delete()
+        return "nothing to say"
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string(f"emails/{kind}_subject.txt", context).strip()
+        text = render_to_string(f"emails/{kind}.txt", context)
+        html = render_to_string(f"emails/{kind}.html", context)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
+    message.attach_alternative(html, "text/html")
+    record.attempts += 1
+    try:
+        message.send()
+    except Exception as error:
+        record.status, record.last_error = (
+            EmailSent.Status.FAILED,
+            f"{type(error).__name__}: {error}",
+        )
+        record.save()
+        raise
+    record.status, record.sent_at, record.last_error = EmailSent.Status.SENT, timezone.now(), ""
+    record.save()
+    return "sent"
+
+
+def due_reminders(*, kind: str, today: date) -> list[tuple[int, str]]:
+    """(user id, period) pairs to send now: one task each."""
+    if kind == WEEKLY_DIGEST:
+        role, period = StaffAssignment.Role.SECRETARY, week_period(today)
+    else:
+        role, period = StaffAssignment.Role.REVIEWER, month_period(today)
+    already = EmailSent.objects.filter(kind=kind, period=period, status=EmailSent.Status.SENT)
+    return [
+        (user.pk, period)
+        for user in recipients(role).exclude(email__in=already.values("recipient"))
+    ]
