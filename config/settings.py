@@ -190,6 +190,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.send_monthly_summaries",
         "schedule": crontab(day_of_month="1", hour=8, minute=0),
     },
+    "self-report-reminders": {
+        "task": "ledgers.tasks.send_self_report_reminders",
+        "schedule": crontab(day_of_month="1", hour=9, minute=0),
+    },
     "housekeeping": {
         "task": "members.tasks.housekeeping",
         "schedule": crontab(hour=3, minute=30),

@@ -185,3 +185,36 @@ class LedgerExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_format} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class SelfReport(models.Model):
+    """A mobile member's own answer through the monthly e-mail link (no account needed)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the secretary")
+        ACCEPTED = "accepted", _("Accepted into the ledger")
+        REJECTED = "rejected", _("Rejected")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="self_reports")
+    period = models.CharField(_("month"), max_length=7)
+    where = models.CharField(_("where I am now"), max_length=200)
+    occupation = models.CharField(_("what I do"), max_length=100)
+    phone = models.CharField(_("how to reach me"), max_length=30)
+    note = models.TextField(_("note"), blank=True)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("self-report")
+        verbose_name_plural = _("self-reports")
+        ordering = ["-submitted_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "period"], name="one_self_report_per_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} {self.period}"

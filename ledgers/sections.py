@@ -55,4 +55,5 @@ def ledger(request, member) -> dict:
         "contacts": contacts,
         "last_reached": next((c.on for c in contacts if c.reached), None),
         "editable": not member_is_hosted_for(user=request.user, member=member),
+        "pending_reports": member.self_reports.filter(status="pending"),
     }

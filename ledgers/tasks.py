@@ -1,11 +1,13 @@
 """Background work for big imports and exports. Tasks take ids and call the pipeline."""
 
+from smtplib import SMTPException
+
 from celery import shared_task
 from django.utils import timezone
 
-from members.models import Organisation
+from members.models import Member, Organisation
 
-from . import exporting, selectors, staging
+from . import exporting, selectors, selfreport, staging
 from .forms import ledger_filters
 from .models import LedgerExport, LedgerImport
 
@@ -85,3 +87,22 @@ def export_ledger(job_id: int) -> str:
     )
     job.save()
     return job.status
+
+
+@shared_task(
+    autoretry_for=(SMTPException, OSError), retry_backoff=60, retry_backoff_max=3600, max_retries=8
+)
+def send_self_report_reminder(member_id: int, period: str) -> str:
+    return selfreport.send_reminder(
+        member=Member.objects.select_related("home_branch").get(pk=member_id), period=period
+    )
+
+
+@shared_task
+def send_self_report_reminders() -> int:
+    """Monthly: each mobile member with an e-mail address gets their self-report link."""
+    period = selfreport.period_of(timezone.localdate())
+    members = list(selfreport.members_to_remind().values_list("pk", flat=True))
+    for member_id in members:
+        send_self_report_reminder.delay(member_id, period)
+    return len(members)

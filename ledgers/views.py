@@ -2,8 +2,11 @@
 
 import hashlib
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core import signing
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,13 +16,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from members import phone
 from members import selectors as member_selectors
-from members.models import SensitiveAccess
+from members.models import Member, SensitiveAccess
 from members.steps import StepRefused, step_view
 
-from . import exporting, selectors, services, staging, tasks
+from . import exporting, selectors, selfreport, services, staging, tasks
 from .forms import CampaignForm, ContactForm, ImportUploadForm, ItemForm, ledger_filters
-from .models import ContactAttempt, FiveClearsItem, LedgerExport, LedgerImport
+from .models import ContactAttempt, FiveClearsItem, LedgerExport, LedgerImport, SelfReport
 
 
 def _back(request, default: str) -> str:
@@ -348,3 +352,56 @@ def campaign_export(request, pk: int):
     )
     response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.xlsx"'
     return response
+
+
+# --- the member's self-report --------------------------------------------------------------
+
+
+class SelfReportForm(forms.ModelForm):
+    class Meta:
+        model = SelfReport
+        fields = ["where", "occupation", "phone", "note"]
+        widgets = {"note": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_phone(self) -> str:
+        return phone.validate(self.cleaned_data["phone"])
+
+
+@login_not_required
+def self_report(request, token: str):
+    """Public, signed and expiring: the member confirms or corrects their own ledger entry."""
+    try:
+        member, period = selfreport.read_token(token)
+    except (signing.BadSignature, Member.DoesNotExist):
+        return render(request, "ledgers/self_report.html", {"invalid": True}, status=404)
+    form = SelfReportForm(request.POST or None)
+    done = SelfReport.objects.filter(member=member, period=period).exists()
+    if request.method == "POST" and not done and form.is_valid():
+        try:
+            selfreport.submit(member=member, period=period, **form.cleaned_data)
+        except StepRefused as refused:
+            form.add_error(None, refused.messages)
+        else:
+            done = True
+    return render(
+        request,
+        "ledgers/self_report.html",
+        {"form": form, "done": done, "masked_name": member.name[0] + "*" * (len(member.name) - 1)},
+    )
+
+
+@require_POST
+def self_report_decide(request, pk: int):
+    report = get_object_or_404(
+        SelfReport.objects.filter(member__in=member_selectors.members_editable_by(request.user)),
+        pk=pk,
+    )
+    try:
+        selfreport.decide(
+            actor=request.user, report=report, accept=request.POST.get("accept") == "1"
+        )
+    except StepRefused as refused:
+        messages.error(request, " ".join(refused.messages))
+    else:
+        messages.success(request, _("Self-report handled."))
+    return redirect(_back(request, reverse("members:detail", args=[report.member_id]) + "#ledger"))

@@ -4,6 +4,7 @@ Every e-mail is recorded in EmailSent (recipient, kind, period) before it is sen
 rerun never sends the same one twice; a failed send is retried by the Celery task.
 """
 
+from collections.abc import Callable
 from datetime import date
 
 from django.conf import settings
@@ -83,35 +84,41 @@ def summary_context(user: User) -> dict | None:
     return context
 
 
-def _claim(*, user: User, kind: str, period: str) -> EmailSent | None:
+def _claim(*, recipient: str, user: User | None, kind: str, period: str) -> EmailSent | None:
     """Reserve (recipient, kind, period); None if it was already sent."""
     try:
         with transaction.atomic():
             record, _ = EmailSent.objects.get_or_create(
-                recipient=user.email,
+                recipient=recipient,
                 kind=kind,
                 period=period,
                 defaults={"user": user, "status": EmailSent.Status.PENDING},
             )
     except IntegrityError:
-        record = EmailSent.objects.get(recipient=user.email, kind=kind, period=period)
+        record = EmailSent.objects.get(recipient=recipient, kind=kind, period=period)
     return None if record.status == EmailSent.Status.SENT else record
 
 
-def send_reminder(*, user: User, kind: str, period: str) -> str:
-    """Send one digest or summary now. Raises on SMTP failure (the task retries)."""
-    record = _claim(user=user, kind=kind, period=period)
+def deliver(
+    *, recipient: str, user: User | None, kind: str, period: str, context: Callable[[], dict | None]
+) -> str:
+    """Send the `kind` e-mail for `period` once. Raises on SMTP failure (the task retries).
+
+    `context()` is only called when the e-mail is still due; None means nothing to say.
+    Templates: emails/<kind>_subject.txt, emails/<kind>.txt and emails/<kind>.html.
+    """
+    record = _claim(recipient=recipient, user=user, kind=kind, period=period)
     if record is None:
         return "already sent"
-    context = digest_context(user) if kind == WEEKLY_DIGEST else summary_context(user)
-    if context is None:
+    values = context()
+    if values is None:
         record.delete()
         return "nothing to say"
     with translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string(f"emails/{kind}_subject.txt", context).strip()
-        text = render_to_string(f"emails/{kind}.txt", context)
-        html = render_to_string(f"emails/{kind}.html", context)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
+        subject = render_to_string(f"emails/{kind}_subject.txt", values).strip()
+        text = render_to_string(f"emails/{kind}.txt", values)
+        html = render_to_string(f"emails/{kind}.html", values)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [recipient])
     message.attach_alternative(html, "text/html")
     record.attempts += 1
     try:
@@ -126,6 +133,14 @@ def send_reminder(*, user: User, kind: str, period: str) -> str:
     record.status, record.sent_at, record.last_error = EmailSent.Status.SENT, timezone.now(), ""
     record.save()
     return "sent"
+
+
+def send_reminder(*, user: User, kind: str, period: str) -> str:
+    """A secretary's weekly digest or a reviewer's monthly summary."""
+    build = digest_context if kind == WEEKLY_DIGEST else summary_context
+    return deliver(
+        recipient=user.email, user=user, kind=kind, period=period, context=lambda: build(user)
+    )
 
 
 def due_reminders(*, kind: str, today: date) -> list[tuple[int, str]]:
