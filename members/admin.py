@@ -11,7 +11,16 @@ from simple_history.admin import SimpleHistoryAdmin
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
-from .models import ExternalOrganisation, Member, Organisation, SensitiveAccess, StaffAssignment
+from .models import (
+    Alert,
+    EmailSent,
+    ExternalOrganisation,
+    Member,
+    Organisation,
+    ScanRun,
+    SensitiveAccess,
+    StaffAssignment,
+)
 
 
 @admin.register(Organisation)
@@ -75,3 +84,32 @@ class SensitiveAccessAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records the app writes itself: operators read them, nobody edits them here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ["member", "kind", "severity", "state", "opened_at", "last_seen_at", "closed_at"]
+    list_filter = ["kind", "severity", "state"]
+    list_select_related = ["member"]
+
+
+@admin.register(ScanRun)
+class ScanRunAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "finished_at", "failed_rules"]
+
+
+@admin.register(EmailSent)
+class EmailSentAdmin(ReadOnlyAdmin):
+    list_display = ["recipient", "kind", "period", "status", "attempts", "sent_at", "last_error"]
+    list_filter = ["status", "kind"]
+    search_fields = ["recipient"]
