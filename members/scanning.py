@@ -10,6 +10,7 @@ import time
 from datetime import date
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from .models import Alert, AlertAction, ScanRun
@@ -23,8 +24,12 @@ def _apply_rule(rule: Rule, *, today: date, now) -> dict[str, int]:
     matched = rule.members(today).values("pk")
     open_alerts = Alert.objects.filter(kind=rule.code, closed_at__isnull=True)
     with transaction.atomic():
-        refreshed = open_alerts.filter(member_id__in=matched).update(last_seen_at=now)
-        to_close = list(open_alerts.exclude(member_id__in=matched).values_list("pk", flat=True))
+        # Once a day is enough: a rerun the same day writes nothing.
+        continuing = open_alerts.filter(member_id__in=matched)
+        refreshed = continuing.count()
+        continuing.filter(last_seen_at__date__lt=today).update(last_seen_at=now)
+        still = rule.members(today).filter(pk=OuterRef("member_id"))
+        to_close = list(open_alerts.exclude(Exists(still)).values_list("pk", flat=True))
         for start in range(0, len(to_close), BATCH):
             chunk = to_close[start : start + BATCH]
             Alert.objects.filter(pk__in=chunk).update(
@@ -33,11 +38,10 @@ def _apply_rule(rule: Rule, *, today: date, now) -> dict[str, int]:
             AlertAction.objects.bulk_create(
                 AlertAction(alert_id=pk, action=AlertAction.Action.CLEARED, at=now) for pk in chunk
             )
-        new_ids = list(
-            rule.members(today)
-            .exclude(pk__in=open_alerts.values("member_id"))
-            .values_list("pk", flat=True)
-        )
+        # NOT EXISTS, not NOT IN: PostgreSQL plans it as an anti-join even when the
+        # statistics of the alert table are stale (right after a big first scan).
+        already = open_alerts.filter(member_id=OuterRef("pk"))
+        new_ids = list(rule.members(today).exclude(Exists(already)).values_list("pk", flat=True))
         opened = 0
         for start in range(0, len(new_ids), BATCH):
             alerts = Alert.objects.bulk_create(

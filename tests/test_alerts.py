@@ -225,3 +225,15 @@ def test_the_reviewer_summary_names_the_branches_most_behind(silent, mailoutbox)
     notifications.send_reminder(user=reviewer, kind="monthly_summary", period=due[0][1])
     body = mailoutbox[0].body
     assert "甲村党支部" in body
+
+
+def test_last_seen_is_refreshed_once_a_day(silent):
+    scanning.scan()
+    alert = Alert.objects.get(member=silent.away, kind="lost_contact")
+    first_seen = alert.last_seen_at
+    scanning.scan()
+    alert.refresh_from_db()
+    assert alert.last_seen_at == first_seen
+    run = scanning.scan(today=TODAY + timedelta(days=1))
+    alert.refresh_from_db()
+    assert alert.last_seen_at > first_seen and run.results["lost_contact"]["refreshed"] == 1
