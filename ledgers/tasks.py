@@ -7,15 +7,13 @@ from django.utils import timezone
 
 from members.models import Member, Organisation
 
-from . import exporting, selectors, selfreport, staging
+from . import exporting, importing, selectors, selfreport, staging
 from .forms import ledger_filters
 from .models import LedgerExport, LedgerImport
 
 
 def run_import(*, job: LedgerImport, content: bytes, default_branch: Organisation | None) -> None:
     """Apply an import and record the outcome on `job` (all-or-nothing)."""
-
-    from . import importing  # TEMP until importing.py lands
 
     def progress(done: int, total: int) -> None:
         LedgerImport.objects.filter(pk=job.pk).update(rows_done=done, rows_total=total)

@@ -21,7 +21,7 @@ from members import selectors as member_selectors
 from members.models import Member, SensitiveAccess
 from members.steps import StepRefused, step_view
 
-from . import exporting, selectors, selfreport, services, staging, tasks
+from . import exporting, importing, selectors, selfreport, services, staging, tasks
 from .forms import CampaignForm, ContactForm, ImportUploadForm, ItemForm, ledger_filters
 from .models import ContactAttempt, FiveClearsItem, LedgerExport, LedgerImport, SelfReport
 
@@ -195,8 +195,6 @@ def import_upload(request):
         request.POST or None, request.FILES or None, branches=_import_branches(request.user)
     )
     if request.method == "POST" and form.is_valid():
-        from . import importing  # TEMP until importing.py lands
-
         upload = form.cleaned_data["file"]
         content = upload.read()
         branch = form.cleaned_data["branch"]
