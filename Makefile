@@ -7,6 +7,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lint format migrate seed worker beat messages bench check-deploy clean
 
+# Benchmarks run on their own PostgreSQL database, rebuilt each time.
+BENCH_DB ?= liudong_bench
+BENCH_MEMBERS ?= 100000
+BENCH_IMPORT_ROWS ?= 10000
+BENCH_EXPORT_ROWS ?= 100000
+BENCH_URL := postgres://postgres@127.0.0.1:5432/$(BENCH_DB)
+
 $(BIN)/python:
 	@$(PY) -c 'import sys; sys.exit("Liudong needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
 	$(PY) -m venv $(VENV)
@@ -61,6 +68,15 @@ beat: $(VENV)/.installed
 messages: $(VENV)/.installed
 	$(BIN)/python manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore '.venv/*'
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
+
+## bench: province generator + nightly scan + ledger import/export, figures in bench/results/
+bench: $(VENV)/.installed-test
+	psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $(BENCH_DB)" postgres
+	psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $(BENCH_DB)" postgres
+	DATABASE_URL=$(BENCH_URL) $(BIN)/python manage.py migrate --noinput -v0
+	DATABASE_URL=$(BENCH_URL) $(BIN)/python -m bench.province --members $(BENCH_MEMBERS)
+	DATABASE_URL=$(BENCH_URL) $(BIN)/python -m bench.scan_bench
+	DATABASE_URL=$(BENCH_URL) $(BIN)/python -m bench.import_export_bench --rows $(BENCH_IMPORT_ROWS) --export-rows $(BENCH_EXPORT_ROWS)
 
 ## check-deploy: Django's deployment checks with production-like settings
 check-deploy: $(VENV)/.installed
