@@ -208,7 +208,9 @@ def import_upload(request):
             file_sha256=hashlib.sha256(content).hexdigest(),
             status=LedgerImport.Status.PREVIEWED,
             rows_total=len(plan.rows),
-            **{key: plan.counts.get(key, 0) for key in ("created", "updated", "unchanged")},
+            created=plan.counts.get("create", 0),
+            updated=plan.counts.get("update", 0),
+            unchanged=plan.counts.get("unchanged", 0),
             errors=[issue.__dict__ for issue in plan.issues],
         )
         token = staging.stash(content) if plan.ok else ""

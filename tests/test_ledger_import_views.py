@@ -86,6 +86,7 @@ def test_preview_then_apply_creates_members_and_records_the_import(secretary_cli
     response = upload(secretary_client, [row(1, "张一"), row(2, "张二")])
     job = response.context["job"]
     assert response.context["plan"].counts["create"] == 2 and not Member.objects.exists()
+    assert (job.status, job.created, job.updated) == ("previewed", 2, 0)
     token = response.context["token"]
     applied = secretary_client.post(
         reverse("ledgers:import_apply", args=[job.pk]), {"token": token}

@@ -1,0 +1,228 @@
+"""End-to-end: a secretary imports a ledger sheet, fixes a broken row and sees the members.
+
+Drives the Debian Chromium (/usr/bin/chromium) through Playwright against pytest-django's
+live server. Skipped on a machine without Chromium, a failure when REQUIRE_SERVICES=1.
+"""
+
+import os
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from django.db import connections
+from openpyxl import Workbook
+
+from ledgers.models import LedgerImport
+from members import national_id
+from members.models import Member
+from transfers.models import MobilityEpisode
+
+from .conftest import require_service
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PASSWORD = "correct-horse-battery"
+
+HEADERS = [
+    "姓名",
+    "性别",
+    "出生日期",
+    "公民身份号码",
+    "手机号码",
+    "所在党支部",
+    "入党日期",
+    "流出时间",
+    "去向",
+    "职业",
+]
+NAMES = ["赵一鸣", "钱二宝", "孙三妹"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.services]
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    require_service("Chromium", os.path.exists(CHROMIUM), f"{CHROMIUM} not found")
+    # Playwright's sync API runs an event loop in this thread, so Django would refuse the
+    # test's ordinary ORM calls. Allow them for this test only: set for the whole session,
+    # the variable leaks into `manage.py check --deploy` subprocesses (async.E001).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        # An English-language browser: the interface must still default to Chinese.
+        context = browser.new_context(locale="en-US")
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+            # Inside sync_playwright() Django's connection handler sees another context and
+            # opens its own connections; close them here or PostgreSQL cannot drop the
+            # test database at the end of the session.
+            connections.close_all()
+
+
+def log_in(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/accounts/login/")
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    submit = page.locator("form button[type=submit].primary")
+    assert submit.inner_text().strip() == "登录"
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        submit.click()
+    assert "/accounts/login/" not in page.url, "login failed"
+
+
+def ident(seq: int) -> str:
+    first17 = f"110105{date(1985, 3, 14):%Y%m%d}{seq:03d}"
+    return first17 + national_id.check_char(first17)
+
+
+def data_row(seq: int, name: str, **changes) -> list:
+    values = {
+        "姓名": name,
+        "性别": "男",
+        "出生日期": "1985-03-14",
+        "公民身份号码": ident(seq),
+        "手机号码": f"139001390{seq:02d}",
+        "所在党支部": "甲村党支部",
+        "入党日期": "2010-07-01",
+        "流出时间": "2024年5月",
+        "去向": "广东省深圳市南山区",
+        "职业": "快递员",
+    }
+    values.update(changes)
+    return [values[h] for h in HEADERS]
+
+
+def write_sheet(path: Path, rows: list[list]) -> Path:
+    workbook = Workbook()
+    worksheet = workbook.active
+    worksheet.append(["甲村党支部流动党员五清台账"])  # a title row above the header
+    worksheet.append(HEADERS)
+    for values in rows:
+        worksheet.append(values)
+    workbook.save(path)
+    return path
+
+
+def upload(page, base_url: str, path: Path) -> None:
+    page.goto(f"{base_url}/ledger/import/")
+    assert page.locator("main h1").inner_text().strip() == "导入电子表格"
+    page.set_input_files("input[type=file]", str(path))
+    submit = page.locator("form[enctype='multipart/form-data'] button[type=submit]")
+    assert submit.inner_text().strip() == "检查文件"
+    with page.expect_navigation():
+        submit.click()
+    assert page.locator("main h1").inner_text().strip().startswith("导入预览")
+
+
+def test_secretary_fixes_a_broken_row_and_imports_the_sheet(
+    live_server, county, browser_page, tmp_path
+):
+    page = browser_page
+    county.secretary(county.branch_a, "sec_a")
+    log_in(page, live_server.url, "sec_a")
+    sheet = tmp_path / "甲村党支部台账.xlsx"
+
+    # The first attempt: the second data row has a phone number that is too short.
+    write_sheet(
+        sheet,
+        [
+            data_row(1, NAMES[0]),
+            data_row(2, NAMES[1], 手机号码="12345"),
+            data_row(3, NAMES[2]),
+        ],
+    )
+    upload(page, live_server.url, sheet)
+
+    assert "文件中的错误全部更正之前，不会导入任何数据" in page.locator("[role=alert]").inner_text()
+    issues = page.locator("table.issues tbody tr")
+    assert issues.count() == 1
+    cells = issues.first.locator("td")
+    assert cells.nth(0).inner_text().strip() == "4"  # title row, header row, 2nd data row
+    assert cells.nth(1).inner_text().strip() == "手机号码"
+    problem = cells.nth(2).inner_text()
+    assert "12345" in problem
+    assert "格式不对" in problem and "请输入11位大陆手机号码" in problem
+    assert "将新增2条" in page.locator(".result-count").inner_text()
+    assert "1条有错误" in page.locator(".result-count").inner_text()
+    # No way to import: no form posts to /apply/ and no "import now" button.
+    assert page.locator("form[action$='/apply/']").count() == 0
+    assert page.get_by_role("button", name="立即导入").count() == 0
+    assert page.get_by_role("link", name="上传更正后的文件").count() == 1
+    assert not Member.objects.exists()
+    assert not MobilityEpisode.objects.exists()
+
+    # The corrected sheet.
+    write_sheet(sheet, [data_row(seq, name) for seq, name in enumerate(NAMES, start=1)])
+    upload(page, live_server.url, sheet)
+
+    assert page.locator("table.issues").count() == 0
+    assert page.locator(".result-count").inner_text().strip() == (
+        "将新增3条，更新0条，0条无变化，0条有错误。"
+    )
+    assert page.locator("tr.action-create").count() == 3
+    assert not Member.objects.exists()  # the preview writes nothing
+    apply_form = page.locator("form[action$='/apply/']")
+    assert apply_form.count() == 1
+    button = apply_form.locator("button[type=submit]")
+    assert button.inner_text().strip() == "立即导入"
+    with page.expect_navigation():
+        button.click()
+
+    # The result page of this import.
+    applied = LedgerImport.objects.get(status=LedgerImport.Status.APPLIED)
+    assert re.search(rf"/ledger/import/{applied.pk}/$", page.url)
+    result = page.locator("main").inner_text()
+    assert "已导入" in result
+    assert "新增3条，更新0条，0条无变化。" in result
+
+    # The members are in the ledger.
+    page.goto(f"{live_server.url}/ledger/")
+    ledger = page.locator("table.ledger tbody")
+    for name in NAMES:
+        assert ledger.get_by_role("link", name=name, exact=True).count() == 1
+    assert ledger.inner_text().count("广东省 深圳市 南山区") == 3
+    assert ident(2) not in page.content()
+
+    members = Member.objects.filter(home_branch=county.branch_a)
+    assert sorted(members.values_list("name", flat=True)) == sorted(NAMES)
+    assert Member.objects.count() == 3
+    assert members.get(name=NAMES[1]).phone == "13900139002"
+    current = MobilityEpisode.objects.filter(member__in=members, ended_on__isnull=True)
+    assert sorted(current.values_list("member__name", flat=True)) == sorted(NAMES)
+    assert all(episode.left_on == date(2024, 5, 1) for episode in current)
+
+    jobs = LedgerImport.objects.order_by("started_at", "pk")
+    assert [job.status for job in jobs] == [
+        LedgerImport.Status.PREVIEWED,
+        LedgerImport.Status.APPLIED,
+    ]
+    broken, done = jobs
+    assert broken.file_name == done.file_name == "甲村党支部台账.xlsx"
+    assert broken.rows_total == 3 and broken.finished_at is None
+    assert [(e["row"], e["column"]) for e in broken.errors] == [(4, "手机号码")]
+    assert broken.file_sha256 != done.file_sha256
+    assert (done.created, done.updated, done.unchanged, done.errors) == (3, 0, 0, [])
+    assert done.rows_total == done.rows_done == 3 and done.finished_at is not None
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ledger-imported.png"), full_page=True)
