@@ -53,7 +53,8 @@ def main() -> None:
         f"peak memory {figures['peak_memory_mb']} MB"
     )
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "scan.json").write_text(json.dumps(figures, indent=2, ensure_ascii=False))
+    path = RESULTS / f"scan-{figures['members']}.json"
+    path.write_text(json.dumps(figures, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":
