@@ -248,3 +248,9 @@ LOST_CONTACT_DAYS = env.int("LOST_CONTACT_DAYS", default=180)  # Reg. art. 24: s
 # Imports above this many rows, and exports above that many, run on the Celery worker.
 IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=2000)
 EXPORT_BACKGROUND_ROWS = env.int("EXPORT_BACKGROUND_ROWS", default=20000)
+
+# Organisational life and dues (Constitution art. 9; Reg. art. 29-31; 2008 dues rules).
+ACTIVITIES_TRACKING_START = env.str("ACTIVITIES_TRACKING_START", default="2025-01-01")
+DUES_TRACKING_START = env.str("DUES_TRACKING_START", default="2025-01-01")
+DUES_BACK_PAYMENT_MONTHS = env.int("DUES_BACK_PAYMENT_MONTHS", default=6)
+EVALUATION_SEASON_END = env.str("EVALUATION_SEASON_END", default="01-31")  # month-day, next year

@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("members.urls")),
     path("", include("transfers.urls")),
     path("", include("ledgers.urls")),
+    path("", include("activities.urls")),
 ]

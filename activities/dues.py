@@ -1,0 +1,51 @@
+"""Party dues (2008 rules): the monthly amount from after-tax income, and which months are owed.
+
+Pure functions, no database: the bands and fixed amounts are the ones in DESIGN.md.
+"""
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from dateutil.relativedelta import relativedelta
+
+# (upper bound of monthly after-tax income, inclusive; rate)
+BANDS = [
+    (Decimal("3000"), Decimal("0.005")),
+    (Decimal("5000"), Decimal("0.01")),
+    (Decimal("10000"), Decimal("0.015")),
+    (None, Decimal("0.02")),
+]
+FIXED = Decimal("0.20")  # students, the unemployed, those on minimum living allowance, farmers
+CENT = Decimal("0.01")
+
+
+def monthly_dues(*, basis: str, monthly_income: Decimal | None) -> tuple[Decimal, str]:
+    """The monthly amount and how it was computed, in words for the member page."""
+    if basis != "income":
+        return FIXED, f"固定标准每月{FIXED}元"
+    if monthly_income is None or monthly_income < 0:
+        raise ValueError("monthly income is required for the income basis")
+    for upper, rate in BANDS:
+        if upper is None or monthly_income <= upper:
+            amount = (monthly_income * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+            percent = (rate * 100).normalize()
+            return amount, f"月税后收入{monthly_income}元 × {percent}% = {amount}元"
+    raise AssertionError("unreachable")
+
+
+def first_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def months_between(start: date, end: date) -> list[date]:
+    """First days of every month from start's month to end's month, inclusive."""
+    months, month = [], first_of_month(start)
+    while month <= first_of_month(end):
+        months.append(month)
+        month += relativedelta(months=1)
+    return months
+
+
+def earliest_back_payment(paid_on: date, limit_months: int) -> date:
+    """The oldest month a payment made on `paid_on` may still cover."""
+    return first_of_month(paid_on) - relativedelta(months=limit_months)

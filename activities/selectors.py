@@ -1,0 +1,180 @@
+"""Reads for organisational life, dues and evaluations, from the user's scope."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import DateField, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.shortcuts import get_object_or_404
+
+from members.models import Member, Organisation
+from members.selectors import members_visible_to, organisations_visible_to
+from transfers.models import MobilityEpisode
+
+from . import dues
+from .models import Activity, Attendance, DuesAmount, DuesPayment, Evaluation, ExternalParticipation
+
+# The rhythm of Reg. art. 16-18: how many of each kind a branch holds per year.
+EXPECTED_PER_YEAR = {
+    Activity.Kind.THEME_DAY: 12,
+    Activity.Kind.COMMITTEE_MEETING: 12,
+    Activity.Kind.GROUP_MEETING: 12,
+    Activity.Kind.GENERAL_MEETING: 4,
+    Activity.Kind.LIFE_MEETING: 1,
+    Activity.Kind.EVALUATION_MEETING: 1,
+}
+
+
+def activities_visible_to(user) -> QuerySet[Activity]:
+    return Activity.objects.filter(branch__in=organisations_visible_to(user)).select_related(
+        "branch"
+    )
+
+
+def activity_get(*, user, pk: int) -> Activity:
+    return get_object_or_404(activities_visible_to(user), pk=pk)
+
+
+def roster(branch: Organisation) -> QuerySet[Member]:
+    """Who is on the attendance list: the branch's own active members and those it hosts."""
+    hosted = MobilityEpisode.objects.filter(
+        ended_on__isnull=True, inflow_organisation=branch
+    ).values("member_id")
+    return (
+        Member.objects.filter(Q(home_branch=branch) | Q(pk__in=hosted), status=Member.Status.ACTIVE)
+        .select_related("home_branch")
+        .order_by("name", "id")
+    )
+
+
+def last_attended_subquery(member_ref: str = "pk") -> Subquery:
+    return Subquery(
+        Attendance.objects.filter(member=OuterRef(member_ref), status__in=Attendance.ATTENDED)
+        .values("member")
+        .annotate(last=Max("activity__held_on"))
+        .values("last"),
+        output_field=DateField(),
+    )
+
+
+def last_external_subquery(member_ref: str = "pk") -> Subquery:
+    return Subquery(
+        ExternalParticipation.objects.filter(member=OuterRef(member_ref))
+        .values("member")
+        .annotate(last=Max("on"))
+        .values("last"),
+        output_field=DateField(),
+    )
+
+
+def with_last_life(members: QuerySet[Member]) -> QuerySet[Member]:
+    """Annotate last_attended and last_external; `last_life` of a row is the later of the two."""
+    return members.annotate(
+        last_attended=last_attended_subquery(), last_external=last_external_subquery()
+    )
+
+
+def last_life_of(member: Member) -> date | None:
+    attended = member.attendance.filter(status__in=Attendance.ATTENDED).aggregate(
+        last=Max("activity__held_on")
+    )["last"]
+    external = member.external_participation.aggregate(last=Max("on"))["last"]
+    return max((d for d in (attended, external) if d), default=None)
+
+
+def lived_since(cutoff: date) -> Q:
+    """Members with organisational life (here, or reported from elsewhere) on or after cutoff."""
+    attended = Attendance.objects.filter(
+        member=OuterRef("pk"), status__in=Attendance.ATTENDED, activity__held_on__gte=cutoff
+    )
+    elsewhere = ExternalParticipation.objects.filter(member=OuterRef("pk"), on__gte=cutoff)
+    return Q(Exists(attended)) | Q(Exists(elsewhere))
+
+
+def branch_rhythm(*, branch: Organisation, year: int) -> list[dict]:
+    """Per month of `year`, how many of each kind the branch held, against the rhythm."""
+    held = Activity.objects.filter(branch=branch, held_on__year=year).values_list(
+        "held_on__month", "kind"
+    )
+    grid = {month: {kind: 0 for kind in Activity.Kind.values} for month in range(1, 13)}
+    for month, kind in held:
+        grid[month][kind] += 1
+    return [{"month": month, "held": grid[month]} for month in range(1, 13)]
+
+
+def dues_amount_for(member: Member, year: int) -> DuesAmount | None:
+    return member.dues_amounts.filter(year=year).first()
+
+
+def tracking_start() -> date:
+    return date.fromisoformat(settings.DUES_TRACKING_START)
+
+
+def arrears(*, member: Member, today: date) -> tuple[list[date], Decimal]:
+    """Months owed up to last month (from joining or the tracking start), and their amount."""
+    start = max(dues.first_of_month(member.joined_on), tracking_start())
+    last_month = dues.first_of_month(today) - dues.relativedelta(months=1)
+    if last_month < start:
+        return [], Decimal("0")
+    paid = set()
+    for payment in member.dues_payments.filter(to_month__gte=start):
+        paid.update(dues.months_between(payment.from_month, payment.to_month))
+    owed = [m for m in dues.months_between(start, last_month) if m not in paid]
+    amounts = {a.year: a.monthly_amount for a in member.dues_amounts.all()}
+    total = sum((amounts.get(m.year, dues.FIXED) for m in owed), Decimal("0"))
+    return owed, total
+
+
+def last_paid_month_subquery(member_ref: str = "pk") -> Subquery:
+    return Subquery(
+        DuesPayment.objects.filter(member=OuterRef(member_ref))
+        .values("member")
+        .annotate(last=Max("to_month"))
+        .values("last"),
+        output_field=DateField(),
+    )
+
+
+def dues_ledger(*, user, branch: Organisation, year: int) -> list[dict]:
+    """A branch's dues for a year: each member's amount and which months are paid."""
+    members = list(
+        members_visible_to(user)
+        .filter(home_branch=branch, status=Member.Status.ACTIVE)
+        .order_by("name", "id")
+    )
+    amounts = {
+        a.member_id: a
+        for a in DuesAmount.objects.filter(member__in=[m.pk for m in members], year=year)
+    }
+    months = dues.months_between(date(year, 1, 1), date(year, 12, 1))
+    paid: dict[int, set] = {m.pk: set() for m in members}
+    payments = DuesPayment.objects.filter(
+        member__in=[m.pk for m in members], to_month__gte=months[0], from_month__lte=months[-1]
+    )
+    for payment in payments:
+        paid[payment.member_id].update(dues.months_between(payment.from_month, payment.to_month))
+    return [
+        {
+            "member": member,
+            "amount": amounts.get(member.pk),
+            "months": [(month, month in paid[member.pk]) for month in months],
+        }
+        for member in members
+    ]
+
+
+def evaluations_by_year(member: Member) -> list[dict]:
+    rows: dict[int, dict] = {}
+    for evaluation in member.evaluations.all():
+        rows.setdefault(evaluation.year, {"year": evaluation.year})[evaluation.side] = evaluation
+    return [rows[year] for year in sorted(rows, reverse=True)]
+
+
+def evaluation_missing(*, year: int) -> QuerySet[Member]:
+    """Members away during `year` with no evaluation from either side for it."""
+    away = MobilityEpisode.objects.filter(
+        Q(ended_on__isnull=True) | Q(ended_on__gte=date(year, 12, 31)),
+        left_on__lte=date(year, 12, 31),
+    ).values("member_id")
+    evaluated = Evaluation.objects.filter(year=year).values("member_id")
+    return Member.objects.filter(status=Member.Status.ACTIVE, pk__in=away).exclude(pk__in=evaluated)

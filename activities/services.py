@@ -1,0 +1,224 @@
+"""Writes for organisational life, dues, evaluations, assigned work, services and honours."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from members.models import Member, Organisation
+from members.selectors import members_editable_by, members_visible_to, organisations_visible_to
+from members.steps import StepRefused
+
+from . import dues
+from .models import (
+    Activity,
+    AssignedWork,
+    Attendance,
+    DuesAmount,
+    DuesPayment,
+    Evaluation,
+    ExternalParticipation,
+    Side,
+)
+from .selectors import roster
+
+
+def _require_home(actor, member: Member) -> None:
+    if not members_editable_by(actor).filter(pk=member.pk).exists():
+        raise StepRefused(
+            _("Only the member's home branch or the organisations above it can do this.")
+        )
+
+
+def _require_visible(actor, member: Member) -> None:
+    if not members_visible_to(actor).filter(pk=member.pk).exists():
+        raise StepRefused(_("This member is not in your scope."))
+
+
+@transaction.atomic
+def activity_record(
+    *,
+    actor,
+    branch: Organisation,
+    kind: str,
+    held_on: date,
+    title: str,
+    place: str = "",
+    online: bool = False,
+    notes: str = "",
+    attendance: dict[int, tuple[str, str, bool]],
+) -> Activity:
+    """Record an activity and its roster: {member id: (status, reason, make-up)}."""
+    if not organisations_visible_to(actor).filter(pk=branch.pk).exists():
+        raise StepRefused(_("You can record activities only for your own organisation."))
+    activity = Activity.objects.create(
+        branch=branch,
+        kind=kind,
+        held_on=held_on,
+        title=title,
+        place=place,
+        online=online,
+        notes=notes,
+        recorded_by=actor,
+    )
+    attendance_record(actor=actor, activity=activity, attendance=attendance)
+    return activity
+
+
+@transaction.atomic
+def attendance_record(*, actor, activity: Activity, attendance: dict[int, tuple[str, str, bool]]):
+    on_roster = set(roster(activity.branch).values_list("pk", flat=True))
+    previous = set(activity.attendance.values_list("member_id", flat=True))
+    extra = set(attendance) - on_roster - previous  # a former member's old record may stay
+    if extra:
+        raise StepRefused(_("Only members on the branch's roster can be marked."))
+    for member_id, (status, reason, makeup) in attendance.items():
+        if status == Attendance.Status.EXCUSED and not reason.strip():
+            raise StepRefused(_("An excused absence needs a reason."))
+        Attendance.objects.update_or_create(
+            activity=activity,
+            member_id=member_id,
+            defaults={"status": status, "reason": reason.strip(), "makeup": makeup},
+        )
+    return activity
+
+
+@transaction.atomic
+def external_participation_record(
+    *, actor, member: Member, on: date, organisation: str, kind: str, note: str = ""
+) -> ExternalParticipation:
+    _require_home(actor, member)
+    return ExternalParticipation.objects.create(
+        member=member, on=on, organisation=organisation, kind=kind, note=note, recorded_by=actor
+    )
+
+
+@transaction.atomic
+def dues_amount_set(
+    *,
+    actor,
+    member: Member,
+    year: int,
+    basis: str,
+    monthly_income: Decimal | None = None,
+    monthly_amount: Decimal | None = None,
+    reason: str = "",
+) -> DuesAmount:
+    """Set a year's monthly dues from the table, or by hand with a reason."""
+    _require_home(actor, member)
+    if basis == DuesAmount.Basis.MANUAL:
+        if monthly_amount is None or not reason.strip():
+            raise StepRefused(_("An amount set by hand needs the amount and a reason."))
+        amount = monthly_amount
+    else:
+        if basis == DuesAmount.Basis.INCOME and monthly_income is None:
+            raise StepRefused(_("Give the monthly after-tax income."))
+        amount, _how = dues.monthly_dues(basis=basis, monthly_income=monthly_income)
+    record, _created = DuesAmount.objects.update_or_create(
+        member=member,
+        year=year,
+        defaults={
+            "basis": basis,
+            "monthly_income": monthly_income,
+            "monthly_amount": amount,
+            "reason": reason,
+            "set_by": actor,
+        },
+    )
+    return record
+
+
+@transaction.atomic
+def dues_payment_record(
+    *,
+    actor,
+    member: Member,
+    from_month: date,
+    to_month: date,
+    amount: Decimal,
+    paid_on: date,
+    method: str,
+    paid_to: Organisation | None = None,
+) -> DuesPayment:
+    """Record dues paid. Paying ahead is fine; back-payment is limited (default 6 months)."""
+    from_month, to_month = dues.first_of_month(from_month), dues.first_of_month(to_month)
+    home = members_editable_by(actor).filter(pk=member.pk).exists()
+    inflow = paid_to is not None and organisations_visible_to(actor).filter(pk=paid_to.pk).exists()
+    if not home and not (inflow and members_visible_to(actor).filter(pk=member.pk).exists()):
+        raise StepRefused(
+            _("Only the home branch, or the inflow side for dues paid to it, records this.")
+        )
+    if to_month < from_month:
+        raise StepRefused(_("The last month cannot be before the first."))
+    earliest = dues.earliest_back_payment(paid_on, settings.DUES_BACK_PAYMENT_MONTHS)
+    if from_month < earliest:
+        raise StepRefused(
+            _(
+                "Back-payment is limited to %(n)d months (2008 dues rules, art. 12): the "
+                "earliest month this payment can cover is %(month)s."
+            )
+            % {"n": settings.DUES_BACK_PAYMENT_MONTHS, "month": f"{earliest:%Y-%m}"}
+        )
+    overlap = member.dues_payments.filter(from_month__lte=to_month, to_month__gte=from_month)
+    if overlap.exists():
+        raise StepRefused(_("Some of these months are already paid."))
+    if amount <= 0:
+        raise StepRefused(_("The amount must be more than zero."))
+    return DuesPayment.objects.create(
+        member=member,
+        from_month=from_month,
+        to_month=to_month,
+        amount=amount,
+        paid_on=paid_on,
+        method=method,
+        paid_to=paid_to or member.home_branch,
+        recorded_by=actor,
+    )
+
+
+@transaction.atomic
+def evaluation_record(
+    *, actor, member: Member, year: int, side: str, grade: str, evaluator: str, remarks: str = ""
+) -> Evaluation:
+    """The home branch records its own grade and an external inflow side's; an internal
+    inflow branch records its own."""
+    home = members_editable_by(actor).filter(pk=member.pk).exists()
+    if side == Side.HOME and not home:
+        raise StepRefused(_("Only the home branch records the home side's evaluation."))
+    if side == Side.INFLOW and not home:
+        _require_visible(actor, member)
+    evaluation, _created = Evaluation.objects.update_or_create(
+        member=member,
+        year=year,
+        side=side,
+        defaults={"grade": grade, "evaluator": evaluator, "remarks": remarks, "recorded_by": actor},
+    )
+    return evaluation
+
+
+@transaction.atomic
+def assigned_work_record(
+    *, actor, member: Member, side: str, title: str, assigned_on: date, due_on: date
+) -> AssignedWork:
+    _require_visible(actor, member)
+    if due_on < assigned_on:
+        raise StepRefused(_("The due date cannot be before the day it was assigned."))
+    return AssignedWork.objects.create(
+        member=member,
+        side=side,
+        title=title,
+        assigned_on=assigned_on,
+        due_on=due_on,
+        recorded_by=actor,
+    )
+
+
+@transaction.atomic
+def assigned_work_close(*, actor, work: AssignedWork, done: bool, note: str = "") -> AssignedWork:
+    _require_visible(actor, work.member)
+    work.status = AssignedWork.Status.DONE if done else AssignedWork.Status.NOT_DONE
+    work.note = note
+    work.save(update_fields=["status", "note"])
+    return work
