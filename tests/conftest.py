@@ -90,3 +90,14 @@ class County:
 @pytest.fixture
 def county(db) -> County:
     return County()
+
+
+@pytest.fixture
+def eager_celery():
+    """Run tasks in-process for a test that checks what a task does, not how it travels."""
+    from config import celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous

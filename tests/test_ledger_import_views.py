@@ -101,8 +101,8 @@ def test_preview_then_apply_creates_members_and_records_the_import(secretary_cli
     assert "台账.xlsx" in history
 
 
-def test_a_large_import_runs_as_a_task(secretary_client, county, settings):
-    settings.IMPORT_BACKGROUND_ROWS = 1  # tasks run eagerly without REDIS_URL
+def test_a_large_import_runs_as_a_task(secretary_client, county, settings, eager_celery):
+    settings.IMPORT_BACKGROUND_ROWS = 1
     response = upload(secretary_client, [row(1, "张一"), row(2, "张二")])
     job = response.context["job"]
     secretary_client.post(
@@ -132,7 +132,9 @@ def test_an_expired_upload_asks_to_upload_again(secretary_client, county):
     assert LedgerImport.objects.get().status == "previewed" and not Member.objects.exists()
 
 
-def test_a_large_export_runs_as_a_task_and_is_downloaded_later(secretary_client, county, settings):
+def test_a_large_export_runs_as_a_task_and_is_downloaded_later(
+    secretary_client, county, settings, eager_celery
+):
     upload_response = upload(secretary_client, [row(1, "张一")])
     secretary_client.post(
         reverse("ledgers:import_apply", args=[upload_response.context["job"].pk]),
