@@ -45,7 +45,8 @@ def _no_life_since(today: date, months: int) -> QuerySet[Member]:
     actions=[(_("Open the member"), "members:detail")],
 )
 def no_life_3_months(today: date) -> QuerySet[Member]:
-    return _no_life_since(today, 3).filter(lived_since(today - relativedelta(months=6)))
+    # Everyone silent for 3 months who is not already under the 6-month rule.
+    return _no_life_since(today, 3).exclude(pk__in=no_life_6_months(today).values("pk"))
 
 
 @rule(
@@ -83,9 +84,7 @@ def _unpaid_since(today: date, months: int) -> QuerySet[Member]:
     actions=[(_("Open the member"), "members:detail")],
 )
 def dues_unpaid_3_months(today: date) -> QuerySet[Member]:
-    six = today.replace(day=1) - relativedelta(months=6)
-    recently = DuesPayment.objects.filter(member=OuterRef("pk"), to_month__gte=six)
-    return _unpaid_since(today, 3).filter(Exists(recently))
+    return _unpaid_since(today, 3).exclude(pk__in=dues_unpaid_6_months(today).values("pk"))
 
 
 @rule(

@@ -69,6 +69,8 @@ def activity_record(
 
 @transaction.atomic
 def attendance_record(*, actor, activity: Activity, attendance: dict[int, tuple[str, str, bool]]):
+    if not organisations_visible_to(actor).filter(pk=activity.branch_id).exists():
+        raise StepRefused(_("You can record attendance only for your own organisation."))
     on_roster = set(roster(activity.branch).values_list("pk", flat=True))
     previous = set(activity.attendance.values_list("member_id", flat=True))
     extra = set(attendance) - on_roster - previous  # a former member's old record may stay
@@ -187,8 +189,14 @@ def evaluation_record(
     home = members_editable_by(actor).filter(pk=member.pk).exists()
     if side == Side.HOME and not home:
         raise StepRefused(_("Only the home branch records the home side's evaluation."))
-    if side == Side.INFLOW and not home:
-        _require_visible(actor, member)
+    if side == Side.INFLOW:
+        episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+        internal = episode.inflow_organisation if episode else None
+        if internal is not None:
+            if not organisations_visible_to(actor).filter(pk=internal.pk).exists():
+                raise StepRefused(_("The inflow branch records its own evaluation."))
+        elif not home:
+            raise StepRefused(_("Only the home branch records an external inflow side's result."))
     evaluation, _created = Evaluation.objects.update_or_create(
         member=member,
         year=year,

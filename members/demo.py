@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
 from . import crypto, national_id
@@ -21,7 +22,6 @@ from .scanning import scan
 
 COUNTY_NAME = "清溪县委组织部"
 SECRETARY_BRANCH = "城关镇东街社区党支部"
-TODAY = date(2026, 11, 1)  # fixed so the demo is the same on every machine
 
 TOWNSHIPS = [
     "城关镇",
@@ -145,7 +145,9 @@ def _build_tree() -> tuple[Organisation, list[Organisation]]:
     return county, branches
 
 
-def _build_members(rng: random.Random, branches: list[Organisation], count: int) -> list[Member]:
+def _build_members(
+    rng: random.Random, branches: list[Organisation], count: int, today: date
+) -> list[Member]:
     members, seen_digests = [], set()
     while len(members) < count:
         male = rng.random() < 0.7
@@ -156,10 +158,10 @@ def _build_members(rng: random.Random, branches: list[Organisation], count: int)
             continue
         seen_digests.add(digest)
         eighteen = born.replace(year=born.year + 18, day=min(born.day, 28))
-        joined = _random_date(rng, max(eighteen, date(1970, 1, 1)), TODAY - timedelta(days=30))
-        probationary = joined > TODAY - timedelta(days=540) and rng.random() < 0.8
+        joined = _random_date(rng, max(eighteen, date(1970, 1, 1)), today - timedelta(days=30))
+        probationary = joined > today - timedelta(days=540) and rng.random() < 0.8
         confirmed = None if probationary else joined + timedelta(days=365 + rng.randrange(30))
-        if confirmed and confirmed >= TODAY:
+        if confirmed and confirmed >= today:
             confirmed, probationary = None, True
         status_roll = rng.random()
         status = (
@@ -221,8 +223,11 @@ def seed_demo(*, member_count: int = 1500, seed: int = 20261101) -> bool:
             )
             for name, region, person, phone in EXTERNAL_ORGANISATIONS
         ]
-        members = _build_members(rng, branches, member_count)
-        demo = DemoCounty(county, branches, members, external, rng, TODAY)
+        # Dated from today, so the demo looks current whenever it is loaded; the random
+        # seed keeps names, numbers and proportions the same on every machine.
+        today = timezone.localdate()
+        members = _build_members(rng, branches, member_count, today)
+        demo = DemoCounty(county, branches, members, external, rng, today)
         for step in _steps:
             step(demo)
         scan()  # so that the demo opens with the alerts a night's scan would raise

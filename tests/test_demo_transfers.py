@@ -3,8 +3,9 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.utils import timezone
 
-from members.demo import SECRETARY_BRANCH, TODAY
+from members.demo import SECRETARY_BRANCH
 from members.models import Member, StaffAssignment
 from members.selectors import members_visible_to
 from transfers import services
@@ -16,6 +17,8 @@ from transfers.models import (
     RelationshipTransfer,
     TransferEvent,
 )
+
+TODAY = timezone.localdate()
 
 State = RelationshipTransfer.State
 
