@@ -27,7 +27,7 @@ class Activity(models.Model):
     branch = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="activities", verbose_name=_("branch")
     )
-    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    kind = models.CharField(_("activity kind"), max_length=30, choices=Kind.choices)
     held_on = models.DateField(_("date"))
     title = models.CharField(_("title"), max_length=200)
     place = models.CharField(_("place"), max_length=200, blank=True)
@@ -59,7 +59,7 @@ class Attendance(models.Model):
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="attendance")
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="attendance")
     status = models.CharField(_("attendance"), max_length=10, choices=Status.choices)
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    reason = models.CharField(_("reason for absence"), max_length=200, blank=True)
     makeup = models.BooleanField(_("make-up session (返乡补课)"), default=False)
 
     class Meta:
@@ -87,7 +87,7 @@ class ExternalParticipation(models.Model):
     )
     on = models.DateField(_("date"))
     organisation = models.CharField(_("organisation"), max_length=200)
-    kind = models.CharField(_("kind"), max_length=30, choices=Activity.Kind.choices)
+    kind = models.CharField(_("activity kind"), max_length=30, choices=Activity.Kind.choices)
     note = models.CharField(_("note"), max_length=200, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -120,7 +120,7 @@ class DuesAmount(models.Model):
         _("monthly after-tax income"), max_digits=10, decimal_places=2, null=True, blank=True
     )
     monthly_amount = models.DecimalField(_("monthly dues"), max_digits=8, decimal_places=2)
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    reason = models.CharField(_("reason for a set amount"), max_length=200, blank=True)
     set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -193,7 +193,7 @@ class Evaluation(models.Model):
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="evaluations")
     year = models.PositiveSmallIntegerField(_("year"))
-    side = models.CharField(_("side"), max_length=10, choices=Side.choices)
+    side = models.CharField(_("evaluating side"), max_length=10, choices=Side.choices)
     evaluator = models.CharField(_("evaluating organisation"), max_length=200)
     grade = models.CharField(_("grade"), max_length=15, choices=Grade.choices)
     remarks = models.CharField(_("remarks"), max_length=300, blank=True)
@@ -256,7 +256,7 @@ class ServiceRequest(models.Model):
         DONE = "done", _("Done")
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="service_requests")
-    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    kind = models.CharField(_("request type"), max_length=20, choices=Kind.choices)
     description = models.CharField(_("what"), max_length=300)
     raised_on = models.DateField(_("raised on"))
     handler = models.CharField(_("handled by"), max_length=100, blank=True)

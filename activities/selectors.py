@@ -171,7 +171,10 @@ def evaluations_by_year(member: Member) -> list[dict]:
 
 
 def evaluation_missing(*, year: int) -> QuerySet[Member]:
-    """Members away during `year` with no evaluation from either side for it."""
+    """Members still away at the end of `year` with no evaluation from either side for it.
+
+    A member who came home during the year is evaluated at home like everyone else.
+    """
     away = MobilityEpisode.objects.filter(
         Q(ended_on__isnull=True) | Q(ended_on__gte=date(year, 12, 31)),
         left_on__lte=date(year, 12, 31),

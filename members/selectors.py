@@ -190,7 +190,8 @@ def member_history(*, member: Member, limit: int = 50) -> list[HistoryEntry]:
     branch_ids = {r.home_branch_id for r in records}
     organisations = dict(Organisation.objects.filter(pk__in=branch_ids).values_list("pk", "name"))
     entries = []
-    for newer, older in zip(records, records[1:] + [None], strict=True):
+    for index, newer in enumerate(records):
+        older = records[index + 1] if index + 1 < len(records) else None
         changes = []
         if older is not None:
             for change in newer.diff_against(older).changes:

@@ -163,7 +163,11 @@ def test_home_page_lists_open_alerts(client, silent):
     scanning.scan()
     client.force_login(silent.sec_a)
     summary = client.get(reverse("home")).context["alert_summary"]
-    assert summary[0]["rule"].code == "lost_contact"  # the most serious first
+    severities = [row["rule"].severity for row in summary]
+    assert severities == sorted(severities, key=["serious", "warning", "notice"].index)
+    assert "lost_contact" in [
+        row["rule"].code for row in summary if row["rule"].severity == "serious"
+    ]
 
 
 # --- e-mails ------------------------------------------------------------------------------

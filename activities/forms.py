@@ -1,0 +1,231 @@
+"""Forms for organisational life, attendance, dues, evaluations, work, services and honours."""
+
+from datetime import date
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from members.forms import DateInput
+from members.models import Organisation
+
+from .models import (
+    Activity,
+    AssignedWork,
+    Attendance,
+    DuesAmount,
+    DuesPayment,
+    Evaluation,
+    ExternalParticipation,
+    Honour,
+    ServiceRequest,
+    Side,
+)
+
+EXCUSED_NEEDS_REASON = _("An excused absence needs a reason.")
+
+
+def not_in_future(value: date) -> None:
+    if value > timezone.localdate():
+        raise forms.ValidationError(_("This date is in the future."))
+
+
+def year_field(**kwargs) -> forms.IntegerField:
+    return forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100, **kwargs)
+
+
+class BranchYearForm(forms.Form):
+    """The branch and year a page shows (?branch=&year=); the view has checked both."""
+
+    branch = forms.TypedChoiceField(label=_("Branch"), coerce=int)
+    year = year_field()
+
+    def __init__(self, *, branches: list[Organisation], branch: Organisation, year: int):
+        super().__init__(initial={"branch": branch.pk, "year": year})
+        self.fields["branch"].choices = [(b.pk, b.name) for b in branches]
+        if len(branches) < 2:
+            self.fields["branch"].widget = forms.HiddenInput()
+
+
+class ActivityForm(forms.ModelForm):
+    class Meta:
+        model = Activity
+        fields = ["kind", "held_on", "title", "place", "online", "notes"]
+        labels = {"kind": _("Kind of activity"), "online": _("Held online")}
+        widgets = {"held_on": DateInput(), "notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["held_on"].validators.append(not_in_future)
+
+
+class AttendanceRowForm(forms.Form):
+    """One line of the roster; prefixed with the member's id."""
+
+    status = forms.ChoiceField(
+        label=_("Attendance"),
+        choices=Attendance.Status.choices,
+        initial=Attendance.Status.ABSENT,
+        required=False,  # a member added to the roster since the page was opened: absent
+    )
+    reason = forms.CharField(label=_("Reason for the absence"), max_length=200, required=False)
+    makeup = forms.BooleanField(label=_("Make-up session (返乡补课)"), required=False)
+
+    def __init__(self, *args, member, hosted: bool, **kwargs):
+        super().__init__(*args, prefix=str(member.pk), **kwargs)
+        self.member = member
+        self.hosted = hosted
+        for field in self.fields.values():
+            field.widget.attrs["aria-label"] = f"{member.name}: {field.label}"
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("status") == Attendance.Status.EXCUSED and not cleaned.get("reason"):
+            self.add_error("reason", EXCUSED_NEEDS_REASON)
+        return cleaned
+
+    def value(self) -> tuple[str, str, bool]:
+        data = self.cleaned_data
+        return data["status"] or Attendance.Status.ABSENT, data["reason"], data["makeup"]
+
+
+class Roster:
+    """The attendance forms of a roster, one per member."""
+
+    def __init__(self, data, *, members, branch: Organisation, initial: dict | None = None):
+        initial = initial or {}
+        self.forms = [
+            AttendanceRowForm(
+                data,
+                member=member,
+                hosted=member.home_branch_id != branch.pk,
+                initial=initial.get(member.pk),
+            )
+            for member in members
+        ]
+
+    def __iter__(self):
+        return iter(self.forms)
+
+    def __len__(self) -> int:
+        return len(self.forms)
+
+    def is_valid(self) -> bool:
+        return all([form.is_valid() for form in self.forms])  # validate every row
+
+    @property
+    def has_errors(self) -> bool:
+        return any(form.errors for form in self.forms)
+
+    def attendance(self) -> dict[int, tuple[str, str, bool]]:
+        return {form.member.pk: form.value() for form in self.forms}
+
+
+class ExternalParticipationForm(forms.ModelForm):
+    class Meta:
+        model = ExternalParticipation
+        fields = ["on", "organisation", "kind", "note"]
+        labels = {"kind": _("Kind of activity")}
+        widgets = {"on": DateInput()}
+        help_texts = {
+            "organisation": _("The organisation where the member took part, as reported."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["on"].validators.append(not_in_future)
+
+
+class DuesAmountForm(forms.Form):
+    year = year_field()
+    basis = forms.ChoiceField(label=_("Basis"), choices=DuesAmount.Basis.choices)
+    monthly_income = forms.DecimalField(
+        label=_("Monthly after-tax income"),
+        max_digits=10,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text=_("Only for the income basis: the dues follow the 2008 table."),
+    )
+    monthly_amount = forms.DecimalField(
+        label=_("Monthly dues"),
+        max_digits=8,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text=_("Only when set by hand."),
+    )
+    reason = forms.CharField(
+        label=_("Why set by hand"),
+        max_length=200,
+        required=False,
+        help_text=_("Required when the amount is set by hand."),
+    )
+
+
+class DuesPaymentForm(forms.ModelForm):
+    class Meta:
+        model = DuesPayment
+        fields = ["from_month", "to_month", "amount", "paid_on", "method", "paid_to"]
+        widgets = {
+            "from_month": DateInput(),
+            "to_month": DateInput(),
+            "paid_on": DateInput(),
+        }
+
+    def __init__(self, *args, paid_to_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("from_month", "to_month"):
+            self.fields[name].help_text = _("Any day of the month: only the month counts.")
+        self.fields["paid_on"].validators.append(not_in_future)
+        self.fields["paid_to"].queryset = paid_to_choices
+        self.fields["paid_to"].required = True
+        self.fields["paid_to"].empty_label = None
+
+
+class EvaluationForm(forms.ModelForm):
+    class Meta:
+        model = Evaluation
+        fields = ["year", "side", "evaluator", "grade", "remarks"]
+        labels = {"side": _("Evaluated by")}
+
+    def __init__(self, *args, home: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not home:  # the inflow side records only its own evaluation
+            self.fields["side"].choices = [(Side.INFLOW.value, Side.INFLOW.label)]
+
+
+class AssignedWorkForm(forms.ModelForm):
+    class Meta:
+        model = AssignedWork
+        fields = ["side", "title", "assigned_on", "due_on"]
+        widgets = {"assigned_on": DateInput(), "due_on": DateInput()}
+
+    def __init__(self, *args, home: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not home:
+            self.fields["side"].choices = [(Side.INFLOW.value, Side.INFLOW.label)]
+
+
+class WorkCloseForm(forms.Form):
+    done = forms.TypedChoiceField(
+        label=_("Outcome"),
+        choices=[("1", _("Done")), ("0", _("Not done"))],
+        coerce=lambda value: value == "1",
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+class ServiceRequestForm(forms.ModelForm):
+    class Meta:
+        model = ServiceRequest
+        fields = ["kind", "description", "raised_on", "handler", "status", "outcome"]
+        labels = {"kind": _("Kind of service")}
+        widgets = {"raised_on": DateInput()}
+
+
+class HonourForm(forms.ModelForm):
+    class Meta:
+        model = Honour
+        fields = ["kind", "year", "side"]
