@@ -76,7 +76,13 @@ def _branch_and_year(request, today: date) -> tuple[Organisation, int, BranchYea
 # --- activities ---------------------------------------------------------------------------
 
 
-def _rhythm_table(rows: list[dict], *, year: int, today: date) -> dict:
+def _expected(kind: str, *, has_groups: bool) -> int:
+    if kind == Activity.Kind.GROUP_MEETING and not has_groups:
+        return 0  # a branch without Party groups holds no group meetings
+    return selectors.EXPECTED_PER_YEAR.get(kind, 0)
+
+
+def _rhythm_table(rows: list[dict], *, year: int, today: date, has_groups: bool) -> dict:
     """The rhythm grid with the months where an expected meeting was not held flagged.
 
     Only months that are over are flagged: monthly kinds each month, quarterly kinds at the
@@ -97,7 +103,7 @@ def _rhythm_table(rows: list[dict], *, year: int, today: date) -> dict:
             count = row["held"][kind]
             totals[kind] += count
             quarter[kind] += count
-            expected = selectors.EXPECTED_PER_YEAR.get(kind, 0)
+            expected = _expected(kind, has_groups=has_groups)
             if expected == 12:
                 missing = count == 0
             elif expected == 4:
@@ -118,7 +124,7 @@ def _rhythm_table(rows: list[dict], *, year: int, today: date) -> dict:
     year_over = year < today.year
     columns = []
     for kind, label in kinds:
-        expected = selectors.EXPECTED_PER_YEAR.get(kind, 0)
+        expected = _expected(kind, has_groups=has_groups)
         columns.append(
             {
                 "kind": kind,
@@ -158,7 +164,12 @@ def activity_list(request):
             "previous_year": year - 1,
             "next_year": year + 1 if year < today.year else None,
             "rhythm": _rhythm_table(
-                selectors.branch_rhythm(branch=branch, year=year), year=year, today=today
+                selectors.branch_rhythm(branch=branch, year=year),
+                year=year,
+                today=today,
+                has_groups=Organisation.objects.get_children(branch)
+                .filter(kind=Organisation.Kind.GROUP)
+                .exists(),
             ),
             "activities": activities,
         },
