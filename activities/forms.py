@@ -56,7 +56,9 @@ class ActivityForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["held_on"].validators.append(not_in_future)
+        self.fields["held_on"].help_text = _(
+            "A future date plans the activity; mark attendance on or after the day."
+        )
 
 
 class AttendanceRowForm(forms.Form):

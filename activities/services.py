@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Member, Organisation
@@ -76,7 +77,12 @@ def attendance_record(*, actor, activity: Activity, attendance: dict[int, tuple[
     extra = set(attendance) - on_roster - previous  # a former member's old record may stay
     if extra:
         raise StepRefused(_("Only members on the branch's roster can be marked."))
+    planned = activity.held_on > timezone.localdate()
     for member_id, (status, reason, makeup) in attendance.items():
+        if planned and status in Attendance.ATTENDED:
+            raise StepRefused(
+                _("The activity has not happened yet: mark attendance on or after the day.")
+            )
         if status == Attendance.Status.EXCUSED and not reason.strip():
             raise StepRefused(_("An excused absence needs a reason."))
         Attendance.objects.update_or_create(

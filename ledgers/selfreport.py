@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from activities.models import Activity
 from members.models import Member
 from members.notifications import deliver
 from members.selectors import members_editable_by
@@ -110,6 +111,19 @@ def members_to_remind():
     return Member.objects.filter(status=Member.Status.ACTIVE, pk__in=away).exclude(email="")
 
 
+def upcoming_activities(member: Member, *, today: date, limit: int = 5):
+    """Planned activities of the home branch and of an internal inflow branch."""
+    episode = MobilityEpisode.objects.filter(member=member, ended_on__isnull=True).first()
+    branches = [member.home_branch_id]
+    if episode is not None and episode.inflow_organisation_id:
+        branches.append(episode.inflow_organisation_id)
+    return list(
+        Activity.objects.filter(branch__in=branches, held_on__gte=today)
+        .select_related("branch")
+        .order_by("held_on")[:limit]
+    )
+
+
 def send_reminder(*, member: Member, period: str) -> str:
     return deliver(
         recipient=member.email,
@@ -120,5 +134,6 @@ def send_reminder(*, member: Member, period: str) -> str:
             "member": member,
             "branch": member.home_branch,
             "link": link_for(member, period),
+            "activities": upcoming_activities(member, today=timezone.localdate()),
         },
     )

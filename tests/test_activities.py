@@ -565,3 +565,23 @@ def test_evaluation_missing_only_after_the_season_end(life, settings):
     assert not rules.evaluation_missing_rule(date(year, 1, 20)).exists()
     evaluate(life.sec_a, life.away, Side.HOME, year=last)
     assert not rules.evaluation_missing_rule(date(year, 2, 10)).exists()
+
+
+def test_a_planned_activity_takes_no_attendance_marks_yet(life):
+    from datetime import timedelta
+
+    from activities import services as activity_services
+    from members.steps import StepRefused
+
+    planned = activity_services.activity_record(
+        actor=life.sec_a,
+        branch=life.branch_a,
+        kind="theme_day",
+        held_on=TODAY + timedelta(days=7),
+        title="计划中的主题党日",
+        attendance={},
+    )
+    with pytest.raises(StepRefused):
+        activity_services.attendance_record(
+            actor=life.sec_a, activity=planned, attendance={life.away.pk: ("present", "", False)}
+        )

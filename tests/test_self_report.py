@@ -102,3 +102,18 @@ def test_the_monthly_email_carries_a_working_link_once(client, away, mailoutbox)
     assert client.get(link).status_code == 200
     assert EmailSent.objects.get().kind == "self_report"
     assert signing.loads(link.split("/")[2], salt=selfreport.SALT)["m"] == away.away.pk
+
+
+def test_the_monthly_email_lists_planned_activities(away, mailoutbox):
+    from activities.models import Activity
+
+    Activity.objects.create(
+        branch=away.branch_a,
+        kind="theme_day",
+        held_on=TODAY + timedelta(days=10),
+        title="学习新修订条例",
+        online=True,
+        recorded_by=away.sec_a,
+    )
+    selfreport.send_reminder(member=away.away, period=away.period)
+    assert "学习新修订条例" in mailoutbox[0].body
