@@ -1,0 +1,243 @@
+"""End-to-end: a secretary records a theme Party day with attendance, records a dues payment,
+and sees the member's arrears drop.
+
+Drives the Debian Chromium (/usr/bin/chromium) through Playwright against pytest-django's
+live server. Skipped on a machine without Chromium, a failure when REQUIRE_SERVICES=1.
+Elements are found by URL, name and id, not by their (Chinese) text: the translation changes.
+"""
+
+import os
+import re
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from dateutil.relativedelta import relativedelta
+from django.db import connections
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from activities import selectors, services
+from activities.dues import first_of_month
+from activities.models import Activity, Attendance, DuesPayment
+from transfers.models import MobilityEpisode
+
+from .conftest import require_service
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PASSWORD = "correct-horse-battery"
+MONTHS_OWED = 6
+Status = Attendance.Status
+
+pytestmark = [pytest.mark.browser, pytest.mark.services]
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    require_service("Chromium", os.path.exists(CHROMIUM), f"{CHROMIUM} not found")
+    # Playwright's sync API runs an event loop in this thread, so Django would refuse the
+    # test's ordinary ORM calls. Allow them for this test only.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(locale="en-US")
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+            # Close the connections Django opened inside sync_playwright(), or PostgreSQL
+            # cannot drop the test database at the end of the session.
+            connections.close_all()
+
+
+def log_in(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}{reverse('login')}")
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("form button[type=submit].primary")
+    assert reverse("login") not in page.url, "login failed"
+
+
+def shown_arrears(page) -> tuple[list[str], Decimal]:
+    """The months owed (YYYY-MM) and the amount the member page shows under #arrears."""
+    arrears = page.locator("#life #arrears")
+    if arrears.locator("span.unclear").count() == 0:
+        assert arrears.locator("span.clear").count() == 1
+        return [], Decimal("0")
+    months = re.findall(r"\d{4}-\d{2}", arrears.locator("small").inner_text())
+    amounts = re.findall(r"\d+\.\d{2}", arrears.locator("span.unclear").inner_text())
+    assert len(amounts) == 1, arrears.inner_text()
+    return months, Decimal(amounts[0])
+
+
+def status_label(status: str) -> str:
+    with translation.override("zh-hans"):
+        return str(Status(status).label)
+
+
+def test_secretary_records_theme_day_and_dues_payment_and_arrears_drop(
+    live_server, county, browser_page, settings
+):
+    page = browser_page
+    base = live_server.url
+    today = timezone.localdate()
+    this_month = first_of_month(today)
+    settings.DUES_TRACKING_START = (this_month - relativedelta(months=MONTHS_OWED)).isoformat()
+
+    secretary = county.secretary(county.branch_a, "sec_a")
+    resident = county.member(county.branch_a, name="在家甲")
+    mobile = county.member(county.branch_a, name="外出甲")
+    MobilityEpisode.objects.create(
+        member=mobile,
+        mobility_type=MobilityEpisode.Type.WORK,
+        left_on=today - timedelta(days=300),
+        destination_province="广东省",
+        destination_city="深圳市",
+    )
+    hosted = county.member(county.branch_b, name="流入丙")
+    MobilityEpisode.objects.create(
+        member=hosted,
+        mobility_type=MobilityEpisode.Type.WORK,
+        left_on=today - timedelta(days=200),
+        destination_province="四川省",
+        inflow_organisation=county.branch_a,
+    )
+    county.member(county.branch_b, name="丙村党员")  # not on branch A's roster
+    services.dues_amount_set(
+        actor=secretary,
+        member=mobile,
+        year=today.year,
+        basis="income",
+        monthly_income=Decimal("4000"),
+    )
+    owed_before, total_before = selectors.arrears(member=mobile, today=today)
+    assert len(owed_before) == MONTHS_OWED
+
+    log_in(page, base, "sec_a")
+
+    # The activity list, and its link to record an activity.
+    list_url = reverse("activities:activity_list")
+    with page.expect_navigation():
+        page.click(f"nav.main-nav a[href='{list_url}']")
+    create_href = f"{reverse('activities:activity_create')}?branch={county.branch_a.pk}"
+    with page.expect_navigation():
+        page.click(f"main a[href='{create_href}']")
+    assert page.url == f"{base}{create_href}"
+
+    # The roster: the branch's two members and the member it hosts, nobody else.
+    form = page.locator("form[method=post]", has=page.locator("#id_kind"))
+    assert form.locator("select[name$='-status']").count() == 3
+    for member in (resident, mobile, hosted):
+        assert form.locator(f"select[name='{member.pk}-status']").count() == 1
+    hosted_row = form.locator("table.roster tbody tr", has=page.locator(f"#id_{hosted.pk}-status"))
+    assert "流入丙" in hosted_row.inner_text()
+    assert hosted_row.locator("small.status").count() == 1
+    assert county.branch_b.name in hosted_row.inner_text()
+    assert "丙村党员" not in page.content()
+
+    form.locator("#id_kind").select_option(Activity.Kind.THEME_DAY.value)
+    assert form.locator("#id_held_on").input_value() == today.isoformat()
+    form.locator("#id_held_on").fill(today.isoformat())
+    form.locator("#id_title").fill("主题党日：学习党章")
+    form.locator("#id_place").fill("村委会会议室")
+    form.locator(f"#id_{resident.pk}-status").select_option(Status.PRESENT.value)
+    form.locator(f"#id_{mobile.pk}-status").select_option(Status.ONLINE.value)
+    form.locator(f"#id_{hosted.pk}-status").select_option(Status.ABSENT.value)
+    with page.expect_navigation():
+        form.locator("button[type=submit].primary").click()
+
+    # The activity detail with the marks.
+    activity = Activity.objects.get()
+    assert page.url == f"{base}{reverse('activities:activity_detail', args=[activity.pk])}"
+    assert page.locator("main h1").inner_text().strip() == "主题党日：学习党章"
+    marks = {}
+    for member in (resident, mobile, hosted):
+        row = page.locator(
+            "table.data tbody tr",
+            has=page.locator(f"a[href='{reverse('members:detail', args=[member.pk])}#life']"),
+        )
+        assert row.count() == 1
+        status_cell = row.locator("td").nth(2)
+        attended = status_cell.locator("span.clear").count() == 1
+        assert attended != (status_cell.locator("span.unclear").count() == 1)
+        marks[member.pk] = (attended, status_cell.inner_text().strip())
+    assert marks[resident.pk] == (True, f"✓ {status_label(Status.PRESENT)}")
+    assert marks[mobile.pk] == (True, f"✓ {status_label(Status.ONLINE)}")
+    assert marks[hosted.pk] == (False, f"✗ {status_label(Status.ABSENT)}")
+    hosted_detail_row = page.locator(
+        "table.data tbody tr",
+        has=page.locator(f"a[href='{reverse('members:detail', args=[hosted.pk])}#life']"),
+    )
+    assert hosted_detail_row.locator("small.status").count() == 1
+
+    # The mobile member's page: the arrears before paying.
+    member_url = reverse("members:detail", args=[mobile.pk])
+    page.goto(f"{base}{member_url}")
+    months, total = shown_arrears(page)
+    assert months == [f"{month:%Y-%m}" for month in owed_before]
+    assert total == total_before
+    assert total > 0
+
+    # Record a payment for the months owed.
+    payment_url = reverse("activities:dues_payment_new", args=[mobile.pk])
+    with page.expect_navigation():
+        page.click(f"#life a[href='{payment_url}']")
+    assert page.url == f"{base}{payment_url}"
+    payment_form = page.locator("form[method=post]", has=page.locator("#id_from_month"))
+    payment_form.locator("#id_from_month").fill(owed_before[0].isoformat())
+    payment_form.locator("#id_to_month").fill(owed_before[-1].isoformat())
+    payment_form.locator("#id_amount").fill(str(total_before))
+    payment_form.locator("#id_paid_on").fill(today.isoformat())
+    payment_form.locator("#id_method").select_option(DuesPayment.Method.WECHAT.value)
+    assert payment_form.locator("#id_paid_to").input_value() == str(county.branch_a.pk)
+    with page.expect_navigation():
+        payment_form.locator("button[type=submit].primary").click()
+
+    # Back on the member page: no arrears left, and today's theme day as the last life.
+    assert page.url == f"{base}{member_url}#life"
+    assert page.locator(".messages").count() == 1
+    assert shown_arrears(page) == ([], Decimal("0"))
+    last_life = page.locator("#life dl.facts").first.locator("dd strong")
+    assert last_life.inner_text().strip() == today.isoformat()
+    assert last_life.get_attribute("class") is None  # not flagged as overdue
+    payments = page.locator("#life table.data", has=page.locator("td.num")).first
+    assert f"{owed_before[0]:%Y-%m} – {owed_before[-1]:%Y-%m}" in payments.inner_text()
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "activity-and-dues.png"), full_page=True)
+
+    # The database.
+    assert activity.kind == Activity.Kind.THEME_DAY and activity.held_on == today
+    assert activity.branch == county.branch_a and activity.recorded_by == secretary
+    assert {a.member_id: a.status for a in Attendance.objects.all()} == {
+        resident.pk: Status.PRESENT,
+        mobile.pk: Status.ONLINE,
+        hosted.pk: Status.ABSENT,
+    }
+    payment = DuesPayment.objects.get()
+    assert payment.member == mobile and payment.recorded_by == secretary
+    assert (payment.from_month, payment.to_month) == (owed_before[0], owed_before[-1])
+    assert payment.amount == total_before and payment.paid_on == today
+    assert payment.method == DuesPayment.Method.WECHAT and payment.paid_to == county.branch_a
+    assert selectors.arrears(member=mobile, today=today) == ([], Decimal("0"))
+    assert selectors.last_life_of(mobile) == today
