@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connections
 
 from members.demo import make_national_id
 from members.models import Member, Organisation, StaffAssignment
@@ -101,3 +102,33 @@ def eager_celery():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    """A page in headless Chromium. Skipped without Chromium; a failure when REQUIRE_SERVICES=1."""
+    from .browser import CHROMIUM, CHROMIUM_ARGS
+
+    require_service("Chromium", os.path.exists(CHROMIUM), f"{CHROMIUM} not found")
+    # Playwright's sync API runs an event loop in this thread, so Django would refuse the
+    # test's ordinary ORM calls. Allow them for this test only (not for the session: the
+    # variable would leak into `manage.py check --deploy` subprocesses).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        # An English-language browser: the interface must still default to Chinese.
+        context = browser.new_context(locale="en-US")
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        try:
+            yield page
+        finally:
+            for other in browser.contexts:
+                other.close()
+            browser.close()
+            # Close the connections Django opened inside sync_playwright(), or PostgreSQL
+            # cannot drop the test database at the end of the session.
+            connections.close_all()

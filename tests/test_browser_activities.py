@@ -6,15 +6,12 @@ live server. Skipped on a machine without Chromium, a failure when REQUIRE_SERVI
 Elements are found by URL, name and id, not by their (Chinese) text: the translation changes.
 """
 
-import os
 import re
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from dateutil.relativedelta import relativedelta
-from django.db import connections
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -23,59 +20,12 @@ from activities.dues import first_of_month
 from activities.models import Activity, Attendance, DuesPayment
 from transfers.models import MobilityEpisode
 
-from .conftest import require_service
+from .browser import ARTIFACTS, log_in
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-PASSWORD = "correct-horse-battery"
 MONTHS_OWED = 6
 Status = Attendance.Status
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    require_service("Chromium", os.path.exists(CHROMIUM), f"{CHROMIUM} not found")
-    # Playwright's sync API runs an event loop in this thread, so Django would refuse the
-    # test's ordinary ORM calls. Allow them for this test only.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(locale="en-US")
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
-            # Close the connections Django opened inside sync_playwright(), or PostgreSQL
-            # cannot drop the test database at the end of the session.
-            connections.close_all()
-
-
-def log_in(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}{reverse('login')}")
-    assert page.locator("html").get_attribute("lang") == "zh-hans"
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("form button[type=submit].primary")
-    assert reverse("login") not in page.url, "login failed"
 
 
 def shown_arrears(page) -> tuple[list[str], Decimal]:

@@ -4,13 +4,11 @@ Drives the Debian Chromium (/usr/bin/chromium) through Playwright against pytest
 live server. Skipped on a machine without Chromium, a failure when REQUIRE_SERVICES=1.
 """
 
-import os
 import re
 from datetime import date
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from openpyxl import Workbook
 
 from ledgers.models import LedgerImport
@@ -18,21 +16,7 @@ from members import national_id
 from members.models import Member
 from transfers.models import MobilityEpisode
 
-from .conftest import require_service
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-PASSWORD = "correct-horse-battery"
+from .browser import ARTIFACTS, log_in
 
 HEADERS = [
     "姓名",
@@ -49,45 +33,6 @@ HEADERS = [
 NAMES = ["赵一鸣", "钱二宝", "孙三妹"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    require_service("Chromium", os.path.exists(CHROMIUM), f"{CHROMIUM} not found")
-    # Playwright's sync API runs an event loop in this thread, so Django would refuse the
-    # test's ordinary ORM calls. Allow them for this test only: set for the whole session,
-    # the variable leaks into `manage.py check --deploy` subprocesses (async.E001).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        # An English-language browser: the interface must still default to Chinese.
-        context = browser.new_context(locale="en-US")
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
-            # Inside sync_playwright() Django's connection handler sees another context and
-            # opens its own connections; close them here or PostgreSQL cannot drop the
-            # test database at the end of the session.
-            connections.close_all()
-
-
-def log_in(page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    assert page.locator("html").get_attribute("lang") == "zh-hans"
-    submit = page.locator("form button[type=submit].primary")
-    assert submit.inner_text().strip() == "登录"
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        submit.click()
-    assert "/accounts/login/" not in page.url, "login failed"
 
 
 def ident(seq: int) -> str:

@@ -2,6 +2,8 @@
 
 import csv
 import io
+import re
+import zipfile
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -322,6 +324,101 @@ def test_count_rows_skips_titles_blank_rows_and_footnotes(county, secretary):
     assert count_rows(content=b"nonsense", file_name="a.xlsx") == 0
 
 
+def _rewrite_zip(content: bytes, edit) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(content))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            target.writestr(item, edit(item.filename, source.read(item.filename)))
+    return buffer.getvalue()
+
+
+def test_the_fast_xlsx_reader_reads_what_openpyxl_reads():
+    book = Workbook()  # the normal writer: shared strings, styles, formulas
+    sheet = book.active
+    sheet.append(["标题"])
+    sheet.append(["姓名", "数字", "小数", "日期", "真假", "公式", "空"])
+    sheet.append(
+        ["张三 & 李四 <b>", 13800138000, 2024.05, datetime(2024, 5, 1), True, "=1+1", None]
+    )
+    sheet.append([" 有空格 ", 0, -1.5, date(1999, 12, 31), False, None, None])
+    sheet["B5"] = "隔一行"
+    content = io.BytesIO()
+    book.save(content)
+    content = content.getvalue()
+    fast = importing._FastXlsx(zipfile.ZipFile(io.BytesIO(content)))
+    got = list(fast.rows(fast.sheets[0]))
+    from openpyxl import load_workbook
+
+    expected_book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    expected_sheet = expected_book.active
+    expected_sheet.reset_dimensions()
+    expected = enumerate(expected_sheet.iter_rows(values_only=True), start=1)
+
+    def strip(values):  # openpyxl pads rows with None; the fast reader skips empty rows
+        values = list(values)
+        while values and values[-1] is None:
+            values.pop()
+        return tuple(values)
+
+    assert [(n, strip(v)) for n, v in got] == [(n, strip(v)) for n, v in expected if strip(v)]
+    assert got[2][1][0] == "张三 & 李四 <b>" and got[2][1][3] == datetime(2024, 5, 1)
+
+
+def test_chinese_builtin_date_formats_are_dates():
+    """Chinese Excel stores 2024年5月1日 as number format 31, which openpyxl does not know."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "入党日期"])
+    sheet.append(["张三", datetime(2010, 7, 1)])
+    sheet["B2"].number_format = "yyyy/m/d"
+    buffer = io.BytesIO()
+    book.save(buffer)
+
+    def builtin_31(name, data):
+        if name == "xl/styles.xml":
+            text = data.decode()
+            text = re.sub(r"<numFmts.*?</numFmts>", "", text, flags=re.S)
+            return re.sub(r'numFmtId="16\d"', 'numFmtId="31"', text).encode()
+        return data
+
+    content = _rewrite_zip(buffer.getvalue(), builtin_31)
+    fast = importing._FastXlsx(zipfile.ZipFile(io.BytesIO(content)))
+    rows = list(fast.rows(fast.sheets[0]))
+    assert rows[1] == (2, ("张三", datetime(2010, 7, 1)))
+
+
+@pytest.mark.django_db
+def test_openpyxl_reads_what_the_fast_reader_refuses(county, secretary, monkeypatch):
+    def refuse(archive):
+        raise KeyError("unusual workbook")
+
+    monkeypatch.setattr(importing, "_FastXlsx", refuse)
+    result = apply(xlsx([person(ident())], titles=("标题",)), secretary)
+    assert result.ok and result.rows[0].row == 3
+    assert Member.objects.get().joined_on == date(2010, 7, 1)
+
+
+@pytest.mark.django_db
+def test_the_ledger_may_be_on_a_later_sheet(county, secretary):
+    book = Workbook()
+    book.active.title = "填表说明"
+    book.active.append(["请按下表填写，日期格式为 2024-05-01"])
+    sheet = book.create_sheet("台账")
+    sheet.append(HEADERS)
+    sheet.append([person(ident()).get(h) for h in HEADERS])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    assert apply(buffer.getvalue(), secretary).counts["create"] == 1
+
+
+@pytest.mark.django_db
+def test_a_date_cell_that_lost_its_format_is_an_excel_serial(county, secretary):
+    result = apply(xlsx([person(ident(), 流出时间=45413)]), secretary)
+    assert result.ok, result.issues
+    assert MobilityEpisode.objects.get().left_on == date(2024, 5, 1)
+
+
 # --- bad input: each problem with its row, column and a Chinese message -------------------------
 
 
@@ -571,6 +668,9 @@ def test_inflow_organisations_internal_and_existing_external(county, secretary):
         ("吉林市船营区", ("吉林省", "吉林市", "船营区", "", "")),
         ("湖北省仙桃市", ("湖北省", "省直辖县级行政区划", "仙桃市", "", "")),
         ("某工地", ("", "", "", "", "某工地")),
+        ("上海浦东", ("上海市", "市辖区", "", "", "浦东")),
+        ("上海市上海市浦东新区张江镇", ("上海市", "市辖区", "浦东新区", "", "张江镇")),
+        ("新加坡", ("", "", "", "", "新加坡")),
     ],
 )
 def test_destinations(text, expected):
