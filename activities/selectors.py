@@ -4,7 +4,18 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import DateField, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    DateField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
 from django.shortcuts import get_object_or_404
 
 from members.models import Member, Organisation
@@ -63,6 +74,17 @@ def last_external_subquery(member_ref: str = "pk") -> Subquery:
         .values("member")
         .annotate(last=Max("on"))
         .values("last"),
+        output_field=DateField(),
+    )
+
+
+def later_of(a: str, b: str) -> Case:
+    """The later of two date annotations, either of which may be NULL (on every database)."""
+    return Case(
+        When(**{f"{a}__isnull": True}, then=F(b)),
+        When(**{f"{b}__isnull": True}, then=F(a)),
+        When(**{f"{b}__gt": F(a)}, then=F(b)),
+        default=F(a),
         output_field=DateField(),
     )
 

@@ -20,6 +20,7 @@ from django.db.models import (
 )
 from django.shortcuts import get_object_or_404
 
+from activities.selectors import last_attended_subquery, last_external_subquery, later_of
 from members.models import Member, Organisation
 from members.selectors import members_editable_by, scope_root_of, sees_everything
 from transfers.models import ActivityCertificate, MobilityEpisode
@@ -74,7 +75,9 @@ def with_five_clears(episodes: QuerySet[MobilityEpisode], *, today: date) -> Que
     annotated = episodes.annotate(
         **{f"{item}_clear": _clear(item, cutoffs[item]) for item in ITEMS},
         last_reached_on=last_reached_subquery("member"),
-    )
+        last_attended=last_attended_subquery("member"),
+        last_external=last_external_subquery("member"),
+    ).annotate(last_life=later_of("last_attended", "last_external"))
     all_clear = Q(**{f"{item}_clear": True for item in ITEMS})
     return annotated.annotate(
         all_clear=Case(

@@ -323,3 +323,25 @@ def test_ledger_page_query_count_does_not_grow_with_rows(client, ledger):
         MobilityEpisode.objects.create(member=member, mobility_type="work", left_on=TODAY)
         LedgerRecord.objects.create(member=member, conduct_assessment="good")
     assert count_queries() == one
+
+
+def test_the_ledger_shows_the_last_organisational_life(ledger):
+    from activities.models import Activity, Attendance, ExternalParticipation
+
+    activity = Activity.objects.create(
+        branch=ledger.branch_a,
+        kind="theme_day",
+        held_on=TODAY - timedelta(days=40),
+        title="主题党日",
+        recorded_by=ledger.sec_a,
+    )
+    Attendance.objects.create(activity=activity, member=ledger.away, status="online")
+    assert row_for(ledger.sec_a, ledger.away).last_life == TODAY - timedelta(days=40)
+    ExternalParticipation.objects.create(
+        member=ledger.away,
+        on=TODAY - timedelta(days=5),
+        organisation="深圳某党支部",
+        kind="theme_day",
+        recorded_by=ledger.sec_a,
+    )
+    assert row_for(ledger.sec_a, ledger.away).last_life == TODAY - timedelta(days=5)
