@@ -1,0 +1,490 @@
+"""The reviewer's dashboard: figures for an organisation subtree, per unit below it, by year.
+
+Every figure is an aggregate query (grouped by unit where the unit table needs it), so the
+number of queries does not depend on how many members there are.
+
+Who is counted where:
+
+- **Members** are the *active* members whose organisational relationship (home branch) is in
+  the subtree. Suspended, removed, deceased and transferred-out members are not members here
+  (they keep their rows for the record, and the yearly statistics count the suspensions and
+  removals of the year).
+- **Mobile members** and everything derived from them (by type, by province, arrangement,
+  five-clears completeness, lost contact, destinations) are the current mobility episodes of
+  those active members: our members away, the outflow side, wherever they are hosted.
+- **Hosted members** are counted on the inflow side only, in the one "hosted" figure: current
+  episodes of active members whose inflow organisation is in the subtree and whose home branch
+  is *outside* it. A member of branch A1 hosted by branch A2 is an outflow member of A1 (and of
+  the township); in the unit table A2 also shows them as hosted, since A1 is outside A2.
+- **No organisational life for 6 months**, certificates due for review and receipts overdue use
+  the rules of the nightly scan (`no_life_6_months`, `certificate_review_due`,
+  `receipt_overdue`), restricted to the members above; lost contact uses the `lost_contact`
+  rule's "silent since" with the subtree filter pushed inside.
+- **Transfers pending** are counted on the sending side (the old branch stays responsible until
+  the new one accepts): submitted or approved transfers whose from-branch is in the subtree.
+- **Open alerts** are counted by the member's home branch, whatever the member's status (an open
+  alert is work to do); snoozed ones are left out until their date, as in the alert inbox.
+
+The organisation must lie inside the user's scope (`_require_in_scope`, a 404 otherwise); all
+figures are then limited to its subtree, which is part of the user's scope.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db.models import CharField, Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Substr
+from django.http import Http404
+
+from activities.rules import no_life_6_months
+from members.models import Alert, Member, Organisation
+from members.rules import registered_rules
+from members.selectors import scope_root_of, sees_everything
+from transfers.classification import Arrangement
+from transfers.models import MobilityEpisode, RelationshipTransfer
+from transfers.rules import certificate_review_due, receipt_overdue
+from transfers.selectors import arrangement_expression
+
+from .rules import _silent_since
+from .selectors import campaign_checklist, campaigns_visible_to, with_five_clears
+
+NO_LIFE_REFERENCE_PERCENT = 14.5  # share of members without organisational life, published surveys
+MOBILE_GROUP_MIN = getattr(settings, "MOBILE_GROUP_MIN_MEMBERS", 3)  # certificate rules
+ARRANGEMENTS = [value for value in Arrangement.values if value != Arrangement.NONE]
+PENDING_STATES = (RelationshipTransfer.State.SUBMITTED, RelationshipTransfer.State.APPROVED)
+UNIT_SORTS = (
+    "name",
+    "members",
+    "mobile",
+    "transfer_required",
+    "completeness_percent",
+    "no_life",
+    "no_life_percent",
+    "lost_contact",
+    "certificates_due",
+    "transfers_pending",
+    "receipts_overdue",
+    "alerts",
+    "hosted",
+)
+
+
+def _require_in_scope(user, organisation: Organisation) -> None:
+    if sees_everything(user):
+        return
+    root = scope_root_of(user)
+    if root is None or not organisation.path.startswith(root.path):
+        raise Http404
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(100 * part / whole, 1) if whole else 0.0
+
+
+# --- the base sets, each limited to a subtree path -------------------------------------------
+
+
+def _members(path: str) -> QuerySet[Member]:
+    return Member.objects.filter(status=Member.Status.ACTIVE, home_branch__path__startswith=path)
+
+
+def _mobile(path: str) -> QuerySet[MobilityEpisode]:
+    return MobilityEpisode.objects.filter(
+        ended_on__isnull=True,
+        member__status=Member.Status.ACTIVE,
+        member__home_branch__path__startswith=path,
+    )
+
+
+def _hosted(path: str) -> QuerySet[MobilityEpisode]:
+    return MobilityEpisode.objects.filter(
+        ended_on__isnull=True,
+        member__status=Member.Status.ACTIVE,
+        inflow_organisation__path__startswith=path,
+    ).exclude(member__home_branch__path__startswith=path)
+
+
+def _no_life(path: str, today: date) -> QuerySet[Member]:
+    return no_life_6_months(today).filter(home_branch__path__startswith=path)
+
+
+def _lost_contact(path: str, today: date) -> QuerySet[MobilityEpisode]:
+    lost = today - timedelta(days=settings.LOST_CONTACT_DAYS)
+    return _silent_since().filter(
+        member__home_branch__path__startswith=path, silent_since__lte=lost
+    )
+
+
+def _certificates_due(path: str, today: date) -> QuerySet[Member]:
+    return certificate_review_due(today).filter(
+        status=Member.Status.ACTIVE, home_branch__path__startswith=path
+    )
+
+
+def _receipts_overdue(path: str, today: date) -> QuerySet[Member]:
+    return receipt_overdue(today).filter(home_branch__path__startswith=path)
+
+
+def _transfers_pending(path: str) -> QuerySet[RelationshipTransfer]:
+    return RelationshipTransfer.objects.filter(
+        state__in=PENDING_STATES, from_branch__path__startswith=path
+    )
+
+
+def _open_alerts(path: str, today: date) -> QuerySet[Alert]:
+    return Alert.objects.filter(
+        closed_at__isnull=True, member__home_branch__path__startswith=path
+    ).exclude(state=Alert.State.SNOOZED, snoozed_until__gt=today)
+
+
+def no_life_measurable(today: date) -> bool:
+    """The rule only counts once activities were tracked for the whole six months."""
+    cutoff = today - relativedelta(months=6)
+    return date.fromisoformat(settings.ACTIVITIES_TRACKING_START) <= cutoff
+
+
+# --- counts per unit (one grouped query per figure) ------------------------------------------
+
+
+def _by_unit(queryset: QuerySet, path_field: str, length: int, *extra: str) -> list[dict]:
+    return list(
+        queryset.order_by()
+        .annotate(unit=Substr(path_field, 1, length, output_field=CharField()))
+        .values("unit", *extra)
+        .annotate(n=Count("pk"))
+    )
+
+
+def _unit_counts(organisation: Organisation, today: date) -> dict[str, dict]:
+    """{unit path: {figure: n}} for the organisation's direct children (and itself, directly).
+
+    A unit is the path prefix one level below the organisation; members held directly by the
+    organisation (a general branch) fall under its own path.
+    """
+    path = organisation.path
+    length = len(path) + Organisation.steplen
+    units: dict[str, dict] = {}
+
+    def add(rows, figure, path_key="unit"):
+        for row in rows:
+            unit = units.setdefault(row[path_key], {})
+            unit[figure] = unit.get(figure, 0) + row["n"]
+
+    add(_by_unit(_members(path), "home_branch__path", length), "members")
+    mobile = with_five_clears(_mobile(path), today=today).annotate(
+        arrangement=arrangement_expression(today=today)
+    )
+    for row in (
+        mobile.order_by()
+        .annotate(unit=Substr("member__home_branch__path", 1, length, output_field=CharField()))
+        .values("unit", "arrangement")
+        .annotate(n=Count("pk"), clear=Count("pk", filter=Q(all_clear=True)))
+    ):
+        unit = units.setdefault(row["unit"], {})
+        unit["mobile"] = unit.get("mobile", 0) + row["n"]
+        unit["clear"] = unit.get("clear", 0) + row["clear"]
+        key = row["arrangement"]
+        unit[key] = unit.get(key, 0) + row["n"]
+    add(_by_unit(_no_life(path, today), "home_branch__path", length), "no_life")
+    add(_by_unit(_lost_contact(path, today), "member__home_branch__path", length), "lost_contact")
+    add(_by_unit(_certificates_due(path, today), "home_branch__path", length), "certificates_due")
+    add(_by_unit(_receipts_overdue(path, today), "home_branch__path", length), "receipts_overdue")
+    for row in _by_unit(_transfers_pending(path), "from_branch__path", length, "state"):
+        unit = units.setdefault(row["unit"], {})
+        unit["transfers_pending"] = unit.get("transfers_pending", 0) + row["n"]
+        unit[f"transfers_{row['state']}"] = row["n"]
+    add(_by_unit(_open_alerts(path, today), "member__home_branch__path", length), "alerts")
+    # Hosted per unit: inflow organisation in the unit, home branch outside that unit.
+    hosted = (
+        MobilityEpisode.objects.filter(
+            ended_on__isnull=True,
+            member__status=Member.Status.ACTIVE,
+            inflow_organisation__path__startswith=path,
+        )
+        .order_by()
+        .annotate(
+            unit=Substr("inflow_organisation__path", 1, length, output_field=CharField()),
+            home_unit=Substr("member__home_branch__path", 1, length, output_field=CharField()),
+        )
+        .exclude(home_unit=F("unit"))
+        .values("unit")
+        .annotate(n=Count("pk"))
+    )
+    add(hosted, "hosted")
+    return units
+
+
+def _derived(counts: dict) -> dict:
+    """The figures of one unit (or the whole subtree) with percentages, zeros filled in."""
+    figures = {
+        key: counts.get(key, 0)
+        for key in (
+            "members",
+            "mobile",
+            "clear",
+            "no_life",
+            "lost_contact",
+            "certificates_due",
+            "receipts_overdue",
+            "transfers_pending",
+            "transfers_submitted",
+            "transfers_approved",
+            "alerts",
+            "hosted",
+            *ARRANGEMENTS,
+        )
+    }
+    figures["completeness_percent"] = (
+        round(100 * figures["clear"] / figures["mobile"]) if figures["mobile"] else 100
+    )
+    figures["no_life_percent"] = _percent(figures["no_life"], figures["members"])
+    return figures
+
+
+@dataclass
+class Report:
+    organisation: Organisation
+    figures: dict
+    units: list[dict] = field(default_factory=list)
+
+
+def figures(*, user, organisation: Organisation, today: date) -> dict:
+    return report(user=user, organisation=organisation, today=today).figures
+
+
+def unit_table(*, user, organisation: Organisation, today: date, sort: str = "name") -> list[dict]:
+    return report(user=user, organisation=organisation, today=today, sort=sort).units
+
+
+def report(*, user, organisation: Organisation, today: date, sort: str = "name") -> Report:
+    """The headline figures and the unit table from one set of grouped queries."""
+    _require_in_scope(user, organisation)
+    path = organisation.path
+    per_unit = _unit_counts(organisation, today)
+
+    total: dict[str, int] = {}
+    for counts in per_unit.values():
+        for key, n in counts.items():
+            total[key] = total.get(key, 0) + n
+    total.pop("hosted", None)  # per unit "outside the unit" differs from "outside the subtree"
+    result = _derived(total)
+    result["hosted"] = _hosted(path).count()
+
+    mobile = _mobile(path).order_by()
+    result["by_type"] = _labelled(
+        dict(mobile.values_list("mobility_type").annotate(n=Count("pk"))),
+        MobilityEpisode.Type.choices,
+    )
+    result["by_province"] = [
+        {"value": province, "label": province, "count": n}
+        for province, n in mobile.values_list("destination_province")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "destination_province")
+    ]
+    result["arrangements"] = [
+        {"value": value, "label": label, "count": result[value]}
+        for value, label in Arrangement.choices
+        if value != Arrangement.NONE
+    ]
+    alert_counts = dict(
+        _open_alerts(path, today).order_by().values_list("kind").annotate(n=Count("pk"))
+    )
+    result["alerts_by_kind"] = [
+        {"value": rule.code, "label": rule.title, "severity": rule.severity, "count": n}
+        for rule in registered_rules()
+        if (n := alert_counts.get(rule.code))
+    ]
+    result["no_life_reference"] = NO_LIFE_REFERENCE_PERCENT
+    result["no_life_measurable"] = no_life_measurable(today)
+    result["campaign"] = current_campaign(user=user, organisation=organisation, today=today)
+
+    children = (
+        list(Organisation.objects.get_children(organisation)) if not organisation.is_leaf() else []
+    )
+    units = []
+    for child in children:
+        row = _derived(per_unit.get(child.path, {}))
+        row.update(organisation=child, name=child.name)
+        units.append(row)
+    if organisation.path in per_unit and children:
+        row = _derived(per_unit[organisation.path])
+        row.update(organisation=None, name=organisation.name)
+        units.append(row)
+    key = sort.removeprefix("-")
+    if key in UNIT_SORTS:
+        units.sort(key=lambda r: r[key], reverse=sort.startswith("-"))
+    return Report(organisation=organisation, figures=result, units=units)
+
+
+def _labelled(counts: dict, choices) -> list[dict]:
+    return [
+        {"value": value, "label": label, "count": counts.get(value, 0)} for value, label in choices
+    ]
+
+
+def current_campaign(*, user, organisation: Organisation, today: date) -> dict | None:
+    """The open census campaign covering the organisation (opened at or above it), with progress.
+
+    Progress counts, as the campaign page does, the mobile members in the subtree whose five
+    items were all confirmed during the campaign.
+    """
+    above = [organisation.path[: d * Organisation.steplen] for d in range(1, organisation.depth)]
+    campaign = (
+        campaigns_visible_to(user)
+        .filter(
+            organisation__path__in=[*above, organisation.path],
+            closed_on__isnull=True,
+            starts_on__lte=today,
+        )
+        .order_by("-starts_on", "-pk")
+        .first()
+    )
+    if campaign is None:
+        return None
+    progress = (
+        campaign_checklist(user=user, campaign=campaign)
+        .filter(member__home_branch__path__startswith=organisation.path)
+        .order_by()
+        .aggregate(total=Count("pk"), verified=Count("pk", filter=Q(verified=True)))
+    )
+    return {
+        "campaign": campaign,
+        "total": progress["total"],
+        "verified": progress["verified"],
+        "percent": round(100 * progress["verified"] / progress["total"])
+        if progress["total"]
+        else 100,
+    }
+
+
+# --- destinations ----------------------------------------------------------------------------
+
+
+def place_label(country: str, province: str, city: str) -> str:
+    if country and not province:
+        return country
+    city = "" if city in ("市辖区", province) else city  # 重庆市 重庆市: a municipality
+    return "".join(part for part in (country, province, city) if part) or "—"
+
+
+def destinations(*, user, organisation: Organisation, limit: int = 30) -> list[dict]:
+    """Cities where the subtree's mobile members are, most first (two queries).
+
+    A place with `MOBILE_GROUP_MIN` (3) or more members in one known city inside China may form
+    a mobile Party group or branch (certificate rules). Names are given for the first `limit`
+    places; every name is of a member whose relationship is in the subtree, so in the user's scope.
+    """
+    _require_in_scope(user, organisation)
+    place_fields = ("destination_country", "destination_province", "destination_city")
+    mobile = _mobile(organisation.path).order_by()
+    places = []
+    for row in (
+        mobile.values(*place_fields)
+        .annotate(n=Count("pk"))
+        .order_by("-n", "destination_province", "destination_city")
+    ):
+        country, province, city = (row[f] for f in place_fields)
+        places.append(
+            {
+                "key": (country, province, city),
+                "label": place_label(country, province, city),
+                "province": province,
+                "count": row["n"],
+                # Only a known city in China ("市辖区" is a municipality's districts).
+                "can_form_group": row["n"] >= MOBILE_GROUP_MIN and not country and bool(city),
+                "names": [],
+            }
+        )
+    shown = places[:limit]
+    if shown:
+        match = Q()
+        for place in shown:
+            match |= Q(**dict(zip(place_fields, place["key"], strict=True)))
+        by_key = {place["key"]: place for place in shown}
+        for *key, name, pk in (
+            mobile.filter(match)
+            .values_list(*place_fields, "member__name", "member_id")
+            .order_by("member__name", "member_id")
+        ):
+            by_key[tuple(key)]["names"].append({"name": name, "pk": pk})
+    return places
+
+
+# --- yearly statistics -----------------------------------------------------------------------
+
+
+def yearly_statistics(*, user, organisation: Organisation, year: int, today: date) -> dict:
+    """The year's figures for reporting upward.
+
+    Counts by type, destination province and arrangement are of the episodes current at the end
+    of the year (or today, for the current year) of members whose relationship is in the subtree
+    now; the arrangement uses the member's present status (no longer active: "none").
+    New outflows are episodes that started in the year, returns those that ended with the member
+    coming home. Transfers in and out are those completed in the year that cross the subtree's
+    boundary (a move between two branches below is neither). Suspensions and removals are members
+    whose status changed to suspended or removed in the year (from the member's history), counted
+    where the member's relationship was at the time.
+    """
+    _require_in_scope(user, organisation)
+    path = organisation.path
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    as_of = min(end, today)
+    at_end = MobilityEpisode.objects.filter(
+        member__home_branch__path__startswith=path, left_on__lte=as_of
+    ).filter(Q(ended_on__isnull=True) | Q(ended_on__gt=as_of))
+    at_end = at_end.order_by()
+    by_type = dict(at_end.values_list("mobility_type").annotate(n=Count("pk")))
+    by_province = list(
+        at_end.values_list("destination_province")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "destination_province")
+    )
+    by_arrangement = dict(
+        at_end.annotate(arrangement=arrangement_expression(today=as_of))
+        .values_list("arrangement")
+        .annotate(n=Count("pk"))
+    )
+    episodes = MobilityEpisode.objects.filter(member__home_branch__path__startswith=path)
+    completed = RelationshipTransfer.objects.filter(
+        state=RelationshipTransfer.State.COMPLETED, completed_on__range=(start, end)
+    )
+    history = Member.history.model.objects
+    previous_status = Subquery(
+        history.filter(id=OuterRef("id"), history_date__lt=OuterRef("history_date"))
+        .order_by("-history_date")
+        .values("status")[:1]
+    )
+    changed = dict(
+        history.filter(
+            history_date__year=year,
+            status__in=[Member.Status.SUSPENDED, Member.Status.REMOVED],
+            home_branch__path__startswith=path,
+        )
+        .annotate(previous=previous_status)
+        .filter(Q(previous__isnull=True) | ~Q(previous=F("status")))
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id", distinct=True))
+    )
+    return {
+        "year": year,
+        "as_of": as_of,
+        "mobile": sum(by_type.values()),
+        "by_type": _labelled(by_type, MobilityEpisode.Type.choices),
+        "by_province": [{"value": p, "label": p or "—", "count": n} for p, n in by_province],
+        "by_arrangement": _labelled(by_arrangement, Arrangement.choices),
+        "new_outflows": episodes.filter(left_on__range=(start, end)).count(),
+        "returns": episodes.filter(
+            ended_on__range=(start, end), end_reason=MobilityEpisode.EndReason.RETURNED
+        ).count(),
+        "transfers_out": completed.filter(from_branch__path__startswith=path)
+        .exclude(to_organisation__path__startswith=path)
+        .count(),
+        "transfers_in": completed.filter(to_organisation__path__startswith=path)
+        .exclude(from_branch__path__startswith=path)
+        .count(),
+        "suspensions": changed.get(Member.Status.SUSPENDED, 0),
+        "removals": changed.get(Member.Status.REMOVED, 0),
+    }

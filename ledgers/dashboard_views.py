@@ -1,0 +1,387 @@
+"""The reviewer's dashboard, its printable report and exports, and the yearly statistics.
+
+Thin views over ledgers/dashboard.py. Every number links to the list behind it; where no list
+can filter to exactly that figure, the link goes to the nearest one (see `links`).
+"""
+
+import io
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+from openpyxl import Workbook
+
+from members import selectors as member_selectors
+from members.models import Member, Organisation
+from transfers.classification import Arrangement
+
+from . import dashboard as board
+from . import snapshots
+from .exporting import TYPE, escape
+
+CHART_WIDTH = 520
+CHART_LABEL = 190
+CHART_ROW = 28
+ARRANGEMENT_ZH = {
+    Arrangement.TRANSFER_REQUIRED: "应转接组织关系",
+    Arrangement.CERTIFICATE: "持流动党员活动证",
+    Arrangement.OVERSEAS: "出国（境）保留组织关系",
+    Arrangement.GRADUATE: "毕业生保留组织关系",
+    Arrangement.NONE: "无需安排",
+}
+
+
+def _organisation(request) -> Organisation | None:
+    """?org=<pk> within the user's scope (404 otherwise); by default the user's scope root."""
+    user = request.user
+    pk = request.GET.get("org", "")
+    if pk:
+        if not pk.isdigit():
+            raise Http404
+        return member_selectors.organisation_get(user=user, pk=int(pk))
+    root = member_selectors.scope_root_of(user)
+    if root is None and member_selectors.sees_everything(user):
+        root = Organisation.objects.get_first_root_node()
+    return root
+
+
+def _url(name: str, **params) -> str:
+    query = urlencode({k: v for k, v in params.items() if v not in ("", None)})
+    return reverse(name) + (f"?{query}" if query else "")
+
+
+def links(organisation: Organisation) -> dict:
+    """The list behind each figure.
+
+    Members: the member list filters by organisation subtree and status. Mobile figures: the
+    five-clears ledger (it filters by home-branch subtree, arrangement, type and province; the
+    mobile list has no organisation filter). Rule figures (no life, lost contact, certificates
+    due, receipts overdue) and alerts: the alert inbox by kind (no organisation filter there).
+    Transfers: the transfer list by state (no organisation filter). Hosted: the inflow ledger.
+    """
+    branch = organisation.pk
+    ledger = "ledgers:ledger"
+    return {
+        "members": _url("members:list", branch=branch, status=Member.Status.ACTIVE),
+        "mobile": _url(ledger, branch=branch),
+        "hosted": _url(ledger, side="inflow", branch=branch),
+        "not_clear": _url(ledger, branch=branch, not_clear_only="on"),
+        "no_life": _url("members:alert_inbox", kind="no_life_6_months"),
+        "lost_contact": _url("members:alert_inbox", kind="lost_contact"),
+        "certificates_due": _url("members:alert_inbox", kind="certificate_review_due"),
+        "receipts_overdue": _url("members:alert_inbox", kind="receipt_overdue"),
+        "transfers_submitted": _url("transfers:transfer_list", state="submitted"),
+        "transfers_approved": _url("transfers:transfer_list", state="approved"),
+        "alerts": _url("members:alert_inbox"),
+        **{
+            f"arrangement_{value}": _url(ledger, branch=branch, arrangement=value)
+            for value in board.ARRANGEMENTS
+        },
+    }
+
+
+def bar_chart(rows: list[dict], *, url) -> dict:
+    """Geometry for a horizontal bar chart drawn in the template as SVG (no JavaScript)."""
+    top = max((row["count"] for row in rows), default=0) or 1
+    span = CHART_WIDTH - CHART_LABEL - 60
+    bars = [
+        {
+            **row,
+            "y": index * CHART_ROW,
+            "text_y": index * CHART_ROW + CHART_ROW * 0.62,
+            "width": round(span * row["count"] / top, 1),
+            "value_x": CHART_LABEL + round(span * row["count"] / top, 1) + 6,
+            "url": url(row),
+        }
+        for index, row in enumerate(rows)
+    ]
+    return {
+        "bars": bars,
+        "width": CHART_WIDTH,
+        "label_width": CHART_LABEL,
+        "label_x": CHART_LABEL - 8,
+        "height": max(len(bars), 1) * CHART_ROW,
+    }
+
+
+def unit_columns() -> list[tuple[str, str]]:
+    return [
+        ("name", _("Unit")),
+        ("members", _("Members")),
+        ("mobile", _("Mobile")),
+        ("transfer_required", _("Transfer required")),
+        ("completeness_percent", _("Five clears")),
+        ("no_life", _("No life 6 months")),
+        ("no_life_percent", _("No life share")),
+        ("lost_contact", _("Lost contact")),
+        ("certificates_due", _("Certificates due")),
+        ("transfers_pending", _("Transfers pending")),
+        ("receipts_overdue", _("Receipts overdue")),
+        ("alerts", _("Open alerts")),
+        ("hosted", _("Hosted")),
+    ]
+
+
+def _context(request, *, sort: str = "name") -> dict:
+    user = request.user
+    organisation = _organisation(request)
+    today = timezone.localdate()
+    if organisation is None:
+        return {"organisation": None, "today": today}
+    report = board.report(user=user, organisation=organisation, today=today, sort=sort)
+    figures = report.figures
+    branch = organisation.pk
+    for unit in report.units:
+        target = unit["organisation"] or organisation
+        unit["links"] = links(target)
+        unit["drill"] = (
+            _url("ledgers:dashboard", org=unit["organisation"].pk) if unit["organisation"] else ""
+        )
+    return {
+        "organisation": organisation,
+        "today": today,
+        "ancestors": member_selectors.organisation_ancestors(user=user, organisation=organisation),
+        "figures": figures,
+        "links": links(organisation),
+        "units": report.units,
+        "sort": sort,
+        "unit_columns": unit_columns(),
+        "type_chart": bar_chart(
+            figures["by_type"],
+            url=lambda row: _url("ledgers:ledger", branch=branch, mobility_type=row["value"]),
+        ),
+        "province_chart": bar_chart(
+            [dict(row, label=row["label"] or "—") for row in figures["by_province"]],
+            url=lambda row: _url("ledgers:ledger", branch=branch, province=row["value"]),
+        ),
+        "arrangement_chart": bar_chart(
+            figures["arrangements"],
+            url=lambda row: _url("ledgers:ledger", branch=branch, arrangement=row["value"]),
+        ),
+        "destinations": board.destinations(user=user, organisation=organisation),
+        "group_min": board.MOBILE_GROUP_MIN,
+        "trends": snapshots.trends_for(organisation, today=today),
+    }
+
+
+@require_GET
+def dashboard(request):
+    sort = request.GET.get("sort", "name")
+    return render(request, "dashboard/dashboard.html", _context(request, sort=sort))
+
+
+@require_GET
+def dashboard_print(request):
+    context = _context(request, sort=request.GET.get("sort", "name"))
+    context["printed_by"] = request.user.get_full_name() or request.user.get_username()
+    context["printed_at"] = timezone.localtime()
+    return render(request, "dashboard/print.html", context)
+
+
+def _xlsx_response(workbook: Workbook, filename: str) -> HttpResponse:
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = HttpResponse(
+        buffer.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _sheet(workbook: Workbook, title: str, headers: list[str], rows) -> None:
+    sheet = workbook.create_sheet(title)
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(
+            [escape(str(cell)) if not isinstance(cell, int | float) else cell for cell in row]
+        )
+
+
+@require_GET
+def dashboard_export(request):
+    """One sheet per section, Chinese headers; no personal data (destinations without names)."""
+    organisation = _organisation(request)
+    if organisation is None:
+        raise Http404
+    user, today = request.user, timezone.localdate()
+    report = board.report(user=user, organisation=organisation, today=today)
+    f = report.figures
+    with translation.override("zh-hans"):
+        workbook = Workbook(write_only=True)
+        campaign = f["campaign"]
+        _sheet(
+            workbook,
+            "概况",
+            ["指标", "数值"],
+            [
+                ("党组织", organisation.name),
+                ("统计日期", today.isoformat()),
+                ("党员人数（正常）", f["members"]),
+                ("流动党员（流出）", f["mobile"]),
+                ("流入党员（外来）", f["hosted"]),
+                *[(ARRANGEMENT_ZH[v], f[v]) for v in board.ARRANGEMENTS],
+                ("五清台账完整人数", f["clear"]),
+                ("五清完整率（%）", f["completeness_percent"]),
+                ("连续6个月未参加组织生活", f["no_life"]),
+                ("未参加组织生活比例（%）", f["no_life_percent"]),
+                ("参照比例（%）", f["no_life_reference"]),
+                ("失联党员", f["lost_contact"]),
+                ("活动证待年审", f["certificates_due"]),
+                ("待审批转接", f["transfers_submitted"]),
+                ("已开介绍信待接收", f["transfers_approved"]),
+                ("回执逾期", f["receipts_overdue"]),
+                ("未处理预警", f["alerts"]),
+                ("摸排活动", campaign["campaign"].name if campaign else "—"),
+                ("摸排已核实", campaign["verified"] if campaign else 0),
+                ("摸排应核实", campaign["total"] if campaign else 0),
+            ],
+        )
+        _sheet(
+            workbook,
+            "流动类型",
+            ["流动类型", "人数"],
+            [(TYPE.get(r["value"], r["value"]), r["count"]) for r in f["by_type"]],
+        )
+        _sheet(
+            workbook,
+            "流入省份",
+            ["省份", "人数"],
+            [(r["label"] or "未填写", r["count"]) for r in f["by_province"]],
+        )
+        _sheet(
+            workbook,
+            "管理方式",
+            ["管理方式", "人数"],
+            [(ARRANGEMENT_ZH[r["value"]], r["count"]) for r in f["arrangements"]],
+        )
+        _sheet(
+            workbook,
+            "预警",
+            ["预警类型", "数量"],
+            [(str(r["label"]), r["count"]) for r in f["alerts_by_kind"]],
+        )
+        _sheet(
+            workbook,
+            "下级单位",
+            [
+                "单位",
+                "党员人数",
+                "流动党员",
+                "应转接",
+                "五清完整率（%）",
+                "6个月未参加组织生活",
+                "比例（%）",
+                "失联",
+                "活动证待年审",
+                "待办转接",
+                "回执逾期",
+                "未处理预警",
+                "流入党员",
+            ],
+            [
+                (
+                    u["name"],
+                    u["members"],
+                    u["mobile"],
+                    u[Arrangement.TRANSFER_REQUIRED],
+                    u["completeness_percent"],
+                    u["no_life"],
+                    u["no_life_percent"],
+                    u["lost_contact"],
+                    u["certificates_due"],
+                    u["transfers_pending"],
+                    u["receipts_overdue"],
+                    u["alerts"],
+                    u["hosted"],
+                )
+                for u in report.units
+            ],
+        )
+        places = board.destinations(user=user, organisation=organisation, limit=0)
+        _sheet(
+            workbook,
+            "流动去向",
+            ["去向（城市）", "人数", f"可建立流动党组织（≥{board.MOBILE_GROUP_MIN}人）"],
+            [(p["label"], p["count"], "是" if p["can_form_group"] else "否") for p in places],
+        )
+    return _xlsx_response(workbook, f"dashboard-{organisation.pk}-{today:%Y%m%d}.xlsx")
+
+
+def _year(request) -> int:
+    today = timezone.localdate()
+    value = request.GET.get("year", "")
+    year = int(value) if value.isdigit() else today.year
+    if not 2000 <= year <= today.year:
+        raise Http404
+    return year
+
+
+@require_GET
+def yearly(request):
+    organisation = _organisation(request)
+    today = timezone.localdate()
+    context = {"organisation": organisation, "today": today}
+    if organisation is not None:
+        year = _year(request)
+        context.update(
+            year=year,
+            years=range(today.year, max(today.year - 6, 1999), -1),
+            stats=board.yearly_statistics(
+                user=request.user, organisation=organisation, year=year, today=today
+            ),
+        )
+    return render(request, "dashboard/yearly.html", context)
+
+
+@require_GET
+def yearly_export(request):
+    organisation = _organisation(request)
+    if organisation is None:
+        raise Http404
+    today = timezone.localdate()
+    year = _year(request)
+    s = board.yearly_statistics(
+        user=request.user, organisation=organisation, year=year, today=today
+    )
+    workbook = Workbook(write_only=True)
+    _sheet(
+        workbook,
+        "年度统计",
+        ["指标", "数值"],
+        [
+            ("党组织", organisation.name),
+            ("年度", year),
+            ("统计截止日期", s["as_of"].isoformat()),
+            ("流动党员（年末）", s["mobile"]),
+            ("新增流出", s["new_outflows"]),
+            ("返回", s["returns"]),
+            ("转入（完成）", s["transfers_in"]),
+            ("转出（完成）", s["transfers_out"]),
+            ("停止党籍", s["suspensions"]),
+            ("除名", s["removals"]),
+        ],
+    )
+    _sheet(
+        workbook,
+        "流动类型",
+        ["流动类型", "人数"],
+        [(TYPE.get(r["value"], r["value"]), r["count"]) for r in s["by_type"]],
+    )
+    _sheet(
+        workbook,
+        "流入省份",
+        ["省份", "人数"],
+        [(r["value"] or "未填写", r["count"]) for r in s["by_province"]],
+    )
+    _sheet(
+        workbook,
+        "管理方式",
+        ["管理方式", "人数"],
+        [(ARRANGEMENT_ZH[r["value"]], r["count"]) for r in s["by_arrangement"]],
+    )
+    return _xlsx_response(workbook, f"yearly-{organisation.pk}-{year}.xlsx")
