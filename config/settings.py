@@ -182,6 +182,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.scan_alerts",
         "schedule": crontab(hour=SCAN_HOUR, minute=SCAN_MINUTE),
     },
+    "figure-snapshots": {
+        "task": "ledgers.tasks.take_snapshots",
+        "schedule": crontab(hour=SCAN_HOUR, minute=(SCAN_MINUTE + 45) % 60),
+    },
     "weekly-digests": {
         "task": "members.tasks.send_weekly_digests",
         "schedule": crontab(day_of_week="mon", hour=7, minute=30),

@@ -164,7 +164,16 @@ def _context(request, *, sort: str = "name") -> dict:
         ),
         "destinations": board.destinations(user=user, organisation=organisation),
         "group_min": board.MOBILE_GROUP_MIN,
-        "trends": snapshots.trends_for(organisation, today=today),
+        "trends": (trends := snapshots.trends_for(organisation, today=today)),
+        "trend_series": [
+            (key, label, snapshots.series(trends, key))
+            for key, label in (
+                ("mobile", _("Mobile members")),
+                ("completeness_percent", _("Five clears (%)")),
+                ("no_life_percent", _("No organisational life 6 months (%)")),
+                ("lost_contact", _("Lost contact")),
+            )
+        ],
     }
 
 

@@ -2,12 +2,14 @@
 
 from datetime import timedelta
 
+from dateutil.relativedelta import relativedelta
 from django.contrib.auth.models import User
 
 from members.demo import DemoCounty, demo_step
 from transfers.models import MobilityEpisode
 
 from .models import ContactAttempt, LedgerRecord
+from .snapshots import take_snapshots
 
 NOTES = [
     "积极参加流入地组织生活",
@@ -79,3 +81,10 @@ def seed_ledger(demo: DemoCounty) -> None:
                 )
     LedgerRecord.objects.bulk_create(records, batch_size=500)
     ContactAttempt.objects.bulk_create(contacts, batch_size=500)
+
+
+@demo_step(order=90)
+def seed_trends(demo: DemoCounty) -> None:
+    """A year of monthly snapshots, recomputed from the demo's records as of each month."""
+    for months_ago in range(12, -1, -1):
+        take_snapshots(today=demo.today - relativedelta(months=months_ago))

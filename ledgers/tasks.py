@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from members.models import Member, Organisation
 
-from . import exporting, importing, selectors, selfreport, staging
+from . import exporting, importing, selectors, selfreport, snapshots, staging
 from .forms import ledger_filters
 from .models import LedgerExport, LedgerImport
 
@@ -104,3 +104,9 @@ def send_self_report_reminders() -> int:
     for member_id in members:
         send_self_report_reminder.delay(member_id, period)
     return len(members)
+
+
+@shared_task
+def take_snapshots() -> int:
+    """Nightly, after the scan: the dashboard figures of every organisation, for the trends."""
+    return snapshots.take_snapshots(today=timezone.localdate())

@@ -83,13 +83,18 @@ class DemoCounty:
 
 
 DemoStep = Callable[[DemoCounty], None]
-_steps: list[DemoStep] = []
+_steps: list[tuple[int, DemoStep]] = []
 
 
-def demo_step(fn: DemoStep) -> DemoStep:
-    """Register an app's part of the demo. It runs once, when the county is first built."""
-    _steps.append(fn)
-    return fn
+def demo_step(fn: DemoStep | None = None, *, order: int = 50):
+    """Register an app's part of the demo. It runs once, when the county is first built;
+    steps with a higher `order` run later (after the data they summarise)."""
+
+    def register(step: DemoStep) -> DemoStep:
+        _steps.append((order, step))
+        return step
+
+    return register(fn) if fn is not None else register
 
 
 def make_national_id(rng: random.Random, born: date, male: bool) -> str:
@@ -228,7 +233,7 @@ def seed_demo(*, member_count: int = 1500, seed: int = 20261101) -> bool:
         today = timezone.localdate()
         members = _build_members(rng, branches, member_count, today)
         demo = DemoCounty(county, branches, members, external, rng, today)
-        for step in _steps:
+        for _order, step in sorted(_steps, key=lambda pair: pair[0]):
             step(demo)
         scan()  # so that the demo opens with the alerts a night's scan would raise
     secretary_branch = Organisation.objects.get_descendants(county).get(name=SECRETARY_BRANCH)

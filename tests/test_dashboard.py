@@ -405,3 +405,30 @@ def test_queries_do_not_grow_with_members(board, client):
     assert response.context["figures"]["members"] == 47
     assert len(many.captured_queries) == len(few.captured_queries)
     assert len(few.captured_queries) < 40
+
+
+def test_nightly_snapshots_feed_the_trend_charts(client, db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ledgers.models import FigureSnapshot
+    from ledgers.snapshots import take_snapshots
+    from members.models import Organisation
+    from tests.conftest import County
+
+    county = County()
+    member = county.member(county.branch_a)
+    from transfers.models import MobilityEpisode
+
+    today = timezone.localdate()
+    MobilityEpisode.objects.create(member=member, mobility_type="work", left_on=today)
+    assert take_snapshots(today=today - timedelta(days=30)) == Organisation.objects.count()
+    assert take_snapshots(today=today) == Organisation.objects.count()
+    take_snapshots(today=today)  # the same day twice: still one row per organisation
+    assert FigureSnapshot.objects.filter(day=today).count() == Organisation.objects.count()
+    snapshot = FigureSnapshot.objects.get(organisation=county.township_a, day=today)
+    assert (snapshot.figures["members"], snapshot.figures["mobile"]) == (1, 1)
+    client.force_login(county.reviewer(county.county))
+    page = client.get("/dashboard/").content.decode()
+    assert page.count('<svg class="chart"') == 4

@@ -47,9 +47,16 @@ class Command(BaseCommand):
                 raise CommandError("文件有错误：请改正后再导入。")
             return
 
+        branch_for_record = (
+            default_branch
+            or scope_root_of(actor)
+            or Organisation.objects.get_root_nodes().order_by("path").first()
+        )
+        if branch_for_record is None:
+            raise CommandError("数据库里还没有任何党组织。")
         job = LedgerImport.objects.create(
             user=actor,
-            branch=default_branch or scope_root_of(actor) or Organisation.get_first_root_node(),
+            branch=branch_for_record,
             file_name=path.name[:200],
             file_sha256=hashlib.sha256(content).hexdigest(),
             status=LedgerImport.Status.RUNNING,
