@@ -76,6 +76,7 @@ bench: $(VENV)/.installed-test
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python -m bench.province --members $(BENCH_MEMBERS)
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python -m bench.scan_bench
+	DATABASE_URL=$(BENCH_URL) $(BIN)/python -m bench.dashboard_bench
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python -m bench.import_export_bench --rows $(BENCH_IMPORT_ROWS) --export-rows $(BENCH_EXPORT_ROWS)
 
 ## check-deploy: Django's deployment checks with production-like settings

@@ -1,0 +1,73 @@
+"""Server time of the reviewer's dashboard on the bench database (after bench.province).
+
+    python -m bench.dashboard_bench
+Times the page for a county of the generated province (100,000 members each at 1M) and
+for a township, through Django's test client: median and p95 of repeated runs, and queries.
+"""
+
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from bench.province import guard  # noqa: E402
+from members.models import Member, Organisation, StaffAssignment  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RUNS = 7
+
+
+def measure(client: Client, url: str) -> dict:
+    timings = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        response = client.get(url)
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.status_code
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    timings.sort()
+    return {
+        "median_ms": round(statistics.median(timings)),
+        "p95_ms": round(timings[int(0.95 * (len(timings) - 1))]),
+        "queries": len(queries),
+    }
+
+
+def main() -> None:
+    guard()
+    province = Organisation.objects.get_root_nodes().get(name="基准省委组织部")
+    county = Organisation.objects.get_children(province).first()
+    township = Organisation.objects.get_children(county).first()
+    user, _ = User.objects.get_or_create(username="bench-dashboard")
+    StaffAssignment.objects.update_or_create(
+        user=user, defaults={"organisation": province, "role": StaffAssignment.Role.REVIEWER}
+    )
+    client = Client()
+    client.force_login(user)
+    figures = {"members": Member.objects.count()}
+    for label, organisation in (("county", county), ("township", township)):
+        members = Member.objects.filter(home_branch__path__startswith=organisation.path).count()
+        figures[label] = {
+            "members": members,
+            **measure(client, f"/dashboard/?org={organisation.pk}"),
+        }
+        print(f"dashboard for a {label} of {members:,} members: {figures[label]}")
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"dashboard-{figures['members']}.json"
+    path.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
