@@ -45,8 +45,12 @@ def _no_life_since(today: date, months: int) -> QuerySet[Member]:
     actions=[(_("Open the member"), "members:detail")],
 )
 def no_life_3_months(today: date) -> QuerySet[Member]:
-    # Everyone silent for 3 months who is not already under the 6-month rule.
-    return _no_life_since(today, 3).exclude(pk__in=no_life_6_months(today).values("pk"))
+    # Silent for 3 months but not under the 6-month rule: some life in the last 6 months,
+    # or not measurable that long (joined, or tracked, for less than 6 months).
+    six = today - relativedelta(months=6)
+    if date.fromisoformat(settings.ACTIVITIES_TRACKING_START) > six:
+        return _no_life_since(today, 3)
+    return _no_life_since(today, 3).filter(Q(joined_on__gt=six) | lived_since(six))
 
 
 @rule(
@@ -84,7 +88,12 @@ def _unpaid_since(today: date, months: int) -> QuerySet[Member]:
     actions=[(_("Open the member"), "members:detail")],
 )
 def dues_unpaid_3_months(today: date) -> QuerySet[Member]:
-    return _unpaid_since(today, 3).exclude(pk__in=dues_unpaid_6_months(today).values("pk"))
+    # As for organisational life: not already under the 6-month rule.
+    six = today.replace(day=1) - relativedelta(months=6)
+    if date.fromisoformat(settings.DUES_TRACKING_START) > six:
+        return _unpaid_since(today, 3)
+    paid = DuesPayment.objects.filter(member=OuterRef("pk"), to_month__gte=six)
+    return _unpaid_since(today, 3).filter(Q(joined_on__gt=six) | Q(Exists(paid)))
 
 
 @rule(

@@ -1,7 +1,8 @@
 """The nightly scan: run every registered rule and keep one alert per member and rule.
 
-Set-based: each rule is one query; new alerts are inserted, continuing ones refreshed and
-cleared ones closed in bulk, in a transaction per rule. Running it twice changes nothing
+Set-based: each rule is one query, run once; its member ids are compared with the rule's
+open alerts, and only the differences are written (new alerts inserted, cleared ones closed,
+continuing ones refreshed once a day), in bulk, in a transaction per rule. Running it twice changes nothing
 the second time but `last_seen_at`. A rule that raises is recorded and the others go on.
 """
 
@@ -10,7 +11,6 @@ import time
 from datetime import date
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from .models import Alert, AlertAction, ScanRun
@@ -20,51 +20,54 @@ logger = logging.getLogger(__name__)
 BATCH = 2000
 
 
+def _chunks(items: list[int]):
+    for start in range(0, len(items), BATCH):
+        yield items[start : start + BATCH]
+
+
 def _apply_rule(rule: Rule, *, today: date, now) -> dict[str, int]:
-    matched = rule.members(today).values("pk")
-    open_alerts = Alert.objects.filter(kind=rule.code, closed_at__isnull=True)
+    """Run the rule's query once, compare with the open alerts, write only the differences."""
+    matched = set(rule.members(today).values_list("pk", flat=True))
     with transaction.atomic():
+        open_alerts = dict(
+            Alert.objects.filter(kind=rule.code, closed_at__isnull=True).values_list(
+                "member_id", "pk"
+            )
+        )
+        continuing = [pk for member_id, pk in open_alerts.items() if member_id in matched]
+        to_close = [pk for member_id, pk in open_alerts.items() if member_id not in matched]
+        new_ids = sorted(matched.difference(open_alerts))
         # Once a day is enough: a rerun the same day writes nothing.
-        continuing = open_alerts.filter(member_id__in=matched)
-        refreshed = continuing.count()
-        continuing.filter(last_seen_at__date__lt=today).update(last_seen_at=now)
-        still = rule.members(today).filter(pk=OuterRef("member_id"))
-        to_close = list(open_alerts.exclude(Exists(still)).values_list("pk", flat=True))
-        for start in range(0, len(to_close), BATCH):
-            chunk = to_close[start : start + BATCH]
+        for chunk in _chunks(continuing):
+            Alert.objects.filter(pk__in=chunk, last_seen_at__date__lt=today).update(
+                last_seen_at=now
+            )
+        for chunk in _chunks(to_close):
             Alert.objects.filter(pk__in=chunk).update(
                 closed_at=now, state=Alert.State.CLOSED, close_reason="condition_cleared"
             )
             AlertAction.objects.bulk_create(
                 AlertAction(alert_id=pk, action=AlertAction.Action.CLEARED, at=now) for pk in chunk
             )
-        # NOT EXISTS, not NOT IN: PostgreSQL plans it as an anti-join even when the
-        # statistics of the alert table are stale (right after a big first scan).
-        already = open_alerts.filter(member_id=OuterRef("pk"))
-        new_ids = list(rule.members(today).exclude(Exists(already)).values_list("pk", flat=True))
-        opened = 0
-        for start in range(0, len(new_ids), BATCH):
+        for chunk in _chunks(new_ids):
             alerts = Alert.objects.bulk_create(
-                [
-                    Alert(
-                        member_id=member_id,
-                        kind=rule.code,
-                        severity=rule.severity,
-                        opened_at=now,
-                        last_seen_at=now,
-                    )
-                    for member_id in new_ids[start : start + BATCH]
-                ]
+                Alert(
+                    member_id=member_id,
+                    kind=rule.code,
+                    severity=rule.severity,
+                    opened_at=now,
+                    last_seen_at=now,
+                )
+                for member_id in chunk
             )
             AlertAction.objects.bulk_create(
                 AlertAction(alert=alert, action=AlertAction.Action.OPENED, at=now)
                 for alert in alerts
             )
-            opened += len(alerts)
     return {
-        "matched": refreshed + opened,
-        "opened": opened,
-        "refreshed": refreshed,
+        "matched": len(matched),
+        "opened": len(new_ids),
+        "refreshed": len(continuing),
         "closed": len(to_close),
     }
 

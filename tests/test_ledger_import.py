@@ -821,3 +821,10 @@ def test_command_unknown_branch(county, secretary, sheet):
         call_command(
             "import_ledger", str(sheet), "--branch", "没有这个", "--user", secretary.username
         )
+
+
+@pytest.mark.django_db
+def test_command_without_branch_records_the_users_organisation(county, secretary, sheet):
+    call_command("import_ledger", str(sheet), "--user", secretary.username, stdout=io.StringIO())
+    job = LedgerImport.objects.get()
+    assert job.branch == county.branch_a and job.status == "applied" and job.created == 2
