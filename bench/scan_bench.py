@@ -14,6 +14,10 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 
+from django.conf import settings  # noqa: E402
+
+settings.DEBUG = False  # with DEBUG on, Django keeps the text of every query in memory
+
 from bench.province import guard  # noqa: E402
 from members.models import Alert, Member  # noqa: E402
 from members.scanning import scan  # noqa: E402
