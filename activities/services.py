@@ -217,6 +217,8 @@ def assigned_work_record(
     *, actor, member: Member, side: str, title: str, assigned_on: date, due_on: date
 ) -> AssignedWork:
     _require_visible(actor, member)
+    if side == Side.HOME:
+        _require_home(actor, member)
     if due_on < assigned_on:
         raise StepRefused(_("The due date cannot be before the day it was assigned."))
     return AssignedWork.objects.create(
@@ -231,7 +233,12 @@ def assigned_work_record(
 
 @transaction.atomic
 def assigned_work_close(*, actor, work: AssignedWork, done: bool, note: str = "") -> AssignedWork:
+    work = AssignedWork.objects.select_for_update().get(pk=work.pk)
     _require_visible(actor, work.member)
+    if work.side == Side.HOME:
+        _require_home(actor, work.member)
+    if work.status != AssignedWork.Status.OPEN:
+        raise StepRefused(_("This work is already closed."))
     work.status = AssignedWork.Status.DONE if done else AssignedWork.Status.NOT_DONE
     work.note = note
     work.save(update_fields=["status", "note"])

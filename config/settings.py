@@ -182,9 +182,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.scan_alerts",
         "schedule": crontab(hour=SCAN_HOUR, minute=SCAN_MINUTE),
     },
-    "figure-snapshots": {
+    "figure-snapshots": {  # 45 minutes after the scan starts
         "task": "ledgers.tasks.take_snapshots",
-        "schedule": crontab(hour=SCAN_HOUR, minute=(SCAN_MINUTE + 45) % 60),
+        "schedule": crontab(
+            hour=(SCAN_HOUR + (SCAN_MINUTE + 45) // 60) % 24, minute=(SCAN_MINUTE + 45) % 60
+        ),
     },
     "weekly-digests": {
         "task": "members.tasks.send_weekly_digests",

@@ -18,13 +18,28 @@ def run_import(*, job: LedgerImport, content: bytes, default_branch: Organisatio
     def progress(done: int, total: int) -> None:
         LedgerImport.objects.filter(pk=job.pk).update(rows_done=done, rows_total=total)
 
-    plan = importing.apply_import(
-        content=content,
-        file_name=job.file_name,
-        user=job.user,
-        default_branch=default_branch,
-        progress=progress,
-    )
+    try:
+        plan = importing.apply_import(
+            content=content,
+            file_name=job.file_name,
+            user=job.user,
+            default_branch=default_branch,
+            progress=progress,
+        )
+    except Exception:
+        # Nothing was written (one transaction); say so rather than stay "running".
+        LedgerImport.objects.filter(pk=job.pk).update(
+            status=LedgerImport.Status.FAILED,
+            finished_at=timezone.now(),
+            errors=[
+                {
+                    "row": 0,
+                    "column": "",
+                    "message": "导入时出现系统错误，未写入任何数据，请稍后重试。",
+                }
+            ],
+        )
+        raise
     job.status = LedgerImport.Status.APPLIED if plan.ok else LedgerImport.Status.FAILED
     job.created = plan.counts.get("create", 0)
     job.updated = plan.counts.get("update", 0)
@@ -73,10 +88,16 @@ def export_ledger(job_id: int) -> str:
             yield episode
 
     episodes = counted(rows.iterator(chunk_size=2000))
-    if job.file_format == "xlsx":
-        content = exporting.export_ledger_xlsx(episodes)
-    else:
-        content = exporting.export_ledger_csv(episodes)
+    try:
+        if job.file_format == "xlsx":
+            content = exporting.export_ledger_xlsx(episodes)
+        else:
+            content = exporting.export_ledger_csv(episodes)
+    except Exception:
+        LedgerExport.objects.filter(pk=job.pk).update(
+            status=LedgerExport.Status.FAILED, finished_at=timezone.now()
+        )
+        raise
     staging.stash_as(f"export-{job.pk}", content, ttl=24 * 3600)
     job.status, job.rows_done, job.finished_at = (
         LedgerExport.Status.READY,

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from members import phone
 from members import selectors as member_selectors
 from members.models import Member, SensitiveAccess
-from members.steps import StepRefused, step_view
+from members.steps import StepRefused, client_address, step_view
 
 from . import exporting, importing, selectors, selfreport, services, staging, tasks
 from .forms import CampaignForm, ContactForm, ImportUploadForm, ItemForm, ledger_filters
@@ -72,7 +72,7 @@ def ledger_export(request, file_format: str):
     SensitiveAccess.objects.create(
         user=request.user,
         action=SensitiveAccess.Action.EXPORT_LEDGER,
-        ip_address=request.META.get("REMOTE_ADDR"),
+        ip_address=client_address(request),
     )
     if total > settings.EXPORT_BACKGROUND_ROWS:
         job = LedgerExport.objects.create(
@@ -229,7 +229,7 @@ def import_apply(request, pk: int):
         LedgerImport, pk=pk, user=request.user, status=LedgerImport.Status.PREVIEWED
     )
     content = staging.fetch(request.POST.get("token", ""))
-    if content is None:
+    if content is None or hashlib.sha256(content).hexdigest() != job.file_sha256:
         messages.error(request, _("The uploaded file has expired. Please upload it again."))
         return redirect("ledgers:import_upload")
     branch = (
@@ -243,8 +243,10 @@ def import_apply(request, pk: int):
         tasks.import_ledger.delay(job.pk, request.POST["token"], branch.pk if branch else None)
         messages.info(request, _("The import runs in the background. You can leave this page."))
     else:
-        tasks.run_import(job=job, content=content, default_branch=branch)
-        staging.drop(request.POST["token"])
+        try:
+            tasks.run_import(job=job, content=content, default_branch=branch)
+        finally:
+            staging.drop(request.POST["token"])
     return redirect("ledgers:import_detail", pk=job.pk)
 
 

@@ -29,3 +29,10 @@ def step_view(request, *, form, title: str, subject, cancel_url: str, perform: C
         "action_form.html",
         {"form": form, "title": title, "subject": subject, "cancel_url": cancel_url},
     )
+
+
+def client_address(request) -> str | None:
+    """The user's address for the access log, behind PROXY_COUNT proxies (as django-axes sees it)."""
+    from axes.helpers import get_client_ip_address
+
+    return get_client_ip_address(request)

@@ -10,6 +10,7 @@ from . import selectors, services
 from .forms import MemberFilterForm, MemberForm
 from .models import EmailPreference, Organisation
 from .sections import render_member_sections
+from .steps import client_address
 
 
 @require_GET
@@ -53,7 +54,7 @@ def member_detail(request, pk: int):
 def member_reveal_national_id(request, pk: int):
     member = selectors.member_get_for_edit(user=request.user, pk=pk)
     number = services.national_id_reveal(
-        member=member, actor=request.user, ip_address=request.META.get("REMOTE_ADDR")
+        member=member, actor=request.user, ip_address=client_address(request)
     )
     return render(
         request, "members/national_id_revealed.html", {"member": member, "number": number}

@@ -529,6 +529,10 @@ def test_assigned_work_undone_for_six_months(life):
     assert AssignedWork.objects.get(member=life.hosted).recorded_by == life.sec_a
     assert names(rules.assigned_work_undone(TODAY)) == {"在家甲", "外出甲"}
     with pytest.raises(StepRefused):
+        services.assigned_work_close(actor=life.sec_a2, work=done, done=False)  # closed already
+    with pytest.raises(StepRefused):
+        work(life.hosted, TODAY, side=Side.HOME)  # the host does not give home-side work
+    with pytest.raises(StepRefused):
         work(life.other, TODAY)  # not in sec_a's scope
     with pytest.raises(StepRefused):
         services.assigned_work_record(

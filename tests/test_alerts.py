@@ -241,3 +241,19 @@ def test_last_seen_is_refreshed_once_a_day(silent):
     run = scanning.scan(today=TODAY + timedelta(days=1))
     alert.refresh_from_db()
     assert alert.last_seen_at > first_seen and run.results["lost_contact"]["refreshed"] == 1
+
+
+def test_the_inflow_side_sees_but_cannot_silence_a_hosted_members_alert(client, silent):
+    episode = silent.away.mobility_episodes.get()
+    episode.inflow_organisation = silent.branch_b
+    episode.save()
+    scanning.scan()
+    alert = Alert.objects.get(member=silent.away, kind="lost_contact")
+    client.force_login(silent.sec_b)
+    assert client.get(reverse("members:alert_detail", args=[alert.pk])).status_code == 200
+    with pytest.raises(StepRefused):
+        alerts.alert_snooze(
+            actor=silent.sec_b, alert=alert, until=TODAY + timedelta(days=30), reason="x"
+        )
+    alert.refresh_from_db()
+    assert alert.state == "open"

@@ -534,3 +534,27 @@ def test_the_inflow_branch_registers_the_arrival_on_a_certificate(client, people
         {"year": TODAY.year, "reviewed_on": TODAY.isoformat(), "result": "passed"},
     )
     assert response.status_code == 200 and not certificate.reviews.exists()
+
+
+def test_the_receiving_branch_sees_a_transfer_only_once_approved(client, people):
+    transfer = draft_and_submit(people)
+    client.force_login(people.sec_a2)
+    url = reverse("transfers:transfer_detail", args=[transfer.pk])
+    assert client.get(url).status_code == 404
+    approve(people, transfer)
+    assert client.get(url).status_code == 200
+
+
+def test_a_departure_cannot_be_recorded_on_a_closed_certificate(people):
+    certificate = issue(people)
+    services.certificate_end(
+        actor=people.sec_a, certificate=certificate, ended_on=TODAY, status="returned"
+    )
+    with pytest.raises(StepRefused):
+        services.certificate_record_departure(
+            actor=people.sec_a,
+            certificate=certificate,
+            departed_on=TODAY,
+            participation="x",
+            dues="y",
+        )

@@ -140,7 +140,10 @@ def transfers_visible_to(user) -> QuerySet[RelationshipTransfer]:
     return RelationshipTransfer.objects.filter(
         Q(member__in=members_visible_to(user))
         | Q(from_branch__path__startswith=root)
-        | Q(to_organisation__path__startswith=root)
+        | Q(
+            to_organisation__path__startswith=root,
+            state__in=[RelationshipTransfer.State.APPROVED, RelationshipTransfer.State.COMPLETED],
+        )
     ).select_related(*related)
 
 

@@ -201,6 +201,8 @@ def certificate_record_departure(
 ) -> ActivityCertificate:
     certificate = _certificate_for_update(certificate)
     _require_inflow_or_home(actor, certificate)
+    if not certificate.is_valid:
+        raise StepRefused(_("This certificate is no longer valid."))
     if certificate.arrived_on and departed_on < certificate.arrived_on:
         raise StepRefused(_("The departure cannot be before the arrival."))
     certificate.departed_on = departed_on

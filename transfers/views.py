@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from members import selectors as member_selectors
 from members.models import SensitiveAccess
-from members.steps import step_view
+from members.steps import client_address, step_view
 
 from . import pdf, selectors, services
 from .forms import (
@@ -470,7 +470,7 @@ def letter_pdf(request, pk: int):
         user=request.user,
         member=transfer.member,
         action=SensitiveAccess.Action.PRINT_LETTER,
-        ip_address=request.META.get("REMOTE_ADDR"),
+        ip_address=client_address(request),
     )
     response = HttpResponse(pdf.letter_pdf(letter), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="letter-{letter.number}.pdf"'
