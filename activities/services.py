@@ -21,6 +21,8 @@ from .models import (
     DuesPayment,
     Evaluation,
     ExternalParticipation,
+    Honour,
+    ServiceRequest,
     Side,
 )
 from .selectors import roster
@@ -243,3 +245,11 @@ def assigned_work_close(*, actor, work: AssignedWork, done: bool, note: str = ""
     work.note = note
     work.save(update_fields=["status", "note"])
     return work
+
+
+@transaction.atomic
+def member_record_save(*, actor, record: ServiceRequest | Honour) -> ServiceRequest | Honour:
+    """A service request or an honour, validated by its form: the home branch records it."""
+    _require_home(actor, record.member)
+    record.save()
+    return record

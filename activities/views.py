@@ -539,7 +539,7 @@ def service_request_new(request, member_pk: int):
         form=form,
         title=_("Add a service request"),
         done=_("Service request added."),
-        perform=lambda data: form.save(),
+        perform=lambda data: services.member_record_save(actor=request.user, record=form.instance),
     )
 
 
@@ -556,5 +556,5 @@ def honour_new(request, member_pk: int):
         form=form,
         title=_("Add an honour"),
         done=_("Honour added."),
-        perform=lambda data: form.save(),
+        perform=lambda data: services.member_record_save(actor=request.user, record=form.instance),
     )
