@@ -49,8 +49,9 @@ def _apply_rule(rule: Rule, *, today: date, now) -> dict[str, int]:
             AlertAction.objects.bulk_create(
                 AlertAction(alert_id=pk, action=AlertAction.Action.CLEARED, at=now) for pk in chunk
             )
+        # Opening is recorded by the alert itself (opened_at): no action row, half the writes.
         for chunk in _chunks(new_ids):
-            alerts = Alert.objects.bulk_create(
+            Alert.objects.bulk_create(
                 Alert(
                     member_id=member_id,
                     kind=rule.code,
@@ -59,10 +60,6 @@ def _apply_rule(rule: Rule, *, today: date, now) -> dict[str, int]:
                     last_seen_at=now,
                 )
                 for member_id in chunk
-            )
-            AlertAction.objects.bulk_create(
-                AlertAction(alert=alert, action=AlertAction.Action.OPENED, at=now)
-                for alert in alerts
             )
     return {
         "matched": len(matched),
