@@ -11,7 +11,7 @@ from members.models import Member
 from members.rules import rule
 
 from .models import AssignedWork, DuesPayment
-from .selectors import evaluation_missing, lived_since
+from .selectors import evaluation_missing, lived_since, without_life_since
 
 FIRST_STEP = _(
     "Talk with the member: criticism and education first, with a term to correct "
@@ -28,9 +28,10 @@ def _tracked_before(cutoff: date, start_setting: str) -> Q:
 
 def _no_life_since(today: date, months: int) -> QuerySet[Member]:
     cutoff = today - relativedelta(months=months)
-    return Member.objects.filter(
+    members = Member.objects.filter(
         _tracked_before(cutoff, settings.ACTIVITIES_TRACKING_START), status=Member.Status.ACTIVE
-    ).exclude(lived_since(cutoff))
+    )
+    return without_life_since(members, cutoff)
 
 
 @rule(

@@ -104,13 +104,27 @@ def last_life_of(member: Member) -> date | None:
     return max((d for d in (attended, external) if d), default=None)
 
 
-def lived_since(cutoff: date) -> Q:
-    """Members with organisational life (here, or reported from elsewhere) on or after cutoff."""
+def _life_since(cutoff: date) -> tuple[Exists, Exists]:
     attended = Attendance.objects.filter(
         member=OuterRef("pk"), status__in=Attendance.ATTENDED, activity__held_on__gte=cutoff
     )
     elsewhere = ExternalParticipation.objects.filter(member=OuterRef("pk"), on__gte=cutoff)
-    return Q(Exists(attended)) | Q(Exists(elsewhere))
+    return Exists(attended), Exists(elsewhere)
+
+
+def lived_since(cutoff: date) -> Q:
+    """Members with organisational life (here, or reported from elsewhere) on or after cutoff."""
+    attended, elsewhere = _life_since(cutoff)
+    return Q(attended) | Q(elsewhere)
+
+
+def without_life_since(members: QuerySet[Member], cutoff: date) -> QuerySet[Member]:
+    """The members with no organisational life on or after cutoff.
+
+    Two NOT EXISTS, not NOT (A OR B): PostgreSQL turns each into a hash anti-join.
+    """
+    attended, elsewhere = _life_since(cutoff)
+    return members.exclude(attended).exclude(elsewhere)
 
 
 def branch_rhythm(*, branch: Organisation, year: int) -> list[dict]:
