@@ -9,7 +9,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Member, Organisation
-from members.selectors import members_editable_by, members_visible_to, organisations_visible_to
+from members.selectors import (
+    members_editable_by,
+    members_visible_to,
+    organisations_visible_to,
+    require_editable,
+    require_visible,
+)
 from members.steps import StepRefused
 
 from . import dues
@@ -26,18 +32,6 @@ from .models import (
     Side,
 )
 from .selectors import roster
-
-
-def _require_home(actor, member: Member) -> None:
-    if not members_editable_by(actor).filter(pk=member.pk).exists():
-        raise StepRefused(
-            _("Only the member's home branch or the organisations above it can do this.")
-        )
-
-
-def _require_visible(actor, member: Member) -> None:
-    if not members_visible_to(actor).filter(pk=member.pk).exists():
-        raise StepRefused(_("This member is not in your scope."))
 
 
 @transaction.atomic
@@ -99,7 +93,7 @@ def attendance_record(*, actor, activity: Activity, attendance: dict[int, tuple[
 def external_participation_record(
     *, actor, member: Member, on: date, organisation: str, kind: str, note: str = ""
 ) -> ExternalParticipation:
-    _require_home(actor, member)
+    require_editable(actor, member)
     return ExternalParticipation.objects.create(
         member=member, on=on, organisation=organisation, kind=kind, note=note, recorded_by=actor
     )
@@ -117,7 +111,7 @@ def dues_amount_set(
     reason: str = "",
 ) -> DuesAmount:
     """Set a year's monthly dues from the table, or by hand with a reason."""
-    _require_home(actor, member)
+    require_editable(actor, member)
     if basis == DuesAmount.Basis.MANUAL:
         if monthly_amount is None or not reason.strip():
             raise StepRefused(_("An amount set by hand needs the amount and a reason."))
@@ -218,9 +212,9 @@ def evaluation_record(
 def assigned_work_record(
     *, actor, member: Member, side: str, title: str, assigned_on: date, due_on: date
 ) -> AssignedWork:
-    _require_visible(actor, member)
+    require_visible(actor, member)
     if side == Side.HOME:
-        _require_home(actor, member)
+        require_editable(actor, member)
     if due_on < assigned_on:
         raise StepRefused(_("The due date cannot be before the day it was assigned."))
     return AssignedWork.objects.create(
@@ -236,9 +230,9 @@ def assigned_work_record(
 @transaction.atomic
 def assigned_work_close(*, actor, work: AssignedWork, done: bool, note: str = "") -> AssignedWork:
     work = AssignedWork.objects.select_for_update().get(pk=work.pk)
-    _require_visible(actor, work.member)
+    require_visible(actor, work.member)
     if work.side == Side.HOME:
-        _require_home(actor, work.member)
+        require_editable(actor, work.member)
     if work.status != AssignedWork.Status.OPEN:
         raise StepRefused(_("This work is already closed."))
     work.status = AssignedWork.Status.DONE if done else AssignedWork.Status.NOT_DONE
@@ -250,6 +244,6 @@ def assigned_work_close(*, actor, work: AssignedWork, done: bool, note: str = ""
 @transaction.atomic
 def member_record_save(*, actor, record: ServiceRequest | Honour) -> ServiceRequest | Honour:
     """A service request or an honour, validated by its form: the home branch records it."""
-    _require_home(actor, record.member)
+    require_editable(actor, record.member)
     record.save()
     return record

@@ -9,7 +9,8 @@ from members.models import Member, Organisation, StaffAssignment
 from members.selectors import (
     assignment_of,
     members_editable_by,
-    members_visible_to,
+    require_editable,
+    require_visible,
     sees_everything,
 )
 from members.steps import StepRefused
@@ -30,17 +31,10 @@ def _current_episode(member: Member) -> MobilityEpisode:
     return episode
 
 
-def _require_in_scope(actor, member: Member) -> None:
-    if not members_editable_by(actor).filter(pk=member.pk).exists():
-        raise StepRefused(
-            _("Only the member's home branch or the organisations above it can do this.")
-        )
-
-
 @transaction.atomic
 def ledger_confirm(*, actor, member: Member, items: list[str], on: date) -> LedgerRecord:
     """Confirm items as still true, unchanged: stamps the date and the user."""
-    _require_in_scope(actor, member)
+    require_editable(actor, member)
     record = _record_for_update(member)
     for item in items:
         if item not in FiveClearsItem.values:
@@ -55,7 +49,7 @@ def ledger_confirm(*, actor, member: Member, items: list[str], on: date) -> Ledg
 @transaction.atomic
 def ledger_update_item(*, actor, member: Member, item: str, values: dict, on: date) -> LedgerRecord:
     """Change an item's value where it lives, and confirm it."""
-    _require_in_scope(actor, member)
+    require_editable(actor, member)
     if item == FiveClearsItem.CONTACT:
         member.phone = values["phone"]
         member._history_user = actor
@@ -80,18 +74,13 @@ def contact_record(
     *, actor, member: Member, on: date, channel: str, reached: bool, note: str = ""
 ) -> ContactAttempt:
     """Log an attempt. Reaching the member confirms that the contact details work."""
-    if not _member_reachable_by(actor, member):
-        raise StepRefused(_("This member is not in your scope."))
+    require_visible(actor, member)
     attempt = ContactAttempt.objects.create(
         member=member, on=on, channel=channel, reached=reached, note=note, recorded_by=actor
     )
     if reached and members_editable_by(actor).filter(pk=member.pk).exists():
         ledger_confirm(actor=actor, member=member, items=[FiveClearsItem.CONTACT], on=on)
     return attempt
-
-
-def _member_reachable_by(actor, member: Member) -> bool:
-    return members_visible_to(actor).filter(pk=member.pk).exists()
 
 
 @transaction.atomic

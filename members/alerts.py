@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from .models import Alert, AlertAction
 from .rules import registered_rules, rule_for
-from .selectors import members_editable_by, members_visible_to
+from .selectors import members_visible_to, require_editable
 from .steps import StepRefused
 
 SEVERITY_ORDER = {"serious": 0, "warning": 1, "notice": 2}
@@ -53,14 +53,6 @@ def alert_inbox(*, user, kind: str = "", severity: str = "", state: str = "") ->
     return alerts.order_by("-opened_at", "-id")
 
 
-def _require_home(actor, alert: Alert) -> None:
-    """The inflow side sees a hosted member's alerts; only the home side acts on them."""
-    if not members_editable_by(actor).filter(pk=alert.member_id).exists():
-        raise StepRefused(
-            _("Only the member's home branch or the organisations above it can do this.")
-        )
-
-
 def _act(alert: Alert, *, actor, action: str, note: str) -> None:
     AlertAction.objects.create(
         alert=alert, action=action, actor=actor, at=timezone.now(), note=note
@@ -70,7 +62,7 @@ def _act(alert: Alert, *, actor, action: str, note: str) -> None:
 @transaction.atomic
 def alert_acknowledge(*, actor, alert: Alert, note: str) -> Alert:
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    _require_home(actor, alert)
+    require_editable(actor, alert.member)  # the inflow side sees, the home side acts
     if not alert.is_open:
         raise StepRefused(_("This alert is already closed."))
     alert.state = Alert.State.ACKNOWLEDGED
@@ -82,7 +74,7 @@ def alert_acknowledge(*, actor, alert: Alert, note: str) -> Alert:
 @transaction.atomic
 def alert_snooze(*, actor, alert: Alert, until: date, reason: str) -> Alert:
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    _require_home(actor, alert)
+    require_editable(actor, alert.member)  # the inflow side sees, the home side acts
     if not alert.is_open:
         raise StepRefused(_("This alert is already closed."))
     if until <= timezone.localdate():
@@ -97,7 +89,7 @@ def alert_snooze(*, actor, alert: Alert, until: date, reason: str) -> Alert:
 def alert_resolve(*, actor, alert: Alert, note: str) -> Alert:
     """Close by hand after acting; if the condition still holds, the next scan reopens it."""
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    _require_home(actor, alert)
+    require_editable(actor, alert.member)  # the inflow side sees, the home side acts
     if not alert.is_open:
         raise StepRefused(_("This alert is already closed."))
     alert.state, alert.closed_at, alert.close_reason = (

@@ -9,9 +9,11 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from . import crypto, national_id
 from .models import Member, Organisation, StaffAssignment
+from .steps import StepRefused
 
 MEMBER_SORTS = {
     "name": ("name", "id"),
@@ -95,6 +97,20 @@ def members_visible_to(user) -> QuerySet[Member]:
     for hosted in _hosting:
         in_scope |= Q(pk__in=hosted(root))
     return Member.objects.filter(in_scope)
+
+
+def require_editable(actor, member: Member) -> None:
+    """Refuse a write unless the member's relationship is in the actor's subtree."""
+    if not members_editable_by(actor).filter(pk=member.pk).exists():
+        raise StepRefused(
+            _("Only the member's home branch or the organisations above it can do this.")
+        )
+
+
+def require_visible(actor, member: Member) -> None:
+    """Refuse unless the actor sees the member (home side or hosting side)."""
+    if not members_visible_to(actor).filter(pk=member.pk).exists():
+        raise StepRefused(_("This member is not in your scope."))
 
 
 def member_is_hosted_for(*, user, member: Member) -> bool:

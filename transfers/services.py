@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from members.models import ExternalOrganisation, Member, Organisation, StaffAssignment
-from members.selectors import assignment_of, members_editable_by, sees_everything
+from members.selectors import assignment_of, require_editable, sees_everything
 from members.steps import StepRefused
 
 from .models import (
@@ -51,13 +51,6 @@ def _next_number(*, county: Organisation, kind: str, year: int) -> int:
     return sequence.last
 
 
-def _require_editable(actor, member: Member) -> None:
-    if not members_editable_by(actor).filter(pk=member.pk).exists():
-        raise StepRefused(
-            _("Only the member's home branch or the organisations above it can do this.")
-        )
-
-
 def _in_subtree(actor, organisation: Organisation | None) -> bool:
     if sees_everything(actor):
         return True
@@ -74,7 +67,7 @@ def _in_subtree(actor, organisation: Organisation | None) -> bool:
 def episode_start(*, actor, episode: MobilityEpisode) -> MobilityEpisode:
     """Record that a member has left (or moved on): `episode` is validated and unsaved."""
     member = Member.objects.select_for_update().get(pk=episode.member_id)
-    _require_editable(actor, member)
+    require_editable(actor, member)
     if member.mobility_episodes.filter(ended_on__isnull=True).exists():
         raise StepRefused(_("This member is already recorded as away. Record a move or a return."))
     episode._history_user = actor
@@ -85,7 +78,7 @@ def episode_start(*, actor, episode: MobilityEpisode) -> MobilityEpisode:
 @transaction.atomic
 def episode_end(*, actor, episode: MobilityEpisode, ended_on: date, reason: str) -> MobilityEpisode:
     episode = MobilityEpisode.objects.select_for_update().get(pk=episode.pk)
-    _require_editable(actor, episode.member)
+    require_editable(actor, episode.member)
     if episode.ended_on is not None:
         raise StepRefused(_("This stretch away has already ended."))
     if ended_on < episode.left_on:
@@ -135,7 +128,7 @@ def certificate_issue(
     reissue_of: ActivityCertificate | None = None,
 ) -> ActivityCertificate:
     member = Member.objects.select_for_update().get(pk=member.pk)
-    _require_editable(actor, member)
+    require_editable(actor, member)
     if member.status != Member.Status.ACTIVE:
         raise StepRefused(_("Certificates are issued only to active members."))
     if member.certificates.filter(status=ActivityCertificate.Status.VALID).exists():
@@ -170,7 +163,7 @@ def _certificate_for_update(certificate: ActivityCertificate) -> ActivityCertifi
 def _require_inflow_or_home(actor, certificate: ActivityCertificate) -> None:
     if _in_subtree(actor, certificate.inflow_organisation):
         return
-    _require_editable(actor, certificate.member)
+    require_editable(actor, certificate.member)
 
 
 @transaction.atomic
@@ -217,7 +210,7 @@ def certificate_review(
     *, actor, certificate: ActivityCertificate, year: int, reviewed_on: date, result: str, note: str
 ) -> CertificateReview:
     certificate = _certificate_for_update(certificate)
-    _require_editable(actor, certificate.member)
+    require_editable(actor, certificate.member)
     if not certificate.is_valid:
         raise StepRefused(_("Only a valid certificate is reviewed."))
     if certificate.reviews.filter(year=year).exists():
@@ -238,7 +231,7 @@ def certificate_end(
 ) -> ActivityCertificate:
     """Return (the member came home) or cancel (the relationship was transferred)."""
     certificate = _certificate_for_update(certificate)
-    _require_editable(actor, certificate.member)
+    require_editable(actor, certificate.member)
     if not certificate.is_valid:
         raise StepRefused(_("This certificate is no longer valid."))
     certificate.status, certificate.ended_on = status, ended_on
@@ -299,7 +292,7 @@ def transfer_draft(
     to_external: ExternalOrganisation | None = None,
 ) -> RelationshipTransfer:
     member = Member.objects.select_for_update().get(pk=member.pk)
-    _require_editable(actor, member)
+    require_editable(actor, member)
     if (to_organisation is None) == (to_external is None):
         raise StepRefused(_("Choose one destination: one of ours, or an external organisation."))
     if to_organisation is not None and to_organisation.pk == member.home_branch_id:
@@ -325,7 +318,7 @@ def transfer_draft(
 @transaction.atomic
 def transfer_submit(*, actor, transfer: RelationshipTransfer) -> RelationshipTransfer:
     transfer = _transfer_for_update(transfer)
-    _require_editable(actor, transfer.member)
+    require_editable(actor, transfer.member)
     _require_state(transfer, RelationshipTransfer.State.DRAFT)
     transfer.state = RelationshipTransfer.State.SUBMITTED
     transfer.save(update_fields=["state"])
@@ -336,7 +329,7 @@ def transfer_submit(*, actor, transfer: RelationshipTransfer) -> RelationshipTra
 @transaction.atomic
 def transfer_withdraw(*, actor, transfer: RelationshipTransfer) -> RelationshipTransfer:
     transfer = _transfer_for_update(transfer)
-    _require_editable(actor, transfer.member)
+    require_editable(actor, transfer.member)
     _require_state(transfer, RelationshipTransfer.State.DRAFT, RelationshipTransfer.State.SUBMITTED)
     transfer.state = RelationshipTransfer.State.CANCELLED
     transfer.save(update_fields=["state"])
@@ -509,7 +502,7 @@ def transfer_record_receipt(
 ) -> RelationshipTransfer:
     """An external destination sent the receipt back: the member is transferred out."""
     transfer = _transfer_for_update(transfer)
-    _require_editable(actor, transfer.member)
+    require_editable(actor, transfer.member)
     if transfer.to_external is None:
         raise StepRefused(_("A transfer within the county is completed by the receiving branch."))
     _require_state(transfer, RelationshipTransfer.State.APPROVED)
