@@ -368,13 +368,15 @@ def _member_url(member) -> str:
 
 def _member_step(request, member, *, form, title, done, perform):
     url = _member_url(member)
-
-    def run(data):
-        perform(data)
-        return url
-
     return step_view(
-        request, form=form, title=title, subject=member, cancel_url=url, perform=run, done=done
+        request,
+        form=form,
+        title=title,
+        subject=member,
+        cancel_url=url,
+        then=url,
+        perform=perform,
+        done=done,
     )
 
 

@@ -140,11 +140,9 @@ def ledger_item_edit(request, member_pk: int, item: str):
         title=_("%(item)s: change and confirm") % {"item": FiveClearsItem(item).label},
         subject=member,
         cancel_url=back,
-        perform=lambda data: (
-            services.ledger_update_item(
-                actor=request.user, member=member, item=item, values=data, on=timezone.localdate()
-            )
-            and back
+        then=back,
+        perform=lambda data: services.ledger_update_item(
+            actor=request.user, member=member, item=item, values=data, on=timezone.localdate()
         ),
         done=_("Saved and confirmed."),
     )
@@ -175,9 +173,8 @@ def contact_new(request, member_pk: int):
         title=_("Record a contact attempt"),
         subject=member,
         cancel_url=back,
-        perform=lambda data: (
-            services.contact_record(actor=request.user, member=member, **data) and back
-        ),
+        then=back,
+        perform=lambda data: services.contact_record(actor=request.user, member=member, **data),
         done=_("Contact attempt recorded."),
     )
 

@@ -106,18 +106,14 @@ def alert_detail(request, pk: int):
 def _alert_step(request, pk: int, *, form, title, perform, done):
     alert = alerts.alert_get(user=request.user, pk=pk)
     detail = reverse("members:alert_detail", args=[alert.pk])
-
-    def run(data):
-        perform(alert, data)
-        return detail
-
     return step_view(
         request,
         form=form,
         title=title,
         subject=alert.member,
         cancel_url=detail,
-        perform=run,
+        then=detail,
+        perform=lambda data: perform(alert, data),
         done=done,
     )
 

@@ -11,19 +11,30 @@ class StepRefused(ValidationError):
     """A step the rules do not allow now; the message says why, for the user."""
 
 
-def step_view(request, *, form, title: str, subject, cancel_url: str, perform: Callable, done: str):
-    """Show `form`; on a valid POST run `perform(cleaned_data)`, which returns where to go.
+def step_view(
+    request,
+    *,
+    form,
+    title: str,
+    subject,
+    cancel_url: str,
+    perform: Callable,
+    done: str,
+    then: str | None = None,
+):
+    """Show `form`; on a valid POST run `perform(cleaned_data)` and go to `then`, or, without
+    `then`, to the URL `perform` returns.
 
     A StepRefused from the service is shown at the top of the form; nothing was written.
     """
     if request.method == "POST" and form.is_valid():
         try:
-            next_url = perform(form.cleaned_data)
+            result = perform(form.cleaned_data)
         except StepRefused as refused:
             form.add_error(None, refused.messages)
         else:
             messages.success(request, done)
-            return redirect(next_url)
+            return redirect(then or result)
     return render(
         request,
         "action_form.html",

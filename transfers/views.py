@@ -168,22 +168,17 @@ def _verify_url(request, certificate: ActivityCertificate) -> str:
     return request.build_absolute_uri(reverse("transfers:certificate_verify", args=[token]))
 
 
-def _certificate_step(request, pk: int, *, form_class, title, done, perform, **form_kwargs):
+def _certificate_step(request, pk: int, *, form, title, done, perform):
     certificate = selectors.certificate_get(user=request.user, pk=pk)
     detail_url = reverse("transfers:certificate_detail", args=[certificate.pk])
-    form = form_class(request.POST or None, **form_kwargs)
-
-    def run(data):
-        perform(certificate, data)
-        return detail_url
-
     return step_view(
         request,
         form=form,
         title=title,
         subject=certificate,
         cancel_url=detail_url,
-        perform=run,
+        then=detail_url,
+        perform=lambda data: perform(certificate, data),
         done=done,
     )
 
@@ -192,7 +187,7 @@ def certificate_arrival(request, pk: int):
     return _certificate_step(
         request,
         pk,
-        form_class=ArrivalForm,
+        form=ArrivalForm(request.POST or None),
         title=_("Register the arrival at the inflow side"),
         done=_("Arrival registered."),
         perform=lambda c, data: services.certificate_register_arrival(
@@ -205,7 +200,7 @@ def certificate_departure(request, pk: int):
     return _certificate_step(
         request,
         pk,
-        form_class=DepartureForm,
+        form=DepartureForm(request.POST or None),
         title=_("Record the departure from the inflow side"),
         done=_("Departure from the inflow side recorded."),
         perform=lambda c, data: services.certificate_record_departure(
@@ -218,7 +213,7 @@ def certificate_review(request, pk: int):
     return _certificate_step(
         request,
         pk,
-        form_class=ReviewForm,
+        form=ReviewForm(request.POST or None),
         title=_("Record the yearly review"),
         done=_("Review recorded."),
         perform=lambda c, data: services.certificate_review(
@@ -231,7 +226,7 @@ def certificate_end(request, pk: int):
     return _certificate_step(
         request,
         pk,
-        form_class=CertificateEndForm,
+        form=CertificateEndForm(request.POST or None),
         title=_("Return or cancel the certificate"),
         done=_("Certificate closed."),
         perform=lambda c, data: services.certificate_end(
@@ -356,18 +351,14 @@ def transfer_detail(request, pk: int):
 def _transfer_step(request, pk: int, *, form, title, done, perform):
     transfer = selectors.transfer_get(user=request.user, pk=pk)
     detail_url = reverse("transfers:transfer_detail", args=[transfer.pk])
-
-    def run(data):
-        perform(transfer, data)
-        return detail_url
-
     return step_view(
         request,
         form=form,
         title=title,
         subject=transfer,
         cancel_url=detail_url,
-        perform=run,
+        then=detail_url,
+        perform=lambda data: perform(transfer, data),
         done=done,
     )
 
