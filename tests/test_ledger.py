@@ -345,3 +345,18 @@ def test_the_ledger_shows_the_last_organisational_life(ledger):
         recorded_by=ledger.sec_a,
     )
     assert row_for(ledger.sec_a, ledger.away).last_life == TODAY - timedelta(days=5)
+
+
+def test_the_member_page_reads_the_confirmers_in_one_query(client, ledger):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    set_conduct(ledger)
+    services.ledger_confirm(actor=ledger.sec_a, member=ledger.away, items=ALL, on=TODAY)
+    client.force_login(ledger.sec_a)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("members:detail", args=[ledger.away.pk]))
+    user_lookups = [
+        q for q in queries.captured_queries if q["sql"].startswith('SELECT "auth_user"')
+    ]
+    assert len(user_lookups) <= 1  # the session's user, not one per confirmed item
