@@ -114,8 +114,14 @@ def require_visible(actor, member: Member) -> None:
 
 
 def member_is_hosted_for(*, user, member: Member) -> bool:
-    """True when the user sees this member only as the inflow side (read-only)."""
-    return not members_editable_by(user).filter(pk=member.pk).exists()
+    """True when the user sees this member only as the inflow side (read-only).
+
+    Remembered on the member object: the page and each of its sections ask once between them.
+    """
+    answers = member.__dict__.setdefault("_hosted_for", {})
+    if user.pk not in answers:
+        answers[user.pk] = not members_editable_by(user).filter(pk=member.pk).exists()
+    return answers[user.pk]
 
 
 def member_get(*, user, pk: int) -> Member:

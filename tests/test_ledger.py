@@ -347,7 +347,7 @@ def test_the_ledger_shows_the_last_organisational_life(ledger):
     assert row_for(ledger.sec_a, ledger.away).last_life == TODAY - timedelta(days=5)
 
 
-def test_the_member_page_reads_the_confirmers_in_one_query(client, ledger):
+def test_the_member_page_reads_confirmers_and_scope_once(client, ledger):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -360,3 +360,5 @@ def test_the_member_page_reads_the_confirmers_in_one_query(client, ledger):
         q for q in queries.captured_queries if q["sql"].startswith('SELECT "auth_user"')
     ]
     assert len(user_lookups) <= 1  # the session's user, not one per confirmed item
+    scope_checks = [q for q in queries.captured_queries if q["sql"].startswith("SELECT 1 AS")]
+    assert len(scope_checks) <= 1  # "home side or hosting side?" asked once for the page
