@@ -157,7 +157,7 @@ def _by_unit(queryset: QuerySet, path_field: str, length: int, *extra: str) -> l
     )
 
 
-def _unit_counts(organisation: Organisation, today: date) -> dict[str, dict]:
+def unit_counts(organisation: Organisation, today: date) -> dict[str, dict]:
     """{unit path: {figure: n}} for the organisation's direct children (and itself, directly).
 
     A unit is the path prefix one level below the organisation; members held directly by the
@@ -216,7 +216,18 @@ def _unit_counts(organisation: Organisation, today: date) -> dict[str, dict]:
     return units
 
 
-def _derived(counts: dict) -> dict:
+def subtree_figures(per_unit: dict[str, dict]) -> dict:
+    """The whole subtree's figures from its units' counts, without "hosted": hosted from
+    outside a unit is not hosted from outside the subtree, so that one needs its own query."""
+    total: dict[str, int] = {}
+    for counts in per_unit.values():
+        for key, n in counts.items():
+            total[key] = total.get(key, 0) + n
+    total.pop("hosted", None)
+    return derived(total)
+
+
+def derived(counts: dict) -> dict:
     """The figures of one unit (or the whole subtree) with percentages, zeros filled in."""
     figures = {
         key: counts.get(key, 0)
@@ -262,14 +273,9 @@ def report(*, user, organisation: Organisation, today: date, sort: str = "name")
     """The headline figures and the unit table from one set of grouped queries."""
     _require_in_scope(user, organisation)
     path = organisation.path
-    per_unit = _unit_counts(organisation, today)
+    per_unit = unit_counts(organisation, today)
 
-    total: dict[str, int] = {}
-    for counts in per_unit.values():
-        for key, n in counts.items():
-            total[key] = total.get(key, 0) + n
-    total.pop("hosted", None)  # per unit "outside the unit" differs from "outside the subtree"
-    result = _derived(total)
+    result = subtree_figures(per_unit)
     result["hosted"] = _hosted(path).count()
 
     mobile = _mobile(path).order_by()
@@ -305,11 +311,11 @@ def report(*, user, organisation: Organisation, today: date, sort: str = "name")
     )
     units = []
     for child in children:
-        row = _derived(per_unit.get(child.path, {}))
+        row = derived(per_unit.get(child.path, {}))
         row.update(organisation=child, name=child.name)
         units.append(row)
     if organisation.path in per_unit and children:
-        row = _derived(per_unit[organisation.path])
+        row = derived(per_unit[organisation.path])
         row.update(organisation=None, name=organisation.name)
         units.append(row)
     key = sort.removeprefix("-")

@@ -8,6 +8,7 @@ a few hundred passes, not ten thousand.
 from datetime import date, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 
 from members.models import Organisation
 
@@ -17,29 +18,20 @@ from .models import FigureSnapshot
 TREND_FIGURES = ("mobile", "completeness_percent", "no_life_percent", "lost_contact")
 
 
-def _figures_of_children(parent: Organisation, today: date) -> dict[int, dict]:
-    per_unit = dashboard._unit_counts(parent, today)
-    children = Organisation.objects.get_children(parent)
-    figures = {child.pk: dashboard._derived(per_unit.get(child.path, {})) for child in children}
-    return figures
-
-
-def _totals(parent: Organisation, today: date) -> dict:
-    total: dict[str, int] = {}
-    for counts in dashboard._unit_counts(parent, today).values():
-        for key, n in counts.items():
-            total[key] = total.get(key, 0) + n
-    return dashboard._derived(total)
-
-
 @transaction.atomic
 def take_snapshots(*, today: date) -> int:
-    """Record today's figures for every organisation (idempotent: one row per day)."""
+    """Record today's figures for every organisation (idempotent: one row per day).
+
+    Each organisation with children gives its children's figures in one grouped pass; a root
+    takes its own from that same pass.
+    """
     figures: dict[int, dict] = {}
-    for root in Organisation.objects.get_root_nodes():
-        figures[root.pk] = _totals(root, today)
-    for parent in Organisation.objects.filter(numchild__gt=0):
-        figures.update(_figures_of_children(parent, today))
+    for parent in Organisation.objects.filter(Q(numchild__gt=0) | Q(depth=1)):
+        per_unit = dashboard.unit_counts(parent, today)
+        for child in Organisation.objects.get_children(parent):
+            figures[child.pk] = dashboard.derived(per_unit.get(child.path, {}))
+        if parent.is_root():
+            figures[parent.pk] = dashboard.subtree_figures(per_unit)
     for organisation_id, values in figures.items():
         kept = {key: value for key, value in values.items() if isinstance(value, int | float)}
         FigureSnapshot.objects.update_or_create(
