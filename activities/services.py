@@ -12,7 +12,7 @@ from members.models import Member, Organisation
 from members.selectors import (
     members_editable_by,
     members_visible_to,
-    organisations_visible_to,
+    organisation_in_scope,
     require_editable,
     require_visible,
 )
@@ -48,7 +48,7 @@ def activity_record(
     attendance: dict[int, tuple[str, str, bool]],
 ) -> Activity:
     """Record an activity and its roster: {member id: (status, reason, make-up)}."""
-    if not organisations_visible_to(actor).filter(pk=branch.pk).exists():
+    if not organisation_in_scope(actor, branch):
         raise StepRefused(_("You can record activities only for your own organisation."))
     activity = Activity.objects.create(
         branch=branch,
@@ -66,7 +66,7 @@ def activity_record(
 
 @transaction.atomic
 def attendance_record(*, actor, activity: Activity, attendance: dict[int, tuple[str, str, bool]]):
-    if not organisations_visible_to(actor).filter(pk=activity.branch_id).exists():
+    if not organisation_in_scope(actor, activity.branch):
         raise StepRefused(_("You can record attendance only for your own organisation."))
     on_roster = set(roster(activity.branch).values_list("pk", flat=True))
     previous = set(activity.attendance.values_list("member_id", flat=True))
@@ -149,7 +149,7 @@ def dues_payment_record(
     """Record dues paid. Paying ahead is fine; back-payment is limited (default 6 months)."""
     from_month, to_month = dues.first_of_month(from_month), dues.first_of_month(to_month)
     home = members_editable_by(actor).filter(pk=member.pk).exists()
-    inflow = paid_to is not None and organisations_visible_to(actor).filter(pk=paid_to.pk).exists()
+    inflow = organisation_in_scope(actor, paid_to)
     if not home and not (inflow and members_visible_to(actor).filter(pk=member.pk).exists()):
         raise StepRefused(
             _("Only the home branch, or the inflow side for dues paid to it, records this.")
@@ -195,7 +195,7 @@ def evaluation_record(
         episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
         internal = episode.inflow_organisation if episode else None
         if internal is not None:
-            if not organisations_visible_to(actor).filter(pk=internal.pk).exists():
+            if not organisation_in_scope(actor, internal):
                 raise StepRefused(_("The inflow branch records its own evaluation."))
         elif not home:
             raise StepRefused(_("Only the home branch records an external inflow side's result."))

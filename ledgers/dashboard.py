@@ -41,13 +41,13 @@ from django.http import Http404
 from activities.rules import no_life_6_months
 from members.models import Alert, Member, Organisation
 from members.rules import registered_rules
-from members.selectors import scope_root_of, sees_everything
+from members.selectors import organisation_in_scope
 from transfers.classification import Arrangement
 from transfers.models import MobilityEpisode, RelationshipTransfer
 from transfers.rules import certificate_review_due, receipt_overdue
 from transfers.selectors import arrangement_expression
 
-from .rules import _silent_since
+from .rules import silent_since
 from .selectors import campaign_checklist, campaigns_visible_to, with_five_clears
 
 NO_LIFE_REFERENCE_PERCENT = 14.5  # share of members without organisational life, published surveys
@@ -72,10 +72,7 @@ UNIT_SORTS = (
 
 
 def _require_in_scope(user, organisation: Organisation) -> None:
-    if sees_everything(user):
-        return
-    root = scope_root_of(user)
-    if root is None or not organisation.path.startswith(root.path):
+    if not organisation_in_scope(user, organisation):
         raise Http404
 
 
@@ -112,7 +109,7 @@ def _no_life(path: str, today: date) -> QuerySet[Member]:
 
 def _lost_contact(path: str, today: date) -> QuerySet[MobilityEpisode]:
     lost = today - timedelta(days=settings.LOST_CONTACT_DAYS)
-    return _silent_since().filter(
+    return silent_since().filter(
         member__home_branch__path__startswith=path, silent_since__lte=lost
     )
 

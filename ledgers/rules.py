@@ -14,7 +14,7 @@ from transfers.models import MobilityEpisode
 from .selectors import last_reached_subquery, with_five_clears
 
 
-def _silent_since() -> QuerySet[MobilityEpisode]:
+def silent_since() -> QuerySet[MobilityEpisode]:
     """Current episodes with `silent_since`: the last successful contact, or the day they left."""
     last_reached = last_reached_subquery("member")
     return (
@@ -46,7 +46,7 @@ def _silent_since() -> QuerySet[MobilityEpisode]:
 def contact_overdue(today: date) -> QuerySet[Member]:
     warning = today - timedelta(days=settings.CONTACT_WARNING_DAYS)
     lost = today - timedelta(days=settings.LOST_CONTACT_DAYS)
-    silent = _silent_since().filter(silent_since__lte=warning, silent_since__gt=lost)
+    silent = silent_since().filter(silent_since__lte=warning, silent_since__gt=lost)
     return Member.objects.filter(pk__in=silent.values("member_id"))
 
 
@@ -66,7 +66,7 @@ def contact_overdue(today: date) -> QuerySet[Member]:
 )
 def lost_contact(today: date) -> QuerySet[Member]:
     lost = today - timedelta(days=settings.LOST_CONTACT_DAYS)
-    silent = _silent_since().filter(silent_since__lte=lost)
+    silent = silent_since().filter(silent_since__lte=lost)
     return Member.objects.filter(pk__in=silent.values("member_id"))
 
 
@@ -98,7 +98,7 @@ def five_clears_not_clear(today: date) -> QuerySet[Member]:
 )
 def overseas_not_contacted(today: date) -> QuerySet[Member]:
     cutoff = today - relativedelta(months=settings.OVERSEAS_CONTACT_MONTHS)
-    silent = _silent_since().filter(
+    silent = silent_since().filter(
         mobility_type=MobilityEpisode.Type.ABROAD, silent_since__lte=cutoff
     )
     return Member.objects.filter(pk__in=silent.values("member_id"))

@@ -9,6 +9,7 @@ from members.models import Member, Organisation, StaffAssignment
 from members.selectors import (
     assignment_of,
     members_editable_by,
+    organisation_in_scope,
     require_editable,
     require_visible,
     sees_everything,
@@ -91,7 +92,7 @@ def campaign_open(
     is_reviewer = sees_everything(actor) or (
         assignment is not None
         and assignment.role == StaffAssignment.Role.REVIEWER
-        and organisation.path.startswith(assignment.organisation.path)
+        and organisation_in_scope(actor, organisation)
     )
     if not is_reviewer:
         raise StepRefused(_("Only a reviewer opens a census campaign for their organisation."))

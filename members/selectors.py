@@ -48,6 +48,16 @@ def scope_root_of(user) -> Organisation | None:
     return assignment.organisation if assignment else None
 
 
+def organisation_in_scope(user, organisation: Organisation | None) -> bool:
+    """The same rule as organisations_visible_to, for one organisation, without a query."""
+    if organisation is None:
+        return False
+    if sees_everything(user):
+        return True
+    root = scope_root_of(user)
+    return root is not None and organisation.path.startswith(root.path)
+
+
 def organisations_visible_to(user) -> QuerySet[Organisation]:
     if sees_everything(user):
         return Organisation.objects.all()

@@ -12,7 +12,12 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from members.models import ExternalOrganisation, Member, Organisation, StaffAssignment
-from members.selectors import assignment_of, require_editable, sees_everything
+from members.selectors import (
+    assignment_of,
+    organisation_in_scope,
+    require_editable,
+    sees_everything,
+)
 from members.steps import StepRefused
 
 from .models import (
@@ -49,15 +54,6 @@ def _next_number(*, county: Organisation, kind: str, year: int) -> int:
     sequence.last += 1
     sequence.save(update_fields=["last"])
     return sequence.last
-
-
-def _in_subtree(actor, organisation: Organisation | None) -> bool:
-    if sees_everything(actor):
-        return True
-    assignment = assignment_of(actor)
-    return bool(
-        assignment and organisation and organisation.path.startswith(assignment.organisation.path)
-    )
 
 
 # --- mobility episodes -------------------------------------------------------------------
@@ -161,7 +157,7 @@ def _certificate_for_update(certificate: ActivityCertificate) -> ActivityCertifi
 
 
 def _require_inflow_or_home(actor, certificate: ActivityCertificate) -> None:
-    if _in_subtree(actor, certificate.inflow_organisation):
+    if organisation_in_scope(actor, certificate.inflow_organisation):
         return
     require_editable(actor, certificate.member)
 
@@ -344,7 +340,7 @@ def can_decide(actor, transfer: RelationshipTransfer) -> bool:
     )
     return (
         is_reviewer
-        and _in_subtree(actor, transfer.from_branch)
+        and organisation_in_scope(actor, transfer.from_branch)
         and transfer.requested_by_id != actor.pk
     )
 
@@ -480,7 +476,9 @@ def _complete(*, actor, transfer: RelationshipTransfer, on: date) -> None:
 def transfer_accept(*, actor, transfer: RelationshipTransfer, on: date) -> RelationshipTransfer:
     """The receiving branch (ours) accepts: the home branch changes in this transaction."""
     transfer = _transfer_for_update(transfer)
-    if transfer.to_organisation is None or not _in_subtree(actor, transfer.to_organisation):
+    if transfer.to_organisation is None or not organisation_in_scope(
+        actor, transfer.to_organisation
+    ):
         raise StepRefused(_("Only the receiving organisation can accept this transfer."))
     _require_state(transfer, RelationshipTransfer.State.APPROVED)
     letter = _live_letter(transfer)
@@ -526,7 +524,7 @@ def incoming_register(
     arrived_on: date,
 ) -> RelationshipTransfer:
     """A member arrives from outside with a letter: create them in the receiving branch."""
-    if not _in_subtree(actor, member.home_branch):
+    if not organisation_in_scope(actor, member.home_branch):
         raise StepRefused(_("You can register arrivals only in your own organisation."))
     member._history_user = actor
     member.save()
