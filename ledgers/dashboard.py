@@ -109,9 +109,7 @@ def _no_life(path: str, today: date) -> QuerySet[Member]:
 
 def _lost_contact(path: str, today: date) -> QuerySet[MobilityEpisode]:
     lost = today - timedelta(days=settings.LOST_CONTACT_DAYS)
-    return silent_since().filter(
-        member__home_branch__path__startswith=path, silent_since__lte=lost
-    )
+    return silent_since().filter(member__home_branch__path__startswith=path, silent_since__lte=lost)
 
 
 def _certificates_due(path: str, today: date) -> QuerySet[Member]:

@@ -312,7 +312,7 @@ def transfer_draft(request, member_pk: int):
     member = member_selectors.member_get_for_edit(user=request.user, pk=member_pk)
     form = TransferDraftForm(
         request.POST or None,
-        destinations=selectors.transfer_destinations(user=request.user),
+        destinations=selectors.transfer_destinations(),
     )
     return step_view(
         request,
