@@ -31,9 +31,9 @@ from itertools import islice
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from members import crypto, national_id, phone
+from members.bulk_history import record_history
 from members.models import ExternalOrganisation, Member, Organisation
 from members.selectors import members_editable_by, organisations_visible_to
 from transfers import divisions
@@ -1501,27 +1501,28 @@ def _create_externals(new: dict[tuple[str, str], dict], user) -> dict[tuple[str,
     return created
 
 
-def _bulk_update(objs: list, model, user, when, extra=()) -> None:
-    """bulk_update_with_history, grouped by the set of changed fields (smaller CASE lists)."""
+def _create(objs: list, model, user, when) -> None:
+    if objs:
+        model.objects.bulk_create(objs, batch_size=CHUNK)
+        record_history(model, [obj.pk for obj in objs], user=user, when=when, history_type="+")
+
+
+def _update(objs: list, model, user, when, extra=()) -> None:
+    """bulk_update grouped by the set of changed fields (smaller CASE lists), then history."""
     groups: dict[tuple[str, ...], list] = {}
     for obj, fields in objs:
         groups.setdefault(tuple(sorted(fields)), []).append(obj)
     for fields, group in groups.items():
-        bulk_update_with_history(
-            group,
-            model,
-            [*fields, *extra],
-            batch_size=CHUNK,
-            default_user=user,
-            default_date=when,
-        )
+        model.objects.bulk_update(group, [*fields, *extra], batch_size=CHUNK)
+    if objs:
+        ids = [obj.pk for obj, _ in objs]
+        record_history(model, ids, user=user, when=when, history_type="~")
 
 
 def _write(works: list[_Work], externals: _Externals, *, user, progress, total: int) -> None:
     """Write the planned rows, CHUNK at a time; instances live only while their chunk is written."""
     now = timezone.now()
     external_ids = _create_externals(externals.new, user)
-    history = {"default_user": user, "default_date": now, "batch_size": CHUNK}
     count = len(works)
     for start in range(0, count, CHUNK):
         chunk = works[start : start + CHUNK]
@@ -1536,9 +1537,8 @@ def _write(works: list[_Work], externals: _Externals, *, user, progress, total: 
             elif work.member_fields:
                 work.member.updated_at = now
                 changed_members.append((work.member, work.member_fields))
-        if new_members:
-            bulk_create_with_history(new_members, Member, **history)
-        _bulk_update(changed_members, Member, user, now, extra=("updated_at",))
+        _create(new_members, Member, user, now)
+        _update(changed_members, Member, user, now, extra=("updated_at",))
 
         new_episodes, changed_episodes, new_records, changed_records, contacts = [], [], [], [], []
         for work in chunk:
@@ -1565,12 +1565,10 @@ def _write(works: list[_Work], externals: _Externals, *, user, progress, total: 
                         recorded_by=user,
                     )
                 )
-        if new_episodes:
-            bulk_create_with_history(new_episodes, MobilityEpisode, **history)
-        _bulk_update(changed_episodes, MobilityEpisode, user, now)
-        if new_records:
-            bulk_create_with_history(new_records, LedgerRecord, **history)
-        _bulk_update(changed_records, LedgerRecord, user, now)
+        _create(new_episodes, MobilityEpisode, user, now)
+        _update(changed_episodes, MobilityEpisode, user, now)
+        _create(new_records, LedgerRecord, user, now)
+        _update(changed_records, LedgerRecord, user, now)
         if contacts:
             ContactAttempt.objects.bulk_create(contacts, batch_size=CHUNK)
         works[start : start + CHUNK] = [None] * len(chunk)  # let the chunk's objects go
