@@ -12,8 +12,8 @@ def _value(item, member, episode, record) -> str:
     if item == FiveClearsItem.CONTACT:
         return member.phone
     if item == FiveClearsItem.CONDUCT:
-        label = record.get_conduct_assessment_display() if record.conduct_assessment else ""
-        return "：".join(part for part in (label, record.conduct_note) if part)
+        # The note itself is shown only on request (conduct_views), which logs the read.
+        return record.get_conduct_assessment_display() if record.conduct_assessment else ""
     if episode is None:
         return ""
     if item == FiveClearsItem.LEFT:
@@ -46,6 +46,7 @@ def ledger(request, member) -> dict:
                 "confirmed_on": confirmed_on,
                 "confirmed_by": getattr(record, f"{item}_confirmed_by", None),
                 "clear": bool(value) and confirmed_on is not None and confirmed_on >= cutoffs[item],
+                "has_note": item == FiveClearsItem.CONDUCT and bool(record.conduct_note),
             }
         )
     contacts = list(contacts_of(member)[:20])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import dashboard_views, views
+from . import conduct_views, dashboard_views, views
 
 app_name = "ledgers"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("ledger/<int:member_pk>/confirm/", views.ledger_confirm, name="confirm"),
     path("ledger/<int:member_pk>/<str:item>/", views.ledger_item_edit, name="item_edit"),
     path("members/<int:member_pk>/reached/", views.contact_reached_today, name="reached_today"),
+    path("members/<int:member_pk>/conduct-note/", conduct_views.conduct_note, name="conduct_note"),
     path("members/<int:member_pk>/contacts/new/", views.contact_new, name="contact_new"),
     path("ledger/import/", views.import_upload, name="import_upload"),
     path("ledger/import/<int:pk>/apply/", views.import_apply, name="import_apply"),

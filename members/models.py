@@ -209,12 +209,14 @@ class StaffAssignment(models.Model):
 
 
 class SensitiveAccess(models.Model):
-    """A log line for each sensitive read (revealing an ID number, and later exports)."""
+    """A log line for each sensitive read: an ID number, an export, a thought-and-conduct note."""
 
     class Action(models.TextChoices):
         REVEAL_NATIONAL_ID = "reveal_national_id", _("Revealed national ID number")
         PRINT_LETTER = "print_letter", _("Printed an introduction letter (holds the ID number)")
         EXPORT_LEDGER = "export_ledger", _("Exported a ledger")
+        EXPORT_REPORT = "export_report", _("Exported a dashboard or report")
+        VIEW_CONDUCT_NOTE = "view_conduct_note", _("Opened a note on thought and conduct")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("user")
@@ -225,6 +227,8 @@ class SensitiveAccess(models.Model):
     action = models.CharField(_("action"), max_length=40, choices=Action.choices)
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    # What was read when there is no member: which report, for which organisation.
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("sensitive access")

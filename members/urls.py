@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import alert_views, views
+from . import access_views, alert_views, views
 
 app_name = "members"
 
@@ -22,4 +22,5 @@ urlpatterns = [
     path("alerts/<int:pk>/resolve/", alert_views.alert_resolve, name="alert_resolve"),
     path("organisations/", views.organisation_tree, name="organisation_tree"),
     path("organisations/<int:pk>/", views.organisation_detail, name="organisation_detail"),
+    path("access-log/", access_views.access_log_list, name="access_log"),
 ]
