@@ -9,7 +9,6 @@ from django.views.decorators.http import require_http_methods
 
 from . import two_factor
 
-
 WRONG_CODE = _(
     "That code is wrong or has expired. After a wrong code, wait a few seconds, then enter "
     "the code the app shows now."
