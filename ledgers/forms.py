@@ -1,8 +1,9 @@
 from django import forms
-from django.utils import timezone
+from django.core import signing
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from members import phone
+from members import phone, validators
 from members.forms import DateInput
 from members.selectors import organisations_visible_to
 from transfers.forms import MobileFilterForm, not_in_future
@@ -31,7 +32,15 @@ class ContactForm(forms.ModelForm):
 
 
 class ItemForm(forms.Form):
-    """Edit one five-clears item; the fields depend on the item."""
+    """Edit one five-clears item; the fields depend on the item.
+
+    The values the form was opened on travel (signed) in `seen`: when someone changed the item
+    meanwhile, the save is refused with what they changed, and the input is kept.
+    """
+
+    SEEN_SALT = "ledgers.item"
+
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
 
     FIELDS = {
         FiveClearsItem.LEFT: ["left_on"],
@@ -70,6 +79,18 @@ class ItemForm(forms.Form):
             self.initial.update(
                 conduct_assessment=record.conduct_assessment, conduct_note=record.conduct_note
             )
+            validators.limit_length(self.fields["conduct_note"])
+        self.member = member
+        self.owner = {
+            FiveClearsItem.CONTACT: member,
+            FiveClearsItem.CONDUCT: record,
+        }.get(item, episode)
+        self.current = {
+            name: _shown(self.fields[name], self.initial[name])
+            for name in self.fields
+            if name != "seen"
+        }
+        self.initial["seen"] = signing.dumps(self.current, salt=self.SEEN_SALT)
 
     def clean_phone(self) -> str:
         return phone.validate(self.cleaned_data["phone"])
@@ -78,6 +99,67 @@ class ItemForm(forms.Form):
         value = self.cleaned_data["left_on"]
         not_in_future(value)
         return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if "left_on" in cleaned:
+            validators.in_member_life(self, "left_on", self.member)
+        seen = cleaned.pop("seen", "")
+        if not seen:
+            return cleaned  # a form without it (a script): nothing to compare
+        try:
+            before = signing.loads(seen, salt=self.SEEN_SALT)
+        except signing.BadSignature:
+            before = {}
+        changed = [name for name, value in self.current.items() if before.get(name) != value]
+        if changed:
+            self._refuse_stale(before, changed)
+        return cleaned
+
+    def _refuse_stale(self, before: dict, changed: list[str]) -> None:
+        """Keep the input, move the form to the current values, and say what changed."""
+        self.data = self.data.copy()
+        self.data[self.add_prefix("seen")] = self.initial["seen"]
+        last = self.owner.history.select_related("history_user").first() if self.owner.pk else None
+        who = (
+            _("%(user)s on %(when)s")
+            % {
+                "user": last.history_user or "—",
+                "when": formats.date_format(timezone.localtime(last.history_date), "Y-m-d H:i"),
+            }
+            if last
+            else "—"
+        )
+        self.add_error(
+            None,
+            forms.ValidationError(
+                _(
+                    "This item was changed by %(who)s while you were editing. Your input is "
+                    "kept; check it and save again to apply it."
+                )
+                % {"who": who},
+                code="stale",
+            ),
+        )
+        for name in changed:
+            self.add_error(
+                None,
+                forms.ValidationError(
+                    f"{self.fields[name].label}: {before.get(name) or '—'} → "
+                    f"{self.current[name] or '—'}",
+                    code="stale",
+                ),
+            )
+
+
+def _shown(field: forms.Field, value) -> str:
+    """A value as the user reads it: choice labels, ISO dates, '' for nothing."""
+    if value in (None, ""):
+        return ""
+    choices = getattr(field, "choices", None)
+    if choices:
+        return str(dict(choices).get(value, value))
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 class CampaignForm(forms.ModelForm):

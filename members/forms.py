@@ -1,9 +1,7 @@
-from datetime import date
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from . import crypto, national_id, phone
+from . import conflicts, crypto, national_id, phone, validators
 from .models import Member
 from .selectors import member_branch_choices, organisations_visible_to
 
@@ -24,6 +22,8 @@ class MemberForm(forms.ModelForm):
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
+    # The member's version when the form was opened (see members/conflicts.py).
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
     class Meta:
         model = Member
@@ -55,8 +55,23 @@ class MemberForm(forms.ModelForm):
             self.fields["national_id_input"].help_text = _(
                 "Currently %(masked)s. Leave blank to keep it."
             ) % {"masked": self.instance.national_id_masked}
+            if not self.is_bound:
+                self.fields["version"].initial = conflicts.member_version(self.instance)
         else:
             self.fields["national_id_input"].required = True
+            del self.fields["version"]
+        self.fields["birth_date"].validators += [
+            validators.not_in_future,
+            validators.plausible_birth_date,
+        ]
+        self.fields["joined_on"].validators += [
+            validators.not_in_future,
+            validators.not_before_party,
+        ]
+        self.fields["confirmed_on"].validators += [
+            validators.not_in_future,
+            validators.not_before_party,
+        ]
 
     def clean_national_id_input(self) -> str:
         value = self.cleaned_data["national_id_input"]
@@ -80,12 +95,26 @@ class MemberForm(forms.ModelForm):
         if cleaned.get("national_id_input"):
             # Set before the model's own clean() compares it with the birth date.
             self.instance.national_id = cleaned["national_id_input"]
-        today = date.today()
-        for name in ("birth_date", "joined_on", "confirmed_on"):
-            value = cleaned.get(name)
-            if value and value > today:
-                self.add_error(name, _("This date is in the future."))
+        # Joining before birth is caught by the model's "18 or older" rule.
         return cleaned
+
+    def refuse_stale(self, *, version: int) -> None:
+        """Someone saved the member meanwhile: keep the input, move to their version.
+
+        Saving again then applies this input on top of theirs, which the user has now seen.
+        """
+        self.data = self.data.copy()
+        self.data[self.add_prefix("version")] = str(version)
+        self.add_error(
+            None,
+            forms.ValidationError(
+                _(
+                    "Someone else saved this member while you were editing. Their changes are "
+                    "listed below; your input is kept. Check it and save again to apply it."
+                ),
+                code="stale",
+            ),
+        )
 
 
 def indented_name(organisation) -> str:

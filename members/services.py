@@ -6,12 +6,34 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 
+from . import conflicts
 from .models import Member, SensitiveAccess
 
 
+class EditConflict(Exception):
+    """Someone saved the member after the form was opened; nothing was written."""
+
+    def __init__(self, *, version: int, entries: list):
+        super().__init__("edit conflict")
+        self.version = version  # the member's version now
+        self.entries = entries  # who changed what since, oldest first
+
+
 @transaction.atomic
-def member_save(*, member: Member, actor) -> Member:
-    """Create or update a member validated by its form; history records `actor`."""
+def member_save(*, member: Member, actor, version: int | None = None) -> Member:
+    """Create or update a member validated by its form; history records `actor`.
+
+    With `version` (the one the edit form was opened on) an update on top of a newer save is
+    refused with EditConflict, so the second of two editors never silently overwrites the first.
+    """
+    if member.pk and version is not None:
+        # Lock the row: a concurrent save waits here and then sees the newer version.
+        Member.objects.select_for_update().filter(pk=member.pk).values_list("pk").first()
+        current = conflicts.member_version(member)
+        if current != version:
+            raise EditConflict(
+                version=current, entries=conflicts.changes_since(member=member, version=version)
+            )
     member._history_user = actor
     member.save()
     return member

@@ -73,11 +73,23 @@ def member_create(request):
 def member_edit(request, pk: int):
     member = selectors.member_get_for_edit(user=request.user, pk=pk)
     form = MemberForm(request.POST or None, instance=member, user=request.user)
+    conflict = None
     if request.method == "POST" and form.is_valid():
-        services.member_save(member=form.instance, actor=request.user)
-        messages.success(request, _("Changes to %(name)s saved.") % {"name": member.name})
-        return redirect("members:detail", pk=member.pk)
-    return render(request, "members/member_form.html", {"form": form, "member": member})
+        try:
+            services.member_save(
+                member=form.instance, actor=request.user, version=form.cleaned_data["version"]
+            )
+        except services.EditConflict as error:
+            conflict = error.entries
+            form.refuse_stale(version=error.version)
+        else:
+            messages.success(request, _("Changes to %(name)s saved.") % {"name": member.name})
+            return redirect("members:detail", pk=member.pk)
+    return render(
+        request,
+        "members/member_form.html",
+        {"form": form, "member": member, "conflict": conflict},
+    )
 
 
 @require_GET
