@@ -37,6 +37,7 @@ from django.conf import settings
 from django.db.models import CharField, Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Substr
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from activities.rules import no_life_6_months
 from members.models import Alert, Member, Organisation
@@ -132,6 +133,30 @@ def _open_alerts(path: str, today: date) -> QuerySet[Alert]:
     return Alert.objects.filter(
         closed_at__isnull=True, member__home_branch__path__startswith=path
     ).exclude(state=Alert.State.SNOOZED, snoozed_until__gt=today)
+
+
+# The members behind each rule-based figure, so that a figure's link lists exactly what it counts.
+FIGURE_TITLES = {
+    "no_life": _("No organisational life for 6 months"),
+    "lost_contact": _("Lost contact (6 months or more)"),
+    "certificates_due": _("Certificates due for review"),
+    "receipts_overdue": _("Transfer receipts overdue"),
+}
+
+
+def figure_members(*, user, organisation: Organisation, figure: str, today: date):
+    """The members counted by one figure of the organisation's subtree (None: unknown figure)."""
+    _require_in_scope(user, organisation)
+    path = organisation.path
+    if figure == "no_life":
+        return _no_life(path, today)
+    if figure == "lost_contact":
+        return Member.objects.filter(pk__in=_lost_contact(path, today).values("member_id"))
+    if figure == "certificates_due":
+        return _certificates_due(path, today)
+    if figure == "receipts_overdue":
+        return _receipts_overdue(path, today)
+    return None
 
 
 def no_life_measurable(today: date) -> bool:

@@ -7,6 +7,7 @@ can filter to exactly that figure, the link goes to the nearest one (see `links`
 import io
 from urllib.parse import urlencode
 
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -55,13 +56,13 @@ def _url(name: str, **params) -> str:
 
 
 def links(organisation: Organisation) -> dict:
-    """The list behind each figure.
+    """The list behind each figure, filtered to the organisation's subtree.
 
-    Members: the member list filters by organisation subtree and status. Mobile figures: the
-    five-clears ledger (it filters by home-branch subtree, arrangement, type and province; the
-    mobile list has no organisation filter). Rule figures (no life, lost contact, certificates
-    due, receipts overdue) and alerts: the alert inbox by kind (no organisation filter there).
-    Transfers: the transfer list by state (no organisation filter). Hosted: the inflow ledger.
+    Members: the member list (subtree, active). Mobile figures: the five-clears ledger (subtree,
+    arrangement, type, province). Rule figures (no life, lost contact, certificates due, receipts
+    overdue): the dashboard's own member list, built from the very query that counts them.
+    Alerts: the alert inbox (subtree, kind). Transfers: the transfer list (sending branch in the
+    subtree, state). Hosted: the inflow ledger.
     """
     branch = organisation.pk
     ledger = "ledgers:ledger"
@@ -70,13 +71,13 @@ def links(organisation: Organisation) -> dict:
         "mobile": _url(ledger, branch=branch),
         "hosted": _url(ledger, side="inflow", branch=branch),
         "not_clear": _url(ledger, branch=branch, not_clear_only="on"),
-        "no_life": _url("members:alert_inbox", kind="no_life_6_months"),
-        "lost_contact": _url("members:alert_inbox", kind="lost_contact"),
-        "certificates_due": _url("members:alert_inbox", kind="certificate_review_due"),
-        "receipts_overdue": _url("members:alert_inbox", kind="receipt_overdue"),
-        "transfers_submitted": _url("transfers:transfer_list", state="submitted"),
-        "transfers_approved": _url("transfers:transfer_list", state="approved"),
-        "alerts": _url("members:alert_inbox"),
+        **{
+            figure: _url("ledgers:dashboard_members", org=branch, figure=figure)
+            for figure in board.FIGURE_TITLES
+        },
+        "transfers_submitted": _url("transfers:transfer_list", org=branch, state="submitted"),
+        "transfers_approved": _url("transfers:transfer_list", org=branch, state="approved"),
+        "alerts": _url("members:alert_inbox", org=branch),
         **{
             f"arrangement_{value}": _url(ledger, branch=branch, arrangement=value)
             for value in board.ARRANGEMENTS
@@ -181,6 +182,33 @@ def _context(request, *, sort: str = "name") -> dict:
 def dashboard(request):
     sort = request.GET.get("sort", "name")
     return render(request, "dashboard/dashboard.html", _context(request, sort=sort))
+
+
+@require_GET
+def dashboard_members(request):
+    """The members one rule-based figure counts (?org=&figure=), paginated like the member list."""
+    organisation = _organisation(request)
+    figure = request.GET.get("figure", "")
+    if organisation is None:
+        raise Http404
+    members = board.figure_members(
+        user=request.user, organisation=organisation, figure=figure, today=timezone.localdate()
+    )
+    if members is None:
+        raise Http404
+    members = members.select_related("home_branch").order_by("home_branch__path", "name", "pk")
+    query_string = request.GET.copy()
+    query_string.pop("page", None)
+    return render(
+        request,
+        "dashboard/figure_members.html",
+        {
+            "organisation": organisation,
+            "title": board.FIGURE_TITLES[figure],
+            "page": Paginator(members, 50).get_page(request.GET.get("page")),
+            "query_string": query_string.urlencode(),
+        },
+    )
 
 
 @require_GET

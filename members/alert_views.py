@@ -14,6 +14,7 @@ from .forms import DateInput
 from .models import Alert
 from .rules import registered_rules
 from .sections import render_member_sections
+from .selectors import organisation_from_query
 from .steps import step_view
 
 
@@ -51,9 +52,10 @@ class SnoozeForm(forms.Form):
 def inbox(request):
     form = InboxFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    page = Paginator(alerts.alert_inbox(user=request.user, **filters), 50).get_page(
-        request.GET.get("page")
-    )
+    organisation = organisation_from_query(request)
+    page = Paginator(
+        alerts.alert_inbox(user=request.user, organisation=organisation, **filters), 50
+    ).get_page(request.GET.get("page"))
     query_string = request.GET.copy()
     query_string.pop("page", None)
     titles = {rule.code: rule for rule in registered_rules()}
@@ -64,6 +66,7 @@ def inbox(request):
         "members/alert_inbox.html",
         {
             "form": form,
+            "organisation": organisation,
             "page": page,
             "summary": alerts.alert_summary(user=request.user),
             "query_string": query_string.urlencode(),

@@ -42,8 +42,13 @@ def alert_summary(*, user) -> list[dict]:
     return [{"rule": rule, "count": counts[rule.code]} for rule in rules]
 
 
-def alert_inbox(*, user, kind: str = "", severity: str = "", state: str = "") -> QuerySet[Alert]:
+def alert_inbox(
+    *, user, kind: str = "", severity: str = "", state: str = "", organisation=None
+) -> QuerySet[Alert]:
+    """Open alerts in scope; `organisation` (already checked in scope) narrows to its subtree."""
     alerts = alerts_visible_to(user, include_snoozed=state == Alert.State.SNOOZED)
+    if organisation is not None:
+        alerts = alerts.filter(member__home_branch__path__startswith=organisation.path)
     if kind:
         alerts = alerts.filter(kind=kind)
     if severity:

@@ -8,6 +8,7 @@ from datetime import date
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
@@ -287,3 +288,13 @@ def organisation_tree(*, user) -> list[Organisation]:
         org.subtree_members = totals.get(org.path, 0)
         org.indent = org.depth - base_depth
     return organisations
+
+
+def organisation_from_query(request) -> Organisation | None:
+    """The ?org=<pk> filter of a list page: an organisation in the user's scope (404 otherwise)."""
+    pk = request.GET.get("org", "")
+    if not pk:
+        return None
+    if not pk.isdigit():
+        raise Http404
+    return organisation_get(user=request.user, pk=int(pk))

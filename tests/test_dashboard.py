@@ -211,7 +211,47 @@ def test_every_figure_links_to_its_list(board, client):
     assert f'href="/dashboard/?org={board.township_a.pk}"' in html
     assert f"/members/?branch={board.township_a.pk}&amp;status=active" in html
     assert f"/ledger/?branch={board.county.pk}&amp;arrangement=transfer_required" in html
-    assert "<svg" in html and "<script" not in html
+    assert "<svg" in html and "<script>" not in html  # charts need no script
+
+
+def test_each_rule_figure_links_to_exactly_the_members_it_counts(board, client):
+    client.force_login(board.rev)
+    page = client.get(reverse("ledgers:dashboard"), {"org": board.township_a.pk})
+    figures, links = page.context["figures"], page.context["links"]
+    expected = {"no_life": {"甲二", "甲三", "乙一"}, "lost_contact": {"甲三"}}
+    expected |= {"certificates_due": {"甲三"}, "receipts_overdue": set()}
+    for figure, names in expected.items():
+        listed = client.get(links[figure])
+        assert listed.status_code == 200, figure
+        members = listed.context["page"].object_list
+        assert {m.name for m in members} == names, figure
+        assert listed.context["page"].paginator.count == figures[figure], figure
+
+
+def test_alert_and_transfer_links_are_filtered_to_the_unit(board, client):
+    client.force_login(board.rev)
+    links = client.get(reverse("ledgers:dashboard"), {"org": board.township_b.pk}).context["links"]
+    inbox = client.get(links["alerts"])
+    assert [a.member.name for a in inbox.context["page"]] == ["丙一"]  # not A's 甲三
+    by_kind = client.get(reverse("members:alert_inbox"), {"org": board.township_a.pk})
+    assert [a.member.name for a in by_kind.context["page"]] == ["甲三"]
+    transfers = client.get(links["transfers_submitted"])
+    assert list(transfers.context["page"]) == []  # 甲四's transfer leaves from township A
+    transfers = client.get(
+        reverse("transfers:transfer_list"), {"org": board.township_a.pk, "state": "submitted"}
+    )
+    assert [t.member.name for t in transfers.context["page"]] == ["甲四"]
+
+
+def test_figure_lists_and_filters_stay_in_scope(board, client):
+    client.force_login(board.rev_a)
+    url = reverse("ledgers:dashboard_members")
+    assert client.get(url, {"org": board.township_b.pk, "figure": "no_life"}).status_code == 404
+    assert client.get(url, {"org": board.township_a.pk, "figure": "nonsense"}).status_code == 404
+    assert client.get(url, {"org": board.township_a.pk, "figure": "no_life"}).status_code == 200
+    for name in ("members:alert_inbox", "transfers:transfer_list"):
+        assert client.get(reverse(name), {"org": board.township_b.pk}).status_code == 404
+        assert client.get(reverse(name), {"org": "x"}).status_code == 404
 
 
 def test_a_secretary_sees_their_branch(board, client):

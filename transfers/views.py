@@ -293,7 +293,12 @@ def transfer_list(request):
     transfers = selectors.transfers_visible_to(request.user)
     if state in RelationshipTransfer.State.values:
         transfers = transfers.filter(state=state)
+    organisation = member_selectors.organisation_from_query(request)
+    if organisation is not None:  # the sending side, as the dashboard counts pending transfers
+        transfers = transfers.filter(from_branch__path__startswith=organisation.path)
     page = Paginator(transfers, 50).get_page(request.GET.get("page"))
+    query_string = request.GET.copy()
+    query_string.pop("page", None)
     return render(
         request,
         "transfers/transfer_list.html",
@@ -303,7 +308,8 @@ def transfer_list(request):
             "page": page,
             "state": state,
             "states": RelationshipTransfer.State.choices,
-            "query_string": f"state={state}" if state else "",
+            "organisation": organisation,
+            "query_string": query_string.urlencode(),
         },
     )
 
