@@ -1,0 +1,203 @@
+"""Concurrent load on a production-like server (issue #8).
+
+    python -m bench.load_bench [--users 20] [--seconds 60] [--wait 0]
+
+Starts gunicorn (config.wsgi, 2 x cores + 1 sync workers as gunicorn's documentation
+advises, on a free loopback port, DEBUG off) on the database in DATABASE_URL, then locust,
+headless, with --users simulated staff (three secretaries to one reviewer, each logged in
+through the login form) opening a mix of the pages of bench.pages_bench for --seconds.
+Requests per second and p50/p95 per page and overall (logins left out) go to
+bench/results/load.json; locust's own CSV stays in a temporary folder.
+"""
+
+import argparse
+import csv
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+
+from bench.common import BENCH_PASSWORD, bench_staff, pages_for, percentile  # noqa: E402
+from bench.province import guard  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+BIN = Path(sys.executable).parent
+TARGET_P95_MS = 300
+TARGET_RPS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_gunicorn(*, port: int, workers: int, log) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.load_settings",
+        "DEBUG": "true",  # for config.settings' import only: bench.load_settings turns it off
+        "SECRET_KEY": secrets.token_urlsafe(50),
+    }
+    env.pop("GUNICORN_CMD_ARGS", None)
+    server = subprocess.Popen(  # noqa: S603
+        [
+            str(BIN / "gunicorn"),
+            "config.wsgi:application",
+            f"--workers={workers}",
+            f"--bind=127.0.0.1:{port}",
+            "--log-level=warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"gunicorn stopped at start (exit {server.returncode}): see {log.name}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5):  # noqa: S310
+                return server
+        except OSError:
+            time.sleep(0.5)
+    server.terminate()
+    sys.exit("gunicorn did not answer within 60 s")
+
+
+def figures_of(timings: list[float]) -> dict:
+    return {
+        "requests": len(timings),
+        "p50_ms": round(percentile(timings, 0.50), 1),
+        "p95_ms": round(percentile(timings, 0.95), 1),
+    }
+
+
+def locust_aggregate(path: Path) -> dict:
+    """Locust's own Aggregated row (logins included), to cross-check ours."""
+    if not path.exists():
+        return {}
+    with path.open() as stats:
+        for row in csv.DictReader(stats):
+            if row["Name"] == "Aggregated":
+                return {
+                    "requests": int(row["Request Count"]),
+                    "failures": int(row["Failure Count"]),
+                    "requests_per_second": round(float(row["Requests/s"]), 1),
+                    "p50_ms": float(row["50%"]),
+                    "p95_ms": float(row["95%"]),
+                }
+    return {}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--wait", type=float, default=0.0, help="seconds between a user's pages")
+    args = parser.parse_args()
+    guard()
+    secretaries = args.users * 3 // 4
+    plan = [
+        {
+            "username": user.username,
+            "password": BENCH_PASSWORD,
+            "role": role,
+            "pages": pages_for(user),
+        }
+        for user, role in bench_staff(secretaries=secretaries, reviewers=args.users - secretaries)
+    ]
+    workers = 2 * (os.cpu_count() or 1) + 1
+    port = free_port()
+    work = Path(tempfile.mkdtemp(prefix="liudong-load-"))
+    (work / "plan.json").write_text(json.dumps(plan, ensure_ascii=False))
+    load_before = os.getloadavg()
+    with (work / "gunicorn.log").open("w") as log:
+        server = start_gunicorn(port=port, workers=workers, log=log)
+        try:
+            print(f"gunicorn, {workers} workers, on 127.0.0.1:{port}; locust, {args.users} users")
+            locust = subprocess.run(  # noqa: S603
+                [
+                    str(BIN / "locust"),
+                    "--locustfile=bench/locustfile.py",
+                    "--headless",
+                    "--only-summary",
+                    f"--users={args.users}",
+                    f"--spawn-rate={args.users}",
+                    # The window starts after the logins (see locustfile); this only bounds it.
+                    f"--run-time={args.seconds + 240}s",
+                    f"--host=http://127.0.0.1:{port}",
+                    f"--csv={work / 'locust'}",
+                    "--stop-timeout=30",
+                    "--loglevel=WARNING",
+                ],
+                cwd=ROOT,
+                env={
+                    **os.environ,
+                    "LIUDONG_LOAD_PLAN": str(work / "plan.json"),
+                    "LIUDONG_LOAD_TIMINGS": str(work / "timings.json"),
+                    "LIUDONG_LOAD_WAIT": str(args.wait),
+                    "LIUDONG_LOAD_USERS": str(args.users),
+                    "LIUDONG_LOAD_SECONDS": str(args.seconds),
+                },
+                timeout=args.seconds + 360,
+            )
+        finally:
+            server.send_signal(signal.SIGTERM)  # gunicorn's graceful stop
+            server.wait(timeout=60)
+    load_after = os.getloadavg()
+    timings = json.loads((work / "timings.json").read_text())
+    if not timings:
+        sys.exit(f"no page was timed: see {work}")
+    failures = sum(1 for _name, _ms, ok in timings if not ok)
+    per_page = {}
+    for name in dict.fromkeys(name for name, _ms, _ok in timings):
+        per_page[name] = figures_of([ms for page, ms, _ok in timings if page == name])
+    overall = figures_of([ms for _name, ms, _ok in timings])
+    overall["requests_per_second"] = round(len(timings) / args.seconds, 1)
+    overall["failures"] = failures
+    result = {
+        "at": datetime.now().isoformat(timespec="seconds"),
+        "users": args.users,
+        "seconds": args.seconds,
+        "wait_seconds": args.wait,
+        "gunicorn_workers": workers,
+        "cores": os.cpu_count(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in load_after],
+        "locust_exit_code": locust.returncode,
+        "overall": overall,
+        "pages": per_page,
+        "locust_aggregated_with_logins": locust_aggregate(work / "locust_stats.csv"),
+        "targets": {"p95_ms": TARGET_P95_MS, "requests_per_second": TARGET_RPS},
+    }
+    print(f"\n{'page':28} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8}")
+    for name, page in sorted(per_page.items()):
+        print(f"{name:28} {page['requests']:8} {page['p50_ms']:8.1f} {page['p95_ms']:8.1f}")
+    print(
+        f"{'overall':28} {overall['requests']:8} {overall['p50_ms']:8.1f} {overall['p95_ms']:8.1f}"
+        f"\n{overall['requests_per_second']} requests/s (target {TARGET_RPS}),"
+        f" p95 {overall['p95_ms']} ms (target {TARGET_P95_MS}), {failures} failed;"
+        f" load average before {result['load_average_before']}, after {result['load_average_after']}"
+    )
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "load.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Server time and queries of the pages secretaries and reviewers use most (issue #8).
+
+    python -m bench.pages_bench [--runs 20]
+
+On the bench database (after bench.province; the alert inbox is empty until a scan has run),
+as a branch secretary and as a county reviewer, through Django's test client: 2 warm-ups,
+then --runs timed requests per page; median and p95, the number of queries, the EXPLAIN
+ANALYZE of the page's slowest query, and any sequential scan of members_member among its
+queries. A table on stdout, figures in bench/results/pages.json.
+"""
+
+import argparse
+import json
+import os
+import re
+import time
+from datetime import datetime
+from pathlib import Path
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+settings.DEBUG = False  # with DEBUG on, Django keeps the text of every query in memory
+
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from bench.common import bench_staff, members_in_scope, pages_for, summary  # noqa: E402
+from bench.province import guard  # noqa: E402
+from members.models import Member  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+WARMUPS = 2
+TARGET_MS = 100
+DASHBOARD_TARGET_MS = 300
+SEQ_SCAN = re.compile(r"Seq Scan on members_member\b")
+
+
+def explain(sql: str, *, analyze: bool = False) -> str:
+    options = "ANALYZE, BUFFERS" if analyze else "COSTS"
+    with connection.cursor() as cursor:
+        # The captured text has its parameters inlined already (psycopg client-side binding).
+        cursor.cursor.execute(f"EXPLAIN ({options}) {sql}")
+        return "\n".join(row[0] for row in cursor.cursor.fetchall())
+
+
+def is_read(sql: str) -> bool:
+    return sql.lstrip().upper().startswith(("SELECT", "WITH"))
+
+
+def measure(client: Client, url: str, *, runs: int) -> dict:
+    for _ in range(WARMUPS):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        client.get(url)
+        timings.append((time.perf_counter() - started) * 1000)
+    # Queries are counted in a run of their own: capturing them costs time.
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url)
+    reads = [q for q in captured.captured_queries if is_read(q["sql"])]
+    seq_scans = []
+    for query in reads:
+        plan = explain(query["sql"])
+        if SEQ_SCAN.search(plan):
+            seq_scans.append({"sql": query["sql"], "plan": plan})
+    slowest = max(reads, key=lambda q: float(q["time"]), default=None)
+    return {
+        "url": url,
+        **summary(timings),
+        "queries": len(captured.captured_queries),
+        "slowest_query": slowest
+        and {
+            "ms": round(float(slowest["time"]) * 1000, 1),
+            "sql": slowest["sql"],
+            "plan": explain(slowest["sql"], analyze=True),
+        },
+        "seq_scans_of_members": seq_scans,
+    }
+
+
+def target_of(label: str) -> int:
+    return DASHBOARD_TARGET_MS if label.startswith("dashboard") else TARGET_MS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    guard()
+    load_before = os.getloadavg()
+    figures = {
+        "members": Member.objects.count(),
+        "runs": args.runs,
+        "warmups": WARMUPS,
+        "at": datetime.now().isoformat(timespec="seconds"),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "roles": {},
+    }
+    rows = []
+    for user, role in bench_staff(secretaries=1, reviewers=1):
+        client = Client()
+        client.force_login(user)
+        pages = {}
+        for label, url in pages_for(user).items():
+            result = measure(client, url, runs=args.runs)
+            result["target_ms"] = target_of(label)
+            pages[label] = result
+            rows.append((role, label, result))
+            print(
+                f"{role:9} {label:38} {result['median_ms']:9.1f} {result['p95_ms']:9.1f}"
+                f" {result['queries']:4}",
+                flush=True,
+            )
+        figures["roles"][role] = {
+            "user": user.username,
+            "organisation": user.assignment.organisation.name,
+            "members_in_scope": members_in_scope(user),
+            "pages": pages,
+        }
+    figures["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+
+    print(f"\n{'role':9} {'page':38} {'median ms':>9} {'p95 ms':>9} {'queries':>7}  target")
+    for role, label, result in rows:
+        over = "over" if result["p95_ms"] > result["target_ms"] else "ok"
+        print(
+            f"{role:9} {label:38} {result['median_ms']:9.1f} {result['p95_ms']:9.1f}"
+            f" {result['queries']:7}  {over} ({result['target_ms']} ms)"
+        )
+    for role, label, result in rows:
+        for scan in result["seq_scans_of_members"]:
+            # The whole plan is in pages.json; the start of the query is enough to find it.
+            print(f"\nSeq Scan on members_member — {role}, {label}: {scan['sql'][:300]}…")
+        if result["p95_ms"] > result["target_ms"] and result["slowest_query"]:
+            slowest = result["slowest_query"]
+            print(f"\nslowest query of {role}, {label} ({slowest['ms']} ms):\n{slowest['sql']}")
+            print(slowest["plan"])
+    print(f"\nload average before {load_before}, after {figures['load_average_after']}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "pages.json").write_text(json.dumps(figures, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
