@@ -1,10 +1,13 @@
+import time
+from datetime import date
 from smtplib import SMTPException
 
-from celery import shared_task
+from celery import chord, shared_task
 from django.contrib.auth.models import User
 from django.utils import timezone
 
 from . import notifications, scanning, services
+from .models import Organisation, ScanRun
 
 
 @shared_task
@@ -13,11 +16,61 @@ def housekeeping() -> dict[str, int]:
     return services.housekeeping()
 
 
+@shared_task(bind=True)
+def scan_alerts(self) -> dict:
+    """Nightly: the scan split into one `scan_county` task per part (scanning.scan_parts()),
+    run by whichever workers are free; `scan_finished` records the run once all are done.
+
+    The task replaces itself with the chord, so its result is `scan_finished`'s: the run,
+    its failed rules and the merged counts. The parts go to the queue this task came from.
+    """
+    run = scanning.scan_start()
+    today = timezone.localdate().isoformat()
+    queue = (self.request.delivery_info or {}).get("routing_key")
+    options = {"queue": queue} if queue else {}
+    organisations = scanning.scan_parts()
+    if self.request.is_eager or not organisations:
+        # No broker (tasks run in process): the parts one after another, no chord to wait on.
+        return scan_finished([scan_county(o.pk, today) for o in organisations], run.pk)
+    parts = [scan_county.si(o.pk, today).set(**options) for o in organisations]
+    return self.replace(chord(parts, scan_finished.s(run.pk).set(**options)))
+
+
+# If the process running a part dies (SIGKILL, the OOM killer), the part is sent again, as
+# retry() would (Celery 5.7): a part is safe to run twice, and without it the chord, and so
+# the ScanRun, would never finish. Twice at most, so a part that kills its worker every time
+# cannot loop: it then fails and the run stays unfinished. A whole worker that dies leaves
+# the message unacknowledged (acks_late); Redis hands it out again after visibility_timeout.
+@shared_task(
+    bind=True, acks_late=True, retry_on_worker_lost=True, max_retries=2, default_retry_delay=5
+)
+def scan_county(self, organisation_id: int, today: str) -> dict:
+    """One part of the split scan: every rule for one subtree."""
+    started = time.monotonic()
+    results = scanning.scan_rules(
+        today=date.fromisoformat(today), root=Organisation.objects.get(pk=organisation_id)
+    )
+    return {
+        "organisation": organisation_id,
+        "worker": self.request.hostname,
+        "seconds": round(time.monotonic() - started, 3),
+        "results": results,
+    }
+
+
 @shared_task
-def scan_alerts() -> dict:
-    """Nightly: run every registered rule (see members/scanning.py)."""
-    run = scanning.scan()
-    return {"run": run.pk, "failed_rules": run.failed_rules, "results": run.results}
+def scan_finished(parts: list[dict], run_id: int) -> dict:
+    run = scanning.scan_finish(
+        run=ScanRun.objects.get(pk=run_id), parts=[part["results"] for part in parts]
+    )
+    return {
+        "run": run.pk,
+        "failed_rules": run.failed_rules,
+        "results": run.results,
+        "parts": [
+            {key: part[key] for key in ("organisation", "worker", "seconds")} for part in parts
+        ],
+    }
 
 
 @shared_task(
