@@ -110,10 +110,24 @@ def deliver(
     record = _claim(recipient=recipient, user=user, kind=kind, period=period)
     if record is None:
         return "already sent"
-    values = context()
-    if values is None:
-        record.delete()
-        return "nothing to say"
+    with transaction.atomic():
+        # Hold the row while sending: a second worker with the same task (a redelivery after
+        # a lost acknowledgement) waits here, then finds it sent.
+        record = EmailSent.objects.select_for_update().get(pk=record.pk)
+        if record.status == EmailSent.Status.SENT:
+            return "already sent"
+        values = context()
+        if values is None:
+            record.delete()
+            return "nothing to say"
+        error = _send(record, kind=kind, recipient=recipient, values=values)
+    if error is not None:
+        raise error  # after the commit, so the failure and its count are kept
+    return "sent"
+
+
+def _send(record: EmailSent, *, kind: str, recipient: str, values: dict) -> Exception | None:
+    """Send and record the outcome on `record`; the error, if any, for the caller to raise."""
     with translation.override(settings.LANGUAGE_CODE):
         subject = render_to_string(f"emails/{kind}_subject.txt", values).strip()
         text = render_to_string(f"emails/{kind}.txt", values)
@@ -123,16 +137,14 @@ def deliver(
     record.attempts += 1
     try:
         message.send()
-    except Exception as error:
-        record.status, record.last_error = (
-            EmailSent.Status.FAILED,
-            f"{type(error).__name__}: {error}",
-        )
+    except Exception as error:  # noqa: BLE001 - recorded here, raised by the caller
+        record.status = EmailSent.Status.FAILED
+        record.last_error = f"{type(error).__name__}: {error}"[:1000]
         record.save()
-        raise
+        return error
     record.status, record.sent_at, record.last_error = EmailSent.Status.SENT, timezone.now(), ""
     record.save()
-    return "sent"
+    return None
 
 
 def send_reminder(*, user: User, kind: str, period: str) -> str:
