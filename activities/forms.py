@@ -1,13 +1,12 @@
 """Forms for organisational life, attendance, dues, evaluations, work, services and honours."""
 
-from datetime import date
-
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members import validators
 from members.forms import DateInput
 from members.models import Organisation
+from members.validators import not_in_future
 
 from .models import (
     Activity,
@@ -23,11 +22,6 @@ from .models import (
 )
 
 EXCUSED_NEEDS_REASON = _("An excused absence needs a reason.")
-
-
-def not_in_future(value: date) -> None:
-    if value > timezone.localdate():
-        raise forms.ValidationError(_("This date is in the future."))
 
 
 def year_field(**kwargs) -> forms.IntegerField:
@@ -59,6 +53,11 @@ class ActivityForm(forms.ModelForm):
         self.fields["held_on"].help_text = _(
             "A future date plans the activity; mark attendance on or after the day."
         )
+        self.fields["held_on"].validators += [
+            validators.not_far_ahead,
+            validators.not_before_party,
+        ]
+        validators.limit_length(self.fields["notes"])
 
 
 class AttendanceRowForm(forms.Form):
@@ -135,7 +134,7 @@ class ExternalParticipationForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["on"].validators.append(not_in_future)
+        self.fields["on"].validators += [not_in_future, validators.not_before_party]
 
 
 class DuesAmountForm(forms.Form):
@@ -154,6 +153,7 @@ class DuesAmountForm(forms.Form):
         max_digits=8,
         decimal_places=2,
         min_value=0,
+        validators=[validators.not_absurd_amount],
         required=False,
         help_text=_("Only when set by hand."),
     )
@@ -179,10 +179,26 @@ class DuesPaymentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in ("from_month", "to_month"):
             self.fields[name].help_text = _("Any day of the month: only the month counts.")
-        self.fields["paid_on"].validators.append(not_in_future)
+        self.fields["paid_on"].validators += [not_in_future, validators.not_before_party]
+        self.fields["amount"].validators += [
+            validators.positive_amount,
+            validators.not_absurd_amount,
+        ]
+        for name in ("from_month", "to_month"):
+            self.fields[name].validators += [
+                validators.not_far_ahead,
+                validators.not_before_party,
+            ]
         self.fields["paid_to"].queryset = paid_to_choices
         self.fields["paid_to"].required = True
         self.fields["paid_to"].empty_label = None
+
+    def clean(self):
+        cleaned = super().clean()
+        validators.in_order(
+            self, "from_month", "to_month", _("The last month paid cannot be before the first.")
+        )
+        return cleaned
 
 
 class EvaluationForm(forms.ModelForm):
@@ -195,6 +211,7 @@ class EvaluationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not home:  # the inflow side records only its own evaluation
             self.fields["side"].choices = [(Side.INFLOW.value, Side.INFLOW.label)]
+        self.fields["year"].validators.append(validators.plausible_year)
 
 
 class AssignedWorkForm(forms.ModelForm):
@@ -207,6 +224,15 @@ class AssignedWorkForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not home:
             self.fields["side"].choices = [(Side.INFLOW.value, Side.INFLOW.label)]
+        self.fields["assigned_on"].validators += [not_in_future, validators.not_before_party]
+        self.fields["due_on"].validators.append(validators.not_far_ahead)
+
+    def clean(self):
+        cleaned = super().clean()
+        validators.in_order(
+            self, "assigned_on", "due_on", _("The work cannot be due before it is assigned.")
+        )
+        return cleaned
 
 
 class WorkCloseForm(forms.Form):
@@ -226,8 +252,22 @@ class ServiceRequestForm(forms.ModelForm):
         labels = {"kind": _("Kind of service")}
         widgets = {"raised_on": DateInput()}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["raised_on"].validators += [not_in_future, validators.not_before_party]
+
+    def clean(self):
+        cleaned = super().clean()
+        member = self.instance.member if self.instance.member_id else None
+        validators.in_member_life(self, "raised_on", member)
+        return cleaned
+
 
 class HonourForm(forms.ModelForm):
     class Meta:
         model = Honour
         fields = ["kind", "year", "side"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].validators.append(validators.plausible_year)

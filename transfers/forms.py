@@ -5,19 +5,17 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members import validators
 from members.forms import DateInput, MemberForm
 from members.models import ExternalOrganisation, Organisation
+from members.validators import not_in_future
 
 from . import divisions
 from .classification import Arrangement
 from .models import ActivityCertificate, CertificateReview, MobilityEpisode
 
 MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
-
-
-def not_in_future(value: date) -> None:
-    if value > timezone.localdate():
-        raise forms.ValidationError(_("This date is in the future."))
+RETURN_BEFORE_LEAVING = _("The expected return cannot be before the member left.")
 
 
 class EpisodeForm(forms.ModelForm):
@@ -59,10 +57,17 @@ class EpisodeForm(forms.ModelForm):
             kind__in=Organisation.MEMBER_KINDS
         ).order_by("path")
         self.fields["inflow_external"].queryset = ExternalOrganisation.objects.all()
-        self.fields["left_on"].validators.append(not_in_future)
+        if "left_on" in self.fields:
+            self.fields["left_on"].validators.append(not_in_future)
+        self.fields["graduated_on"].validators.append(not_in_future)
 
     def clean(self):
         cleaned = super().clean()
+        member = self.instance.member if self.instance.member_id else None
+        start = "left_on" if "left_on" in self.fields else "moved_on"
+        for name in (start, "graduated_on"):
+            validators.in_member_life(self, name, member)
+        validators.in_order(self, start, "expected_return_on", RETURN_BEFORE_LEAVING)
         abroad = cleaned.get("mobility_type") == MobilityEpisode.Type.ABROAD
         province = cleaned.get("destination_province", "")
         city = cleaned.get("destination_city", "").strip()
@@ -112,7 +117,11 @@ class EpisodeMoveForm(EpisodeForm):
 
 
 class DateForm(forms.Form):
-    on = forms.DateField(label=_("date"), widget=DateInput(), validators=[not_in_future])
+    on = forms.DateField(
+        label=_("date"),
+        widget=DateInput(),
+        validators=[not_in_future, validators.not_before_party],
+    )
 
     def __init__(self, *args, label=None, **kwargs):
         super().__init__(*args, initial={"on": timezone.localdate()}, **kwargs)
@@ -153,7 +162,7 @@ class CertificateIssueForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["issued_on"].validators.append(not_in_future)
+        self.fields["issued_on"].validators += [not_in_future, validators.not_before_party]
         self.fields["inflow_organisation"].queryset = Organisation.objects.filter(
             kind__in=Organisation.MEMBER_KINDS
         ).order_by("path")
@@ -171,6 +180,17 @@ class ArrivalForm(forms.Form):
     arrived_on = forms.DateField(
         label=_("arrived on"), widget=DateInput(), validators=[not_in_future]
     )
+
+    def clean(self):
+        cleaned = super().clean()
+        validators.in_order(
+            self,
+            "joined_on",
+            "arrived_on",
+            _("A member arriving with a letter joined the Party before arriving."),
+        )
+        return cleaned
+
     inflow_contact = forms.CharField(
         label=_("inflow contact"),
         max_length=100,
@@ -183,7 +203,9 @@ class DepartureForm(forms.Form):
         label=_("left the inflow side on"), widget=DateInput(), validators=[not_in_future]
     )
     participation = forms.CharField(
-        label=_("participation while there"), widget=forms.Textarea(attrs={"rows": 3})
+        label=_("participation while there"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=validators.LONG_TEXT,
     )
     dues = forms.CharField(label=_("dues paid while there"), max_length=200)
 
@@ -197,7 +219,20 @@ class ReviewForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         today = timezone.localdate()
         super().__init__(*args, initial={"year": today.year, "reviewed_on": today}, **kwargs)
-        self.fields["reviewed_on"].validators.append(not_in_future)
+        self.fields["reviewed_on"].validators += [not_in_future, validators.not_before_party]
+        self.fields["year"].validators.append(validators.plausible_year)
+
+    def clean(self):
+        cleaned = super().clean()
+        year, reviewed_on = cleaned.get("year"), cleaned.get("reviewed_on")
+        if year and reviewed_on and year > reviewed_on.year:
+            self.add_error(
+                "year",
+                forms.ValidationError(
+                    _("A year is reviewed during or after it, not before."), code="out_of_order"
+                ),
+            )
+        return cleaned
 
 
 class CertificateEndForm(DateForm):
@@ -252,7 +287,10 @@ class ApproveForm(forms.Form):
         max_value=settings.LETTER_MAX_VALID_DAYS,
         initial=settings.LETTER_VALID_DAYS,
     )
-    dues_paid_until = MonthField(label=_("dues paid up to (month)"))
+    dues_paid_until = MonthField(
+        label=_("dues paid up to (month)"),
+        validators=[validators.not_far_ahead, validators.not_before_party],
+    )
     note = forms.CharField(label=_("note"), max_length=200, required=False)
 
 
@@ -279,3 +317,13 @@ class IncomingMemberForm(MemberForm):
     arrived_on = forms.DateField(
         label=_("arrived on"), widget=DateInput(), validators=[not_in_future]
     )
+
+    def clean(self):
+        cleaned = super().clean()
+        validators.in_order(
+            self,
+            "joined_on",
+            "arrived_on",
+            _("A member arriving with a letter joined the Party before arriving."),
+        )
+        return cleaned
