@@ -65,3 +65,20 @@ def test_refuses_a_malformed_encryption_key():
     result = run_manage("check", **{**PRODUCTION, "FIELD_ENCRYPTION_KEY": "change-me"})
     assert result.returncode != 0
     assert "Fernet" in result.stderr
+
+
+def test_production_turns_on_https_only_cookies_and_hsts():
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.SECURE_HSTS_SECONDS, "
+        "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, "
+        "s.SECURE_REDIRECT_EXEMPT, s.OTP_REQUIRED_FOR_STAFF)",
+        **PRODUCTION,
+        OTP_REQUIRED_FOR_STAFF="true",
+    )
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout.strip().splitlines()[-1]  # after the shell's own notices
+    assert printed.split(maxsplit=4)[:4] == ["31536000", "True", "True", "True"]
+    assert "healthz" in printed
+    assert printed.endswith("True")
