@@ -10,9 +10,9 @@ from base64 import b32encode
 import segno
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.http import QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import urlencode
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -120,4 +120,6 @@ class SecondFactorMiddleware:
         else:
             request.session[NOTHING_OWED_SESSION_KEY] = user.pk
             return None
-        return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
+        query = QueryDict(mutable=True)
+        query["next"] = request.get_full_path()
+        return redirect(f"{reverse(target)}?{query.urlencode(safe='/')}")
