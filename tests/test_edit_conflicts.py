@@ -224,3 +224,46 @@ def test_a_tampered_seen_value_is_treated_as_stale(client, away):
     assert response.context["form"].has_error("__all__", code="stale")
     away.subject.refresh_from_db()
     assert away.subject.phone == "13800000001"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_saves_at_the_same_moment_one_wins_one_is_refused(county):
+    """Both opened version v and save at once: the row lock lets one through, the other is told."""
+    import threading
+
+    from django.db import connection, connections
+
+    from .conftest import require_service
+
+    require_service("PostgreSQL", connection.vendor == "postgresql", "row locks need PostgreSQL")
+    first = county.secretary(county.branch_a, "wang")
+    second = county.reviewer(county.township_a, "li")
+    subject = county.member(county.branch_a, name="刘五")
+    services.member_save(member=subject, actor=first)
+    seen = conflicts.member_version(subject)
+    rows_before = subject.history.count()
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def save(actor, phone):
+        try:
+            mine = Member.objects.get(pk=subject.pk)
+            mine.phone = phone
+            start.wait()
+            services.member_save(member=mine, actor=actor, version=seen)
+            outcomes.append("saved")
+        except services.EditConflict:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=save, args=(first, "13800000002")),
+        threading.Thread(target=save, args=(second, "13800000003")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["refused", "saved"]
+    assert subject.history.count() == rows_before + 1  # the winner's save only
