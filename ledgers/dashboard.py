@@ -34,8 +34,8 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db.models import CharField, Count, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Substr
+from django.db.models import CharField, Count, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models.functions import RowNumber, Substr
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -55,6 +55,9 @@ NO_LIFE_REFERENCE_PERCENT = 14.5  # share of members without organisational life
 MOBILE_GROUP_MIN = getattr(settings, "MOBILE_GROUP_MIN_MEMBERS", 3)  # certificate rules
 ARRANGEMENTS = [value for value in Arrangement.values if value != Arrangement.NONE]
 PENDING_STATES = (RelationshipTransfer.State.SUBMITTED, RelationshipTransfer.State.APPROVED)
+PLACE_SEPARATOR = "|"
+NAMES_PER_PLACE = 20  # the rest are in the ledger, filtered to the place's province
+BREAKDOWNS = ("by_type", "places", "alerts_by_kind")  # {key: count} per unit, summed like counts
 UNIT_SORTS = (
     "name",
     "members",
@@ -144,10 +147,20 @@ FIGURE_TITLES = {
 }
 
 
-def figure_members(*, user, organisation: Organisation, figure: str, today: date):
-    """The members counted by one figure of the organisation's subtree (None: unknown figure)."""
+def figure_members(*, user, organisation: Organisation, figure: str, today: date, place=""):
+    """The members counted by one figure of the organisation's subtree (None: unknown figure).
+
+    `place` ("country|province|city", as in the report's places) lists the mobile members there.
+    """
     _require_in_scope(user, organisation)
     path = organisation.path
+    if figure == "place":
+        parts = place.split(PLACE_SEPARATOR)
+        if len(parts) != 3:
+            return None
+        fields = ("destination_country", "destination_province", "destination_city")
+        here = _mobile(path).filter(**dict(zip(fields, parts, strict=True)))
+        return Member.objects.filter(pk__in=here.values("member_id"))
     if figure == "no_life":
         return _no_life(path, today)
     if figure == "lost_contact":
@@ -192,7 +205,19 @@ def unit_counts(organisation: Organisation, today: date) -> dict[str, dict]:
             unit = units.setdefault(row[path_key], {})
             unit[figure] = unit.get(figure, 0) + row["n"]
 
+    def add_breakdown(rows, figure, *keys):
+        for row in rows:
+            counts = units.setdefault(row["unit"], {}).setdefault(figure, {})
+            key = PLACE_SEPARATOR.join(row[k] or "" for k in keys)
+            counts[key] = counts.get(key, 0) + row["n"]
+
     add(_by_unit(_members(path), "home_branch__path", length), "members")
+    place_fields = ("destination_country", "destination_province", "destination_city")
+    places = _by_unit(
+        _mobile(path), "member__home_branch__path", length, "mobility_type", *place_fields
+    )
+    add_breakdown(places, "by_type", "mobility_type")
+    add_breakdown(places, "places", *place_fields)
     mobile = with_five_clears(_mobile(path), today=today).annotate(
         arrangement=arrangement_expression(today=today)
     )
@@ -215,7 +240,9 @@ def unit_counts(organisation: Organisation, today: date) -> dict[str, dict]:
         unit = units.setdefault(row["unit"], {})
         unit["transfers_pending"] = unit.get("transfers_pending", 0) + row["n"]
         unit[f"transfers_{row['state']}"] = row["n"]
-    add(_by_unit(_open_alerts(path, today), "member__home_branch__path", length), "alerts")
+    alerts = _by_unit(_open_alerts(path, today), "member__home_branch__path", length, "kind")
+    add(alerts, "alerts")
+    add_breakdown(alerts, "alerts_by_kind", "kind")
     # Hosted per unit: inflow organisation in the unit, home branch outside that unit.
     hosted = (
         MobilityEpisode.objects.filter(
@@ -239,12 +266,20 @@ def unit_counts(organisation: Organisation, today: date) -> dict[str, dict]:
 def subtree_figures(per_unit: dict[str, dict]) -> dict:
     """The whole subtree's figures from its units' counts, without "hosted": hosted from
     outside a unit is not hosted from outside the subtree, so that one needs its own query."""
-    total: dict[str, int] = {}
+    total: dict = {}
     for counts in per_unit.values():
-        for key, n in counts.items():
-            total[key] = total.get(key, 0) + n
+        _add_into(total, counts)
     total.pop("hosted", None)
     return derived(total)
+
+
+def _add_into(total: dict, counts: dict, sign: int = 1) -> None:
+    """Add counts (numbers and {key: number} breakdowns) into total."""
+    for key, n in counts.items():
+        if isinstance(n, dict):
+            _add_into(total.setdefault(key, {}), n, sign)
+        elif isinstance(n, int) and not key.endswith("_percent"):  # percentages are derived
+            total[key] = total.get(key, 0) + sign * n
 
 
 def derived(counts: dict) -> dict:
@@ -267,6 +302,8 @@ def derived(counts: dict) -> dict:
             *ARRANGEMENTS,
         )
     }
+    for key in BREAKDOWNS:
+        figures[key] = dict(counts.get(key, {}))
     figures["completeness_percent"] = (
         round(100 * figures["clear"] / figures["mobile"]) if figures["mobile"] else 100
     )
@@ -290,58 +327,96 @@ def unit_table(*, user, organisation: Organisation, today: date, sort: str = "na
 
 
 def report(*, user, organisation: Organisation, today: date, sort: str = "name") -> Report:
-    """The headline figures and the unit table from one set of grouped queries."""
+    """The headline figures and the unit table.
+
+    Live (grouped queries now) for a subtree of up to DASHBOARD_LIVE_MAX_MEMBERS members;
+    above that, from the nightly snapshot of the organisation and its children when there is
+    one from today or yesterday (`figures["as_of"]` says which), since live grouped queries over
+    a county of 100,000 members take seconds. The lists behind the figures are always live.
+    """
     _require_in_scope(user, organisation)
-    path = organisation.path
-    per_unit = unit_counts(organisation, today)
-
-    result = subtree_figures(per_unit)
-    result["hosted"] = _hosted(path).count()
-
-    mobile = _mobile(path).order_by()
-    result["by_type"] = _labelled(
-        dict(mobile.values_list("mobility_type").annotate(n=Count("pk"))),
-        MobilityEpisode.Type.choices,
+    children = (
+        list(Organisation.objects.get_children(organisation)) if not organisation.is_leaf() else []
     )
+    stored = snapshot_counts(organisation, children, today=today)
+    if stored is not None:
+        result, per_unit, as_of = stored
+    else:
+        per_unit = unit_counts(organisation, today)
+        result = subtree_figures(per_unit)
+        result["hosted"] = _hosted(organisation.path).count()
+        as_of = None
+    result["as_of"] = as_of
+    result["by_type"] = _labelled(result["by_type"], MobilityEpisode.Type.choices)
+    by_province: dict[str, int] = {}
+    for place, n in result["places"].items():
+        province = place.split(PLACE_SEPARATOR)[1]
+        by_province[province] = by_province.get(province, 0) + n
     result["by_province"] = [
         {"value": province, "label": province, "count": n}
-        for province, n in mobile.values_list("destination_province")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "destination_province")
+        for province, n in sorted(by_province.items(), key=lambda item: (-item[1], item[0]))
     ]
     result["arrangements"] = [
         {"value": value, "label": label, "count": result[value]}
         for value, label in Arrangement.choices
         if value != Arrangement.NONE
     ]
-    alert_counts = dict(
-        _open_alerts(path, today).order_by().values_list("kind").annotate(n=Count("pk"))
-    )
     result["alerts_by_kind"] = [
         {"value": rule.code, "label": rule.title, "severity": rule.severity, "count": n}
         for rule in registered_rules()
-        if (n := alert_counts.get(rule.code))
+        if (n := result["alerts_by_kind"].get(rule.code))
     ]
     result["no_life_reference"] = NO_LIFE_REFERENCE_PERCENT
     result["no_life_measurable"] = no_life_measurable(today)
     result["campaign"] = current_campaign(user=user, organisation=organisation, today=today)
 
-    children = (
-        list(Organisation.objects.get_children(organisation)) if not organisation.is_leaf() else []
-    )
     units = []
     for child in children:
         row = derived(per_unit.get(child.path, {}))
         row.update(organisation=child, name=child.name)
         units.append(row)
-    if organisation.path in per_unit and children:
-        row = derived(per_unit[organisation.path])
+    direct = per_unit.get(organisation.path, {})
+    if children and any(n for n in direct.values() if isinstance(n, int)):
+        row = derived(direct)
         row.update(organisation=None, name=organisation.name)
         units.append(row)
     key = sort.removeprefix("-")
     if key in UNIT_SORTS:
         units.sort(key=lambda r: r[key], reverse=sort.startswith("-"))
     return Report(organisation=organisation, figures=result, units=units)
+
+
+def snapshot_counts(organisation: Organisation, children: list, *, today: date):
+    """(figures, per-unit counts, day) from the latest nightly snapshot, or None to go live.
+
+    None when the subtree is small enough to count live, or when there is no snapshot of the
+    organisation from today or yesterday. Members held directly by the organisation (a general
+    branch) are its own figures less its children's.
+    """
+    from .models import FigureSnapshot  # the model module imports nothing from here
+
+    limit = getattr(settings, "DASHBOARD_LIVE_MAX_MEMBERS", 2_000)
+    own = (
+        FigureSnapshot.objects.filter(
+            organisation=organisation, day__gte=today - timedelta(days=1), day__lte=today
+        )
+        .order_by("-day")
+        .first()
+    )
+    if own is None or own.figures.get("members", 0) <= limit:
+        return None
+    rows = {
+        snapshot.organisation_id: snapshot.figures
+        for snapshot in FigureSnapshot.objects.filter(organisation__in=children, day=own.day)
+    }
+    per_unit = {child.path: rows.get(child.pk, {}) for child in children}
+    direct: dict = {}
+    _add_into(direct, own.figures)
+    for counts in per_unit.values():
+        _add_into(direct, counts, sign=-1)
+    direct.pop("hosted", None)
+    per_unit[organisation.path] = direct
+    return derived(own.figures), per_unit, own.day
 
 
 def _labelled(counts: dict, choices) -> list[dict]:
@@ -388,6 +463,10 @@ def current_campaign(*, user, organisation: Organisation, today: date) -> dict |
 # --- destinations ----------------------------------------------------------------------------
 
 
+def place_title(place: str) -> str:
+    return _("Mobile members in %(place)s") % {"place": place_label(*place.split(PLACE_SEPARATOR))}
+
+
 def place_label(country: str, province: str, city: str) -> str:
     if country and not province:
         return country
@@ -395,47 +474,60 @@ def place_label(country: str, province: str, city: str) -> str:
     return "".join(part for part in (country, province, city) if part) or "—"
 
 
-def destinations(*, user, organisation: Organisation, limit: int = 30) -> list[dict]:
-    """Cities where the subtree's mobile members are, most first (two queries).
+def destinations(
+    *, user, organisation: Organisation, places: dict[str, int], limit: int = 30, names=True
+) -> list[dict]:
+    """Cities where the subtree's mobile members are, most first, from the report's place
+    counts ({"country|province|city": n}); names (one query) for the first `limit` places.
 
     A place with `MOBILE_GROUP_MIN` (3) or more members in one known city inside China may form
-    a mobile Party group or branch (certificate rules). Names are given for the first `limit`
-    places; every name is of a member whose relationship is in the subtree, so in the user's scope.
+    a mobile Party group or branch (certificate rules). Every name is of a member whose
+    relationship is in the subtree, so in the user's scope; at most NAMES_PER_PLACE per place.
+    Without `names` (a large subtree: the names query would read every member) each place links
+    to its list instead.
     """
     _require_in_scope(user, organisation)
     place_fields = ("destination_country", "destination_province", "destination_city")
-    mobile = _mobile(organisation.path).order_by()
-    places = []
-    for row in (
-        mobile.values(*place_fields)
-        .annotate(n=Count("pk"))
-        .order_by("-n", "destination_province", "destination_city")
-    ):
-        country, province, city = (row[f] for f in place_fields)
-        places.append(
+    ranked = sorted(
+        ((tuple(key.split(PLACE_SEPARATOR)), n) for key, n in places.items() if n > 0),
+        key=lambda item: (-item[1], item[0][1], item[0][2]),
+    )
+    found = []
+    for (country, province, city), n in ranked:
+        found.append(
             {
                 "key": (country, province, city),
                 "label": place_label(country, province, city),
                 "province": province,
-                "count": row["n"],
+                "count": n,
                 # Only a known city in China ("市辖区" is a municipality's districts).
-                "can_form_group": row["n"] >= MOBILE_GROUP_MIN and not country and bool(city),
+                "can_form_group": n >= MOBILE_GROUP_MIN and not country and bool(city),
                 "names": [],
+                "place": PLACE_SEPARATOR.join((country, province, city)),
             }
         )
-    shown = places[:limit]
+    shown = found[:limit] if names else []
     if shown:
         match = Q()
         for place in shown:
             match |= Q(**dict(zip(place_fields, place["key"], strict=True)))
         by_key = {place["key"]: place for place in shown}
+        rank = Window(
+            RowNumber(),
+            partition_by=[F(f) for f in place_fields],
+            order_by=[F("member__name").asc(), F("member_id").asc()],
+        )
         for *key, name, pk in (
-            mobile.filter(match)
+            _mobile(organisation.path)
+            .filter(match)
+            .annotate(rank=rank)
+            .filter(rank__lte=NAMES_PER_PLACE)
             .values_list(*place_fields, "member__name", "member_id")
             .order_by("member__name", "member_id")
         ):
-            by_key[tuple(key)]["names"].append({"name": name, "pk": pk})
-    return places
+            if tuple(key) in by_key:  # a place whose count came from last night's snapshot
+                by_key[tuple(key)]["names"].append({"name": name, "pk": pk})
+    return found
 
 
 # --- yearly statistics -----------------------------------------------------------------------

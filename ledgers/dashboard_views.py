@@ -163,7 +163,12 @@ def _context(request, *, sort: str = "name") -> dict:
             figures["arrangements"],
             url=lambda row: _url("ledgers:ledger", branch=branch, arrangement=row["value"]),
         ),
-        "destinations": board.destinations(user=user, organisation=organisation),
+        "destinations": board.destinations(
+            user=user,
+            organisation=organisation,
+            places=figures["places"],
+            names=figures["as_of"] is None,
+        ),
         "group_min": board.MOBILE_GROUP_MIN,
         "trends": (trends := snapshots.trends_for(organisation, today=today)),
         "trend_series": [
@@ -191,11 +196,17 @@ def dashboard_members(request):
     figure = request.GET.get("figure", "")
     if organisation is None:
         raise Http404
+    place = request.GET.get("place", "")
     members = board.figure_members(
-        user=request.user, organisation=organisation, figure=figure, today=timezone.localdate()
+        user=request.user,
+        organisation=organisation,
+        figure=figure,
+        today=timezone.localdate(),
+        place=place,
     )
     if members is None:
         raise Http404
+    title = board.place_title(place) if figure == "place" else board.FIGURE_TITLES[figure]
     members = members.select_related("home_branch").order_by("home_branch__path", "name", "pk")
     query_string = request.GET.copy()
     query_string.pop("page", None)
@@ -204,7 +215,7 @@ def dashboard_members(request):
         "dashboard/figure_members.html",
         {
             "organisation": organisation,
-            "title": board.FIGURE_TITLES[figure],
+            "title": title,
             "page": Paginator(members, 50).get_page(request.GET.get("page")),
             "query_string": query_string.urlencode(),
         },
@@ -339,7 +350,9 @@ def dashboard_export(request):
                 for u in report.units
             ],
         )
-        places = board.destinations(user=user, organisation=organisation, limit=0)
+        places = board.destinations(
+            user=user, organisation=organisation, places=report.figures["places"], limit=0
+        )
         _sheet(
             workbook,
             "流动去向",

@@ -33,7 +33,9 @@ def take_snapshots(*, today: date) -> int:
         if parent.is_root():
             figures[parent.pk] = dashboard.subtree_figures(per_unit)
     for organisation_id, values in figures.items():
-        kept = {key: value for key, value in values.items() if isinstance(value, int | float)}
+        kept = {
+            key: value for key, value in values.items() if isinstance(value, int | float | dict)
+        }
         FigureSnapshot.objects.update_or_create(
             organisation_id=organisation_id, day=today, defaults={"figures": kept}
         )

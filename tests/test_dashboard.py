@@ -178,7 +178,7 @@ def test_scoping_a_reviewer_never_sees_another_township(board, client):
     with pytest.raises(Http404):
         dashboard.figures(user=board.rev_a, organisation=board.township_b, today=TODAY)
     with pytest.raises(Http404):
-        dashboard.destinations(user=board.rev_a, organisation=board.county)
+        dashboard.destinations(user=board.rev_a, organisation=board.county, places={})
     client.force_login(board.rev_a)
     page = client.get(reverse("ledgers:dashboard"))
     assert page.status_code == 200
@@ -262,18 +262,23 @@ def test_a_secretary_sees_their_branch(board, client):
     assert client.get(reverse("ledgers:dashboard"), {"org": board.township_a.pk}).status_code == 404
 
 
+def places_of(user, organisation):
+    figures = dashboard.figures(user=user, organisation=organisation, today=TODAY)
+    return dashboard.destinations(user=user, organisation=organisation, places=figures["places"])
+
+
 def test_destinations_three_in_one_city_can_form_a_group(board):
-    places = dashboard.destinations(user=board.rev_a, organisation=board.township_a)
+    places = places_of(board.rev_a, board.township_a)
     assert [(p["label"], p["count"], p["can_form_group"]) for p in places] == [
         ("广东省深圳市", 3, True),
         ("日本", 1, False),
     ]
     assert sorted(n["name"] for n in places[0]["names"]) == ["甲一", "甲三", "甲二"]
     MobilityEpisode.objects.filter(member=board.m3).update(destination_city="广州市")
-    places = dashboard.destinations(user=board.rev_a, organisation=board.township_a)
+    places = places_of(board.rev_a, board.township_a)
     assert places[0]["count"] == 2 and not places[0]["can_form_group"]
     # B sees only its own: 丙一 in Hangzhou.
-    places = dashboard.destinations(user=board.rev_b, organisation=board.township_b)
+    places = places_of(board.rev_b, board.township_b)
     assert [(p["label"], [n["name"] for n in p["names"]]) for p in places] == [
         ("浙江省杭州市", ["丙一"])
     ]
@@ -472,3 +477,52 @@ def test_nightly_snapshots_feed_the_trend_charts(client, db):
     client.force_login(county.reviewer(county.county))
     page = client.get("/dashboard/").content.decode()
     assert page.count('<svg class="chart"') == 4
+
+
+def test_a_large_subtree_reads_last_nights_snapshot_with_the_same_figures(board, settings):
+    from ledgers.snapshots import take_snapshots
+
+    def shown(report):
+        figures = {k: v for k, v in report.figures.items() if k not in ("as_of", "campaign")}
+        units = [{k: v for k, v in u.items() if k != "organisation"} for u in report.units]
+        return figures, units
+
+    live = {
+        org: shown(dashboard.report(user=board.rev, organisation=org, today=TODAY, sort="name"))
+        for org in (board.county, board.township_a, board.branch_a)
+    }
+    assert (
+        dashboard.report(user=board.rev, organisation=board.county, today=TODAY).figures["as_of"]
+        is None
+    )  # no snapshot yet: live
+    take_snapshots(today=TODAY)
+    settings.DASHBOARD_LIVE_MAX_MEMBERS = 0  # every subtree counts as large
+    for org, expected in live.items():
+        stored = dashboard.report(user=board.rev, organisation=org, today=TODAY, sort="name")
+        assert stored.figures["as_of"] == TODAY
+        assert shown(stored) == expected, org.name
+    # A snapshot from before yesterday is too old: live again.
+    from ledgers.models import FigureSnapshot
+
+    FigureSnapshot.objects.update(day=TODAY - timedelta(days=2))
+    assert (
+        dashboard.report(user=board.rev, organisation=board.county, today=TODAY).figures["as_of"]
+        is None
+    )
+
+
+def test_each_place_lists_its_members(board, client):
+    client.force_login(board.rev_a)
+    page = client.get(reverse("ledgers:dashboard"), {"org": board.township_a.pk})
+    shenzhen = page.context["destinations"][0]
+    assert shenzhen["place"] == "|广东省|深圳市"
+    listed = client.get(
+        reverse("ledgers:dashboard_members"),
+        {"org": board.township_a.pk, "figure": "place", "place": shenzhen["place"]},
+    )
+    assert {m.name for m in listed.context["page"]} == {"甲一", "甲二", "甲三"}
+    assert "深圳" in listed.context["title"]
+    outside = {"org": board.township_b.pk, "figure": "place", "place": shenzhen["place"]}
+    assert client.get(reverse("ledgers:dashboard_members"), outside).status_code == 404
+    broken = {"org": board.township_a.pk, "figure": "place", "place": "no-bars"}
+    assert client.get(reverse("ledgers:dashboard_members"), broken).status_code == 404
