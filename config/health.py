@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from members.models import ScanRun
 
@@ -69,7 +69,7 @@ def check_scan(*, now: datetime) -> dict:
 
 @login_not_required
 @never_cache
-@require_GET
+@require_safe
 @transaction.non_atomic_requests  # a down database must give 503, not fail in ATOMIC_REQUESTS
 def healthz(request):
     database = check_database()

@@ -103,3 +103,8 @@ def test_redis_is_checked_when_used(client, db, settings):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["checks"]["redis"] == {"ok": True}
+
+
+def test_monitors_may_ask_with_head(client, db, no_redis):
+    scan_finished(hours_ago=1)
+    assert client.head("/healthz").status_code == 200
