@@ -93,3 +93,25 @@ def test_rendered_pages_have_no_inline_code(client, county, url):
     response = client.get(url)
     assert response.status_code == 200
     assert inline_code(response.content.decode()) == []
+
+
+def test_the_session_cookie_lasts_thirty_minutes_from_each_request(client, county):
+    client.force_login(county.secretary(county.branch_a, "sec"))
+    response = client.get(reverse("home"))
+    cookie = response.cookies[django_settings.SESSION_COOKIE_NAME]
+    assert cookie["max-age"] == 30 * 60
+    assert cookie["httponly"]
+
+
+@pytest.mark.parametrize("weak", ["12345678", "password", "sec"])
+def test_weak_passwords_are_refused(client, county, weak):
+    user = county.secretary(county.branch_a, "sec")
+    client.force_login(user)
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": "correct-horse-battery", "new_password1": weak, "new_password2": weak},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["new_password2"]
+    user.refresh_from_db()
+    assert user.check_password("correct-horse-battery")
