@@ -17,14 +17,16 @@ def _key(token: str) -> str:
     return f"ledger-upload:{token}"
 
 
-def stash(content: bytes) -> str:
+def stash(content: bytes) -> str | None:
+    """A token to fetch the content with, or None when the cache could not keep it."""
     token = uuid.uuid4().hex
-    stash_as(token, content)
-    return token
+    return token if stash_as(token, content) else None
 
 
-def stash_as(token: str, content: bytes, *, ttl: int = TTL_SECONDS) -> None:
-    cache.set(_key(token), crypto.encrypt(content.decode("latin-1")), ttl)
+def stash_as(token: str, content: bytes, *, ttl: int = TTL_SECONDS) -> bool:
+    # Django's caches return None from set(); config.cache's returns False when Redis is down.
+    kept = cache.set(_key(token), crypto.encrypt(content.decode("latin-1")), ttl)
+    return kept is not False
 
 
 def fetch(token: str) -> bytes | None:

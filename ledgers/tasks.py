@@ -1,15 +1,21 @@
 """Background work for big imports and exports. Tasks take ids and call the pipeline."""
 
+import logging
 from smtplib import SMTPException
 
 from celery import shared_task
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from members.models import Member, Organisation
 
 from . import exporting, importing, selectors, selfreport, snapshots, staging
 from .forms import ledger_filters
 from .models import LedgerExport, LedgerImport
+
+logger = logging.getLogger(__name__)
+NOTHING_WRITTEN = "导入时出现系统错误，未写入任何数据，请稍后重试。"  # shown as the import's error
 
 
 def run_import(*, job: LedgerImport, content: bytes, default_branch: Organisation | None) -> None:
@@ -31,13 +37,7 @@ def run_import(*, job: LedgerImport, content: bytes, default_branch: Organisatio
         LedgerImport.objects.filter(pk=job.pk).update(
             status=LedgerImport.Status.FAILED,
             finished_at=timezone.now(),
-            errors=[
-                {
-                    "row": 0,
-                    "column": "",
-                    "message": "导入时出现系统错误，未写入任何数据，请稍后重试。",
-                }
-            ],
+            errors=[{"row": 0, "column": "", "message": NOTHING_WRITTEN}],
         )
         raise
     job.status = LedgerImport.Status.APPLIED if plan.ok else LedgerImport.Status.FAILED
@@ -49,6 +49,16 @@ def run_import(*, job: LedgerImport, content: bytes, default_branch: Organisatio
     job.errors = [issue.__dict__ for issue in plan.issues]
     job.finished_at = timezone.now()
     job.save()
+
+
+def enqueue(task, *args) -> bool:
+    """Send a task to the worker; False (logged) when the broker cannot be reached."""
+    try:
+        task.delay(*args)
+    except (KombuOperationalError, RedisError, OSError):
+        logger.exception("broker unreachable, %s not sent", task.name)
+        return False
+    return True
 
 
 @shared_task
@@ -98,9 +108,9 @@ def export_ledger(job_id: int) -> str:
             status=LedgerExport.Status.FAILED, finished_at=timezone.now()
         )
         raise
-    staging.stash_as(f"export-{job.pk}", content, ttl=24 * 3600)
+    kept = staging.stash_as(f"export-{job.pk}", content, ttl=24 * 3600)
     job.status, job.rows_done, job.finished_at = (
-        LedgerExport.Status.READY,
+        LedgerExport.Status.READY if kept else LedgerExport.Status.FAILED,
         job.rows_total,
         timezone.now(),
     )

@@ -8,12 +8,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core import signing
 from django.core.paginator import Paginator
+from django.db import DatabaseError, connection, transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from members import phone
@@ -24,6 +26,15 @@ from members.steps import StepRefused, client_address, step_view
 from . import exporting, importing, selectors, selfreport, services, staging, tasks
 from .forms import CampaignForm, ContactForm, ImportUploadForm, ItemForm, ledger_filters
 from .models import ContactAttempt, FiveClearsItem, LedgerExport, LedgerImport, SelfReport
+
+BACKGROUND_UNAVAILABLE = gettext_lazy(
+    "Background work is not available right now (the queue cannot be reached). Nothing was "
+    "changed; please try again in a few minutes."
+)
+CANNOT_KEEP_FILE = gettext_lazy(
+    "The file cannot be kept for the import right now. Nothing was changed; please upload it "
+    "again in a few minutes."
+)
 
 
 def _back(request, default: str) -> str:
@@ -82,10 +93,15 @@ def ledger_export(request, file_format: str):
             status=LedgerExport.Status.RUNNING,
             rows_total=total,
         )
-        tasks.export_ledger.delay(job.pk)
-        messages.info(
-            request, _("A large export runs in the background; it appears here when ready.")
-        )
+        if tasks.enqueue(tasks.export_ledger, job.pk):
+            messages.info(
+                request, _("A large export runs in the background; it appears here when ready.")
+            )
+        else:
+            LedgerExport.objects.filter(pk=job.pk).update(
+                status=LedgerExport.Status.FAILED, finished_at=timezone.now()
+            )
+            messages.error(request, BACKGROUND_UNAVAILABLE)
         return redirect("ledgers:jobs")
     episodes = rows.iterator(chunk_size=2000)
     if file_format == "xlsx":
@@ -211,6 +227,9 @@ def import_upload(request):
             errors=[issue.__dict__ for issue in plan.issues],
         )
         token = staging.stash(content) if plan.ok else ""
+        if token is None:
+            messages.error(request, CANNOT_KEEP_FILE)
+            token = ""
         return render(
             request,
             "ledgers/import_preview.html",
@@ -220,6 +239,7 @@ def import_upload(request):
 
 
 @require_POST
+@transaction.non_atomic_requests  # a failed import must still be recorded as failed
 def import_apply(request, pk: int):
     """Step 2: the user confirms the preview; big files go to the worker."""
     job = get_object_or_404(
@@ -237,13 +257,27 @@ def import_apply(request, pk: int):
     job.status = LedgerImport.Status.RUNNING
     job.save(update_fields=["status"])
     if job.rows_total > settings.IMPORT_BACKGROUND_ROWS:
-        tasks.import_ledger.delay(job.pk, request.POST["token"], branch.pk if branch else None)
-        messages.info(request, _("The import runs in the background. You can leave this page."))
-    else:
-        try:
-            tasks.run_import(job=job, content=content, default_branch=branch)
-        finally:
-            staging.drop(request.POST["token"])
+        branch_id = branch.pk if branch else None
+        if tasks.enqueue(tasks.import_ledger, job.pk, request.POST["token"], branch_id):
+            messages.info(request, _("The import runs in the background. You can leave this page."))
+            return redirect("ledgers:import_detail", pk=job.pk)
+        job.status = LedgerImport.Status.PREVIEWED  # the preview can be confirmed again later
+        job.save(update_fields=["status"])
+        messages.error(request, BACKGROUND_UNAVAILABLE)
+        return redirect("ledgers:import_detail", pk=job.pk)
+    try:
+        tasks.run_import(job=job, content=content, default_branch=branch)
+    except DatabaseError:
+        # The import's own transaction rolled back; a dropped connection is reopened here.
+        connection.close()
+        LedgerImport.objects.filter(pk=job.pk).update(
+            status=LedgerImport.Status.FAILED,
+            finished_at=timezone.now(),
+            errors=[{"row": 0, "column": "", "message": tasks.NOTHING_WRITTEN}],
+        )
+        messages.error(request, tasks.NOTHING_WRITTEN)
+    finally:
+        staging.drop(request.POST["token"])
     return redirect("ledgers:import_detail", pk=job.pk)
 
 

@@ -227,10 +227,12 @@ def member_history(*, member: Member, limit: int = 50) -> list[HistoryEntry]:
         older = records[index + 1] if index + 1 < len(records) else None
         changes = []
         if older is not None:
+            # diff_against skips non-editable fields, the digest among them: compare it here.
+            if newer.national_id_digest != older.national_id_digest:
+                field = Member._meta.get_field("national_id")
+                changes.append(HistoryChange(str(field.verbose_name), "••••", "••••"))
             for change in newer.diff_against(older).changes:
                 if change.field == "national_id_digest":
-                    field = Member._meta.get_field("national_id")
-                    changes.append(HistoryChange(str(field.verbose_name), "••••", "••••"))
                     continue
                 field = Member._meta.get_field(change.field)
                 changes.append(

@@ -90,13 +90,6 @@ def test_a_connection_lost_mid_import_writes_nothing_and_says_so(importer):
     assert staging.fetch(token) is None  # dropped: the user uploads again
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "ledgers/views.py import_apply lets the database error through (a 500) and, inside "
-        "ATOMIC_REQUESTS, the job's 'failed' mark is rolled back with everything else"
-    ),
-)
 def test_a_connection_lost_mid_import_in_the_browser_is_a_clear_message(importer):
     job, token = previewed_job(importer)
     importer.raise_request_exception = False
@@ -472,3 +465,34 @@ def test_two_workers_with_the_same_reminder_send_it_once(settings, digest_due):
             thread.join(timeout=60)
     assert sorted(results) == ["already sent"] * 3 + ["sent"]
     assert len(inbox.messages) == 1
+
+
+# --- the queue or the cache cannot be reached when a user acts ---------------------------------
+
+
+def test_a_broker_outage_leaves_the_preview_to_confirm_again(importer, settings, monkeypatch):
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    settings.IMPORT_BACKGROUND_ROWS = 10  # these 30 rows go to the worker
+    job, token = previewed_job(importer)
+
+    def broker_down(*args, **kwargs):
+        raise BrokerDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.import_ledger, "delay", broker_down)
+    response = importer.post(reverse("ledgers:import_apply", args=[job.pk]), {"token": token})
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == LedgerImport.Status.PREVIEWED and nothing_written()
+    assert staging.fetch(token) is not None  # kept: confirming again later works
+    page = importer.get(response.url).content.decode()
+    assert "后台任务暂时无法使用" in page
+
+
+def test_an_upload_the_cache_cannot_keep_offers_no_confirm(importer, monkeypatch):
+    monkeypatch.setattr(staging.cache, "set", lambda *args, **kwargs: False)
+    response = upload(importer, ROWS)
+    assert response.status_code == 200 and response.context["token"] == ""
+    html = response.content.decode()
+    assert "暂时无法保存上传的文件" in html
+    assert reverse("ledgers:import_apply", args=[response.context["job"].pk]) not in html

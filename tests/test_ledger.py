@@ -317,6 +317,7 @@ def test_ledger_page_query_count_does_not_grow_with_rows(client, ledger):
             assert client.get(reverse("ledgers:ledger")).status_code == 200
         return len(queries)
 
+    count_queries()  # the first page of a session also asks about a second factor
     one = count_queries()
     for i in range(25):
         member = ledger.member(ledger.branch_a2, name=f"外出{i}")

@@ -464,6 +464,7 @@ def test_mobile_list_query_count_does_not_grow_with_rows(client, people):
             assert client.get(reverse("transfers:mobile_list")).status_code == 200
         return len(queries)
 
+    count_queries()  # the first page of a session also asks about a second factor
     one = count_queries()
     for i in range(30):
         member = people.member(people.branch_b, name=f"外出{i}")
