@@ -8,8 +8,8 @@ the second time but `last_seen_at`. A rule that raises is recorded and the other
 A scan can be limited to one subtree (`root`): the rules' members and the open alerts are
 both taken from members whose home branch is in it, so a part opens and closes only its own
 alerts. An alert belongs to the member's home side (the hosting side sees it, never owns it),
-so the parts from `scan_parts()` split the alerts without overlap. The split scan
-(members/tasks.py) runs one part per task and merges them into one ScanRun.
+so county parts split the alerts without overlap. The split scan (members/tasks.py) runs
+the parts from `scan_parts()`, one rule or one county each, and merges them into one ScanRun.
 
 A ScanRun with `finished_at` set and `failed_rules == 0` is a scan that finished successfully;
 a split scan sets `finished_at` only once every part has finished.
@@ -29,6 +29,7 @@ from .rules import Rule, registered_rules
 logger = logging.getLogger(__name__)
 BATCH = 2000
 COUNTS = ("matched", "opened", "refreshed", "closed")
+SPLIT_BY_RULE, SPLIT_BY_COUNTY = "rule", "county"
 
 
 def _chunks(items: list[int]):
@@ -98,11 +99,13 @@ def _subtree_branches(root: Organisation) -> list[int]:
     )
 
 
-def scan_rules(*, today: date, root: Organisation | None = None) -> dict[str, dict]:
-    """Run every rule (for root's subtree only, if given): per rule its counts or its error."""
+def scan_rules(*, today: date, root: Organisation | None = None, only: str = "") -> dict[str, dict]:
+    """Run every rule, or `only` one, for root's subtree if given: per rule, counts or error."""
     branches = None if root is None else _subtree_branches(root)
     results = {}
     for rule in registered_rules():
+        if only and rule.code != only:
+            continue
         started = time.monotonic()
         try:
             counts = _apply_rule(rule, today=today, now=timezone.now(), branches=branches)
@@ -134,12 +137,11 @@ def scan(*, today: date | None = None, root: Organisation | None = None) -> Scan
     return run
 
 
-def scan_parts() -> list[Organisation]:
-    """The subtrees the split scan runs one task each for: the children of each root.
+def _counties() -> list[Organisation]:
+    """The children of each root: a county deployment's townships, a province's counties.
 
-    A county deployment's root is the county, so its parts are the townships; a province's
-    root has the counties as children. A root without children, or one that holds members
-    itself, is one part (its children's parts would miss its own members).
+    A root without children, or one that holds members itself, is one part (its children's
+    parts would miss its own members).
     """
     roots = list(Organisation.objects.get_root_nodes())
     holding = set(
@@ -150,6 +152,22 @@ def scan_parts() -> list[Organisation]:
         children = list(Organisation.objects.get_children(root)) if root.pk not in holding else []
         parts.extend(children or [root])
     return parts
+
+
+def scan_parts(*, split: str = SPLIT_BY_RULE) -> list[dict]:
+    """The split scan's parts, as `scan_part` arguments.
+
+    By rule (the default): each rule once over all members, as the single scan does, so the
+    parts add up to the single scan's work. By county: every rule for one county's members;
+    each part's rule queries still read the whole tables behind their subqueries (the scope
+    filters only the members), so at 1,000,000 members a county part costs about as much as
+    the whole single scan (bench/results/scan_split.json).
+    """
+    if split == SPLIT_BY_RULE:
+        return [{"rule": rule.code} for rule in registered_rules()]
+    if split == SPLIT_BY_COUNTY:
+        return [{"organisation": organisation.pk} for organisation in _counties()]
+    raise ValueError(f"unknown split {split!r}")
 
 
 def scan_start() -> ScanRun:

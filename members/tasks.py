@@ -17,9 +17,10 @@ def housekeeping() -> dict[str, int]:
 
 
 @shared_task(bind=True)
-def scan_alerts(self) -> dict:
-    """Nightly: the scan split into one `scan_county` task per part (scanning.scan_parts()),
-    run by whichever workers are free; `scan_finished` records the run once all are done.
+def scan_alerts(self, split: str = scanning.SPLIT_BY_RULE) -> dict:
+    """Nightly: the scan split into `scan_part` tasks (scanning.scan_parts(): one per rule, or
+    one per county), run by whichever workers are free; `scan_finished` records the run once
+    all are done.
 
     The task replaces itself with the chord, so its result is `scan_finished`'s: the run,
     its failed rules and the merged counts. The parts go to the queue this task came from.
@@ -28,12 +29,12 @@ def scan_alerts(self) -> dict:
     today = timezone.localdate().isoformat()
     queue = (self.request.delivery_info or {}).get("routing_key")
     options = {"queue": queue} if queue else {}
-    organisations = scanning.scan_parts()
-    if self.request.is_eager or not organisations:
+    parts = scanning.scan_parts(split=split)
+    if self.request.is_eager or not parts:
         # No broker (tasks run in process): the parts one after another, no chord to wait on.
-        return scan_finished([scan_county(o.pk, today) for o in organisations], run.pk)
-    parts = [scan_county.si(o.pk, today).set(**options) for o in organisations]
-    return self.replace(chord(parts, scan_finished.s(run.pk).set(**options)))
+        return scan_finished([scan_part(today, **part) for part in parts], run.pk)
+    header = [scan_part.si(today, **part).set(**options) for part in parts]
+    return self.replace(chord(header, scan_finished.s(run.pk).set(**options)))
 
 
 # If the process running a part dies (SIGKILL, the OOM killer), the part is sent again, as
@@ -44,14 +45,17 @@ def scan_alerts(self) -> dict:
 @shared_task(
     bind=True, acks_late=True, retry_on_worker_lost=True, max_retries=2, default_retry_delay=5
 )
-def scan_county(self, organisation_id: int, today: str) -> dict:
-    """One part of the split scan: every rule for one subtree."""
+def scan_part(self, today: str, organisation: int | None = None, rule: str = "") -> dict:
+    """One part of the split scan: one rule for all members, or every rule for one subtree."""
     started = time.monotonic()
     results = scanning.scan_rules(
-        today=date.fromisoformat(today), root=Organisation.objects.get(pk=organisation_id)
+        today=date.fromisoformat(today),
+        root=Organisation.objects.get(pk=organisation) if organisation else None,
+        only=rule,
     )
     return {
-        "organisation": organisation_id,
+        "organisation": organisation,
+        "rule": rule,
         "worker": self.request.hostname,
         "seconds": round(time.monotonic() - started, 3),
         "results": results,
@@ -68,7 +72,8 @@ def scan_finished(parts: list[dict], run_id: int) -> dict:
         "failed_rules": run.failed_rules,
         "results": run.results,
         "parts": [
-            {key: part[key] for key in ("organisation", "worker", "seconds")} for part in parts
+            {key: part[key] for key in ("organisation", "rule", "worker", "seconds")}
+            for part in parts
         ],
     }
 

@@ -1,33 +1,36 @@
 from django.core.management.base import BaseCommand
 
 from members.models import ScanRun
-from members.scanning import scan
+from members.scanning import SPLIT_BY_COUNTY, SPLIT_BY_RULE, scan
 from members.tasks import scan_alerts
 
 
 class Command(BaseCommand):
     help = (
         "Run every rule now, open and close alerts, and print the counts per rule. "
-        "By default in this process, in one go; with --split as the nightly task does: one "
-        "task per part (the children of the root) on the Celery workers, waiting for them."
+        "By default in this process, in one go. With --split, as the nightly task does: the "
+        "scan split into tasks for the Celery workers (one per rule, or with --split county "
+        "one per child of the root), waiting until all are done."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--split",
-            action="store_true",
-            help="Send the scan to the workers split by part, as beat does (needs workers "
-            "when REDIS_URL is set; without it the parts run here, one after another).",
+            nargs="?",
+            const=SPLIT_BY_RULE,
+            choices=[SPLIT_BY_RULE, SPLIT_BY_COUNTY],
+            help="Send the scan to the workers, split by rule (the default, as beat does) or "
+            "by county. Needs running workers when REDIS_URL is set; without it the parts "
+            "run here, one after another.",
         )
 
-    def handle(self, *args, split: bool, **options):
+    def handle(self, *args, split: str | None, **options):
         if split:
-            result = scan_alerts.delay().get()
+            result = scan_alerts.delay(split=split).get()
             run = ScanRun.objects.get(pk=result["run"])
             for part in result["parts"]:
-                self.stdout.write(
-                    f"part {part['organisation']} on {part['worker']}: {part['seconds']:.2f} s"
-                )
+                what = part["rule"] or f"organisation {part['organisation']}"
+                self.stdout.write(f"part {what} on {part['worker']}: {part['seconds']:.2f} s")
         else:
             run = scan()
         self.stdout.write(f"{'rule':32} {'matched':>8} {'opened':>7} {'closed':>7} {'seconds':>8}")
