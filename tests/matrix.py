@@ -324,6 +324,13 @@ class Scenario:
         for job in (self.export_a, self.export_b):
             staging.stash_as(f"export-{job.pk}", b"name\n")
 
+    def drop_cached_files(self) -> None:
+        """The cache is not rolled back with the database: leave no export behind."""
+        from ledgers import staging
+
+        for job in (self.export_a, self.export_b):
+            staging.drop(f"export-{job.pk}")
+
     @staticmethod
     def _approved_transfer(services, member, requester, decider, **destination):
         transfer = services.transfer_draft(

@@ -64,9 +64,13 @@ def scenario(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         outer = transaction.atomic()
         outer.__enter__()
+        built = None
         try:
-            yield matrix.Scenario()
+            built = matrix.Scenario()
+            yield built
         finally:
+            if built is not None:
+                built.drop_cached_files()
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
 
