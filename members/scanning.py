@@ -177,18 +177,20 @@ def scan_start() -> ScanRun:
 def merge_parts(parts: list[dict[str, dict]]) -> dict[str, dict]:
     """Add up the parts' counts per rule; a rule that failed in any part keeps the error."""
     merged: dict[str, dict] = {}
+    errors: dict[str, list[str]] = {}
+    runs: dict[str, int] = {}
     for results in parts:
         for code, counts in results.items():
             total = merged.setdefault(code, {name: 0 for name in COUNTS} | {"seconds": 0.0})
+            runs[code] = runs.get(code, 0) + 1
             if "error" in counts:
-                total.setdefault("errors", []).append(counts["error"])
+                errors.setdefault(code, []).append(counts["error"])
             for name in COUNTS:
                 total[name] += counts.get(name, 0)
             total["seconds"] = round(total["seconds"] + counts["seconds"], 3)
-    for total in merged.values():
-        if "errors" in total:
-            errors = total.pop("errors")
-            total["error"] = f"{errors[0]} (in {len(errors)} of {len(parts)} parts)"
+    for code, failed in errors.items():
+        where = f" (in {len(failed)} of {runs[code]} parts)" if runs[code] > 1 else ""
+        merged[code]["error"] = failed[0] + where
     return merged
 
 

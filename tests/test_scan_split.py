@@ -94,10 +94,12 @@ def test_a_failing_rule_is_counted_once_with_the_parts_it_failed_in(filled, eage
     rules._rules["aaa_broken"] = rules.Rule("aaa_broken", "broken", "notice", "", "", "", broken)
     try:
         result = scan_alerts.apply(kwargs={"split": "county"}).get()
+        by_rule = scan_alerts.apply(kwargs={"split": "rule"}).get()
     finally:
         del rules._rules["aaa_broken"]
-    assert result["failed_rules"] == 1
+    assert result["failed_rules"] == by_rule["failed_rules"] == 1
     assert result["results"]["aaa_broken"]["error"] == "RuntimeError: boom (in 3 of 3 parts)"
+    assert by_rule["results"]["aaa_broken"]["error"] == "RuntimeError: boom"
     assert result["results"]["lost_contact"]["opened"] == 8  # 4 away a year, 4 abroad
 
 
