@@ -208,13 +208,16 @@ CELERY_BEAT_SCHEDULE = {
             hour=(SCAN_HOUR + (SCAN_MINUTE + 45) // 60) % 24, minute=(SCAN_MINUTE + 45) % 60
         ),
     },
+    # Digests and summaries are asked for every morning: each is sent once per week / month
+    # (EmailSent keys them by period), so a morning missed while Redis or SMTP was down is
+    # caught up the next day, and the other mornings send nothing.
     "weekly-digests": {
         "task": "members.tasks.send_weekly_digests",
-        "schedule": crontab(day_of_week="mon", hour=7, minute=30),
+        "schedule": crontab(hour=7, minute=30),
     },
     "monthly-summaries": {
         "task": "members.tasks.send_monthly_summaries",
-        "schedule": crontab(day_of_month="1", hour=8, minute=0),
+        "schedule": crontab(hour=8, minute=0),
     },
     "self-report-reminders": {
         "task": "ledgers.tasks.send_self_report_reminders",
@@ -287,6 +290,8 @@ LEDGER_CONFIRM_MONTHS = env.int("LEDGER_CONFIRM_MONTHS", default=12)
 LEDGER_CONTACT_CONFIRM_MONTHS = env.int("LEDGER_CONTACT_CONFIRM_MONTHS", default=6)
 CONTACT_WARNING_DAYS = env.int("CONTACT_WARNING_DAYS", default=90)
 LOST_CONTACT_DAYS = env.int("LOST_CONTACT_DAYS", default=180)  # Reg. art. 24: six months
+# Above this many members a dashboard reads last night's snapshot instead of counting live.
+DASHBOARD_LIVE_MAX_MEMBERS = env.int("DASHBOARD_LIVE_MAX_MEMBERS", default=2000)
 # Imports above this many rows, and exports above that many, run on the Celery worker.
 IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=2000)
 EXPORT_BACKGROUND_ROWS = env.int("EXPORT_BACKGROUND_ROWS", default=20000)

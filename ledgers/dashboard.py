@@ -395,7 +395,7 @@ def snapshot_counts(organisation: Organisation, children: list, *, today: date):
     """
     from .models import FigureSnapshot  # the model module imports nothing from here
 
-    limit = getattr(settings, "DASHBOARD_LIVE_MAX_MEMBERS", 2_000)
+    limit = settings.DASHBOARD_LIVE_MAX_MEMBERS
     own = (
         FigureSnapshot.objects.filter(
             organisation=organisation, day__gte=today - timedelta(days=1), day__lte=today
@@ -448,15 +448,13 @@ def current_campaign(*, user, organisation: Organisation, today: date) -> dict |
         campaign_checklist(user=user, campaign=campaign)
         .filter(member__home_branch__path__startswith=organisation.path)
         .order_by()
-        .aggregate(total=Count("pk"), verified=Count("pk", filter=Q(verified=True)))
+        .aggregate(total=Count("pk"), done=Count("pk", filter=Q(verified=True)))
     )
     return {
         "campaign": campaign,
         "total": progress["total"],
-        "verified": progress["verified"],
-        "percent": round(100 * progress["verified"] / progress["total"])
-        if progress["total"]
-        else 100,
+        "verified": progress["done"],
+        "percent": round(100 * progress["done"] / progress["total"]) if progress["total"] else 100,
     }
 
 

@@ -104,7 +104,8 @@ def _five_clears(episode) -> str:
     return "五清" if not missing else "不清：" + "、".join(missing)
 
 
-def ledger_row(number: int, episode) -> list:
+def ledger_row(number: int, episode, *, full_id: bool = True) -> list:
+    """One ledger line; the inflow side's export has the ID number masked (home side only)."""
     member: Member = episode.member
     record = getattr(member, "ledger", None)  # the reverse one-to-one may be missing
     cells = [
@@ -113,7 +114,7 @@ def ledger_row(number: int, episode) -> list:
         GENDER.get(member.gender, ""),
         member.ethnicity,
         member.birth_date,
-        member.national_id,
+        member.national_id if full_id else member.national_id_masked,
         member.phone,
         member.home_branch.name,
         member.joined_on,
@@ -134,9 +135,9 @@ def ledger_row(number: int, episode) -> list:
     return [escape(cell) for cell in cells]
 
 
-def _rows(episodes: Iterable) -> Iterable[list]:
+def _rows(episodes: Iterable, full_ids: bool) -> Iterable[list]:
     for number, episode in enumerate(episodes, start=1):
-        yield ledger_row(number, episode)
+        yield ledger_row(number, episode, full_id=full_ids)
 
 
 def write_table_xlsx(headers: list[str], rows: Iterable[list], *, title: str) -> bytes:
@@ -150,15 +151,15 @@ def write_table_xlsx(headers: list[str], rows: Iterable[list], *, title: str) ->
     return buffer.getvalue()
 
 
-def export_ledger_xlsx(episodes: Iterable) -> bytes:
-    return write_table_xlsx(HEADERS, _rows(episodes), title="五清台账")
+def export_ledger_xlsx(episodes: Iterable, *, full_ids: bool = True) -> bytes:
+    return write_table_xlsx(HEADERS, _rows(episodes, full_ids), title="五清台账")
 
 
-def export_ledger_csv(episodes: Iterable) -> bytes:
+def export_ledger_csv(episodes: Iterable, *, full_ids: bool = True) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(HEADERS)
-    for row in _rows(episodes):
+    for row in _rows(episodes, full_ids):
         writer.writerow(["" if cell is None else cell for cell in row])
     return buffer.getvalue().encode("utf-8-sig")  # the BOM makes Excel read it as UTF-8
 

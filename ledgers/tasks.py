@@ -99,10 +99,11 @@ def export_ledger(job_id: int) -> str:
 
     episodes = counted(rows.iterator(chunk_size=2000))
     try:
+        full_ids = filters["side"] != "inflow"  # the hosting side sees masked ID numbers
         if job.file_format == "xlsx":
-            content = exporting.export_ledger_xlsx(episodes)
+            content = exporting.export_ledger_xlsx(episodes, full_ids=full_ids)
         else:
-            content = exporting.export_ledger_csv(episodes)
+            content = exporting.export_ledger_csv(episodes, full_ids=full_ids)
     except Exception:
         LedgerExport.objects.filter(pk=job.pk).update(
             status=LedgerExport.Status.FAILED, finished_at=timezone.now()

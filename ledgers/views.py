@@ -104,11 +104,12 @@ def ledger_export(request, file_format: str):
             messages.error(request, BACKGROUND_UNAVAILABLE)
         return redirect("ledgers:jobs")
     episodes = rows.iterator(chunk_size=2000)
+    full_ids = side != "inflow"  # the hosting side sees masked ID numbers, as on the page
     if file_format == "xlsx":
-        content = exporting.export_ledger_xlsx(episodes)
+        content = exporting.export_ledger_xlsx(episodes, full_ids=full_ids)
         content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
-        content = exporting.export_ledger_csv(episodes)
+        content = exporting.export_ledger_csv(episodes, full_ids=full_ids)
         content_type = "text/csv; charset=utf-8"
     response = HttpResponse(content, content_type=content_type)
     name = f"ledger-{side}-{timezone.localdate():%Y%m%d}.{file_format}"

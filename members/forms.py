@@ -78,7 +78,7 @@ class MemberForm(forms.ModelForm):
         if not value:
             return ""
         number = national_id.validate(value)
-        duplicates = Member.objects.filter(national_id_digest=crypto.digest(number))
+        duplicates = Member.objects.filter(national_id_digest__in=crypto.digests(number))
         if self.instance.pk:
             duplicates = duplicates.exclude(pk=self.instance.pk)
         if duplicates.exists():

@@ -202,7 +202,7 @@ def member_search(
     if query:
         number = national_id.normalise(query)
         if len(number) == 18 and number[:17].isdigit():
-            members = members.filter(national_id_digest=crypto.digest(number))
+            members = members.filter(national_id_digest__in=crypto.digests(number))
         elif PHONE_QUERY.match(query):
             members = members.filter(phone__contains=query.replace(" ", ""))
         else:

@@ -423,12 +423,6 @@ SKIPPED_NAMESPACES = {"admin": "Django admin: staff-only as a whole (see test_ad
 
 A, B = "A-side object", "B-side object"
 
-CAMPAIGN_CRASH = (
-    "BUG: ledgers/dashboard.py campaign figure aggregates verified=Count(..., "
-    "filter=Q(verified=True)) over an annotation of the same name; on PostgreSQL only: "
-    "'column verified does not exist' (500) whenever an open census campaign is in scope"
-)
-
 
 def known_applies(reasons: list[str]) -> bool:
     """A known failure that shows on one database only says so in its reason."""
@@ -438,14 +432,6 @@ def known_applies(reasons: list[str]) -> bool:
         "PostgreSQL" not in reason or connection.vendor == "postgresql" for reason in reasons
     )
 
-
-def crashes(*roles) -> dict:
-    return {("GET", role): CAMPAIGN_CRASH for role in roles}
-
-
-# With an open campaign in scope (A: township A; B1 and the hosting B2: township B).
-DASHBOARD_CRASH = crashes(SEC_A, SEC_B, HOST, REV_A)
-DASHBOARD_B1_CRASH = crashes(SEC_B, COUNTY, ADMIN)
 
 MATRIX: dict[str, list[Case]] = {
     # --- accounts and the home page -----------------------------------------------------------
@@ -648,27 +634,21 @@ MATRIX: dict[str, list[Case]] = {
             "hosted member's transfer",
             EDITS_A,
             kwargs=_pk("transfer_hosted"),
-            known={
-                ("GET", HOST): "LEAK: transfers/views.py letter_pdf finds the transfer with "
-                "transfer_get (hosting side included), so the branch hosting a member prints the "
-                "introduction letter with the full ID number, which members:reveal_national_id "
-                "refuses it (home side only)"
-            },
         ),
         page(B, EDITS_B, kwargs=_pk("transfer_b")),
     ],
     # --- ledgers: dashboard, ledger, imports, exports, self-report, campaigns ----------------
     "ledgers:dashboard": [
-        page("", known=DASHBOARD_CRASH),
-        page("?org=B1", ORG_B, query=_org_b, known=DASHBOARD_B1_CRASH),
+        page(""),
+        page("?org=B1", ORG_B, query=_org_b),
     ],
     "ledgers:dashboard_export": [
-        page("", known=DASHBOARD_CRASH),
-        page("?org=B1", ORG_B, query=_org_b, known=DASHBOARD_B1_CRASH),
+        page(""),
+        page("?org=B1", ORG_B, query=_org_b),
     ],
     "ledgers:dashboard_print": [
-        page("", known=DASHBOARD_CRASH),
-        page("?org=B1", ORG_B, query=_org_b, known=DASHBOARD_B1_CRASH),
+        page(""),
+        page("?org=B1", ORG_B, query=_org_b),
     ],
     "ledgers:dashboard_members": [
         page("no_life", query=lambda s: {"figure": "no_life"}),
@@ -689,11 +669,6 @@ MATRIX: dict[str, list[Case]] = {
             "csv ?side=inflow",
             kwargs=lambda s: {"file_format": "csv"},
             query=_inflow,
-            known={
-                ("GET", HOST): "LEAK: ledgers/exporting.py ledger_row writes member.national_id "
-                "for the inflow side's export too, so the hosting branch gets the full ID number "
-                "of hosted members, which members:reveal_national_id refuses it (home side only)"
-            },
         ),
         page(
             "csv ?branch=B1",

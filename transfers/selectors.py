@@ -4,6 +4,7 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from members.models import Member, Organisation, StaffAssignment
@@ -11,6 +12,7 @@ from members.selectors import (
     assignment_of,
     members_editable_by,
     members_visible_to,
+    organisation_in_scope,
     organisations_visible_to,
     register_hosting,
     sees_everything,
@@ -151,6 +153,18 @@ def transfer_get(*, user, pk: int) -> RelationshipTransfer:
     return get_object_or_404(
         transfers_visible_to(user).prefetch_related("letters", "events__actor"), pk=pk
     )
+
+
+def transfer_get_for_letter(*, user, pk: int) -> RelationshipTransfer:
+    """A transfer whose letter (it carries the full ID number) the user may print: the sending
+    side's and the receiving organisation's, not a branch that only hosts the member."""
+    transfer = transfer_get(user=user, pk=pk)
+    receiving = transfer.to_organisation is not None and organisation_in_scope(
+        user, transfer.to_organisation
+    )
+    if not receiving and not members_editable_by(user).filter(pk=transfer.member_id).exists():
+        raise Http404
+    return transfer
 
 
 def transfer_destinations() -> QuerySet[Organisation]:

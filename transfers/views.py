@@ -458,7 +458,7 @@ def transfer_receipt(request, pk: int):
 
 @require_GET
 def letter_pdf(request, pk: int):
-    transfer = selectors.transfer_get(user=request.user, pk=pk)
+    transfer = selectors.transfer_get_for_letter(user=request.user, pk=pk)
     letter = transfer.current_letter
     if letter is None:
         raise Http404
