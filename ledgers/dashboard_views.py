@@ -17,7 +17,9 @@ from django.views.decorators.http import require_GET
 from openpyxl import Workbook
 
 from members import selectors as member_selectors
-from members.models import Member, Organisation
+from members.access_log import log_sensitive_access
+from members.models import Member, Organisation, SensitiveAccess
+from members.steps import client_address
 from transfers.classification import Arrangement
 
 from . import dashboard as board
@@ -189,6 +191,15 @@ def dashboard(request):
     return render(request, "dashboard/dashboard.html", _context(request, sort=sort))
 
 
+def _log_report(request, detail: str) -> None:
+    log_sensitive_access(
+        user=request.user,
+        action=SensitiveAccess.Action.EXPORT_REPORT,
+        detail=detail,
+        ip_address=client_address(request),
+    )
+
+
 @require_GET
 def dashboard_members(request):
     """The members one rule-based figure counts (?org=&figure=), paginated like the member list."""
@@ -258,6 +269,7 @@ def dashboard_export(request):
         raise Http404
     user, today = request.user, timezone.localdate()
     report = board.report(user=user, organisation=organisation, today=today)
+    _log_report(request, f"dashboard.xlsx · {organisation.name}")
     f = report.figures
     with translation.override("zh-hans"):
         workbook = Workbook(write_only=True)
@@ -395,6 +407,7 @@ def yearly_export(request):
         raise Http404
     today = timezone.localdate()
     year = _year(request)
+    _log_report(request, f"yearly.xlsx {year} · {organisation.name}")
     s = board.yearly_statistics(
         user=request.user, organisation=organisation, year=year, today=today
     )

@@ -526,3 +526,18 @@ def test_each_place_lists_its_members(board, client):
     assert client.get(reverse("ledgers:dashboard_members"), outside).status_code == 404
     broken = {"org": board.township_a.pk, "figure": "place", "place": "no-bars"}
     assert client.get(reverse("ledgers:dashboard_members"), broken).status_code == 404
+
+
+def test_report_exports_are_logged(board, client):
+    from members.models import SensitiveAccess
+
+    client.force_login(board.rev)
+    client.get(reverse("ledgers:dashboard_export"))
+    client.get(reverse("ledgers:dashboard_yearly_export"))
+    logged = SensitiveAccess.objects.filter(
+        user=board.rev, action=SensitiveAccess.Action.EXPORT_REPORT
+    )
+    assert sorted(entry.detail.split(" ")[0] for entry in logged) == [
+        "dashboard.xlsx",
+        "yearly.xlsx",
+    ]
