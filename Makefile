@@ -16,6 +16,7 @@ BENCH_IMPORT_ROWS ?= 10000
 BENCH_EXPORT_ROWS ?= 100000
 BENCH_URL := postgres://postgres@127.0.0.1:5432/$(BENCH_DB)
 BENCH_RUNS ?= 20
+BENCH_BUDGET ?= 60
 BENCH_USERS ?= 20
 BENCH_SECONDS ?= 60
 
@@ -101,7 +102,7 @@ bench-dashboard: $(VENV)/.installed-bench
 ## bench-pages: server time and queries of the pages used most, as a secretary and a reviewer
 bench-pages: $(VENV)/.installed-bench
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python manage.py migrate --noinput -v0
-	DATABASE_URL=$(BENCH_URL) $(BIN)/python -m bench.pages_bench --runs $(BENCH_RUNS)
+	DATABASE_URL=$(BENCH_URL) $(BIN)/python -m bench.pages_bench --runs $(BENCH_RUNS) --budget $(BENCH_BUDGET)
 
 ## bench-load: BENCH_USERS users for BENCH_SECONDS on gunicorn, driven by locust
 bench-load: $(VENV)/.installed-bench

@@ -30,7 +30,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 
-from bench.common import BENCH_PASSWORD, bench_staff, pages_for, percentile  # noqa: E402
+from bench.common import BENCH_PASSWORD, bench_staff, fresh_statistics, pages_for, percentile  # noqa: E402
 from bench.province import guard  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,6 +112,7 @@ def main() -> None:
     parser.add_argument("--wait", type=float, default=0.0, help="seconds between a user's pages")
     args = parser.parse_args()
     guard()
+    fresh_statistics()
     secretaries = args.users * 3 // 4
     plan = [
         {

@@ -31,7 +31,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from bench.common import bench_staff, members_in_scope, pages_for, summary  # noqa: E402
+from bench.common import bench_staff, fresh_statistics, members_in_scope, pages_for, summary  # noqa: E402
 from bench.province import guard  # noqa: E402
 from members.models import Member  # noqa: E402
 
@@ -104,6 +104,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     guard()
+    fresh_statistics()
     load_before = os.getloadavg()
     figures = {
         "members": Member.objects.count(),
