@@ -53,9 +53,15 @@ def inbox(request):
     form = InboxFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     organisation = organisation_from_query(request)
-    page = Paginator(
+    summary = alerts.alert_summary(user=request.user)
+    paginator = Paginator(
         alerts.alert_inbox(user=request.user, organisation=organisation, **filters), 50
-    ).get_page(request.GET.get("page"))
+    )
+    if organisation is None and not filters.get("severity") and not filters.get("state"):
+        # The summary has counted these already: no second count over every open alert.
+        kind = filters.get("kind")
+        paginator.count = sum(r["count"] for r in summary if not kind or r["rule"].code == kind)
+    page = paginator.get_page(request.GET.get("page"))
     query_string = request.GET.copy()
     query_string.pop("page", None)
     titles = {rule.code: rule for rule in registered_rules()}
@@ -68,7 +74,7 @@ def inbox(request):
             "form": form,
             "organisation": organisation,
             "page": page,
-            "summary": alerts.alert_summary(user=request.user),
+            "summary": summary,
             "query_string": query_string.urlencode(),
         },
     )

@@ -276,7 +276,15 @@ class Alert(models.Model):
                 name="one_open_alert_per_member_and_kind",
             )
         ]
-        indexes = [models.Index(fields=["kind", "closed_at"], name="alert_kind_open")]
+        indexes = [
+            models.Index(fields=["kind", "closed_at"], name="alert_kind_open"),
+            # The inbox: newest open alerts first, so a page stops after fifty.
+            models.Index(
+                fields=["-opened_at", "-id"],
+                name="alert_open_newest",
+                condition=models.Q(closed_at__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.member} · {self.kind}"

@@ -19,7 +19,7 @@ import logging
 import time
 from datetime import date
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -134,7 +134,16 @@ def scan(*, today: date | None = None, root: Organisation | None = None) -> Scan
     run.failed_rules = _failed(run.results)
     run.finished_at = timezone.now()
     run.save()
+    refresh_statistics()
     return run
+
+
+def refresh_statistics() -> None:
+    """Let PostgreSQL's planner see the night's alerts at once (autovacuum may be off or late;
+    with statistics from an empty table the inbox chose nested loops and took seconds)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE members_alert")
 
 
 def _counties() -> list[Organisation]:
@@ -200,4 +209,5 @@ def scan_finish(*, run: ScanRun, parts: list[dict[str, dict]]) -> ScanRun:
     run.failed_rules = _failed(run.results)
     run.finished_at = timezone.now()
     run.save(update_fields=["results", "failed_rules", "finished_at"])
+    refresh_statistics()
     return run

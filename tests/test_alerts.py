@@ -257,3 +257,16 @@ def test_the_inflow_side_sees_but_cannot_silence_a_hosted_members_alert(client, 
         )
     alert.refresh_from_db()
     assert alert.state == "open"
+
+
+def test_the_inbox_counts_what_it_lists_with_and_without_filters(client, silent):
+    scanning.scan()
+    client.force_login(silent.sec_a)
+    url = reverse("members:alert_inbox")
+    visible = Alert.objects.filter(closed_at__isnull=True, member__home_branch=silent.branch_a)
+    kinds = set(visible.values_list("kind", flat=True))
+    assert len(kinds) >= 2  # the shortcut must pick the right kind, not the total
+    for query in [{}, *({"kind": kind} for kind in kinds), {"severity": "serious"}]:
+        page = client.get(url, query).context["page"]
+        expected = visible.filter(**query).count()
+        assert page.paginator.count == expected == len(page.object_list), query
