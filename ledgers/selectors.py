@@ -134,6 +134,17 @@ class Completeness:
         return round(100 * self.clear / self.total) if self.total else 100
 
 
+def completeness_total(parts: list[Completeness]) -> Completeness:
+    """The overall figure from per-branch figures (no second pass over the rows)."""
+    return Completeness(
+        "",
+        None,
+        sum(part.total for part in parts),
+        sum(part.clear for part in parts),
+        {item: sum(part.per_item[item] for part in parts) for item in ITEMS},
+    )
+
+
 def completeness(rows: QuerySet, *, group_by_branch: bool = False) -> list[Completeness]:
     """Clear rows out of all rows, overall or per home branch, with per-item counts."""
     aggregates = {

@@ -54,10 +54,18 @@ def _ledger_query(request):
 @require_GET
 def ledger(request):
     side, form, branch, rows = _ledger_query(request)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    # One grouped pass gives the per-branch figures, their total and the page count.
+    per_branch = selectors.completeness(rows, group_by_branch=True) if side == "outflow" else []
+    overall = (
+        selectors.completeness_total(per_branch)
+        if side == "outflow"
+        else selectors.completeness(rows)[0]
+    )
+    paginator = Paginator(rows, 50)
+    paginator.count = overall.total
+    page = paginator.get_page(request.GET.get("page"))
     query_string = request.GET.copy()
     query_string.pop("page", None)
-    per_branch = selectors.completeness(rows, group_by_branch=True) if side == "outflow" else []
     return render(
         request,
         "ledgers/ledger.html",
@@ -66,7 +74,7 @@ def ledger(request):
             "form": form,
             "branch": branch,
             "page": page,
-            "overall": selectors.completeness(rows)[0],
+            "overall": overall,
             "per_branch": per_branch if len(per_branch) > 1 else [],
             "items": FiveClearsItem.choices,
             "query_string": query_string.urlencode(),
