@@ -239,6 +239,7 @@ PACKAGE_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relatio
 # Built-in number formats that show dates: 14-22 and 45-47 everywhere, 27-36 and 50-58 in
 # Chinese, Japanese and Korean Excel (e.g. 31 = yyyy"年"m"月"d"日"), which openpyxl misses.
 DATE_FORMAT_IDS = {*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)}
+MAX_COLUMNS = 16384  # Excel's last column, XFD
 ESCAPED_CHARACTER = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
@@ -250,7 +251,12 @@ C_TAGS, ROW_TAGS, SI_TAGS = _tags("c"), _tags("row"), _tags("si")
 
 
 def _unescape(text: str) -> str:
-    return ESCAPED_CHARACTER.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
+    if "_x" not in text:
+        return text
+    text = ESCAPED_CHARACTER.sub(lambda m: chr(int(m.group(1), 16)), text).replace("\x00", "")
+    # _x0000_ and a lone _xD800_ can be neither stored (PostgreSQL) nor shown (UTF-8): dropped;
+    # an escaped surrogate pair becomes its character.
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
 
 
 def _local(tag: str) -> str:
@@ -386,6 +392,8 @@ class _FastXlsx:
                             for letter in letters:
                                 column = column * 26 + ord(letter) - 64
                             column -= 1
+                            if not 0 <= column < MAX_COLUMNS:  # or a row of a billion cells
+                                raise ValueError(f"cell reference {ref}")
                             columns[letters] = column
                     kind = element.get("t")
                     if kind == "inlineStr":
@@ -437,7 +445,7 @@ class _FastXlsx:
 def _xlsx_sheets(content: bytes) -> Iterator[Iterator[tuple[int, tuple]]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except Exception as error:  # BadZipFile, but a flipped bit can give NotImplementedError too
         raise Unreadable(CORRUPT_XLSX) from error
     try:
         fast = _FastXlsx(archive)

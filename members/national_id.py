@@ -1,5 +1,6 @@
 """Resident identity numbers (公民身份号码), GB 11643-1999."""
 
+import unicodedata
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -10,7 +11,8 @@ CHECK_CHARS = "10X98765432"
 
 
 def normalise(value: str) -> str:
-    return (value or "").strip().replace(" ", "").upper()
+    # NFKC: full-width digits and Ｘ, as Chinese input methods type them, become ASCII.
+    return unicodedata.normalize("NFKC", value or "").strip().replace(" ", "").upper()
 
 
 def check_char(first17: str) -> str:
@@ -33,7 +35,7 @@ def validate(value: str) -> str:
             code="length",
             params={"n": len(number)},
         )
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not number.isascii() or not number[:17].isdigit() or number[17] not in "0123456789X":
         raise ValidationError(
             _("The first 17 characters must be digits and the last a digit or X."),
             code="characters",
