@@ -69,15 +69,21 @@ def last_reached_subquery(member_ref: str = "pk") -> Subquery:
     )
 
 
-def with_five_clears(episodes: QuerySet[MobilityEpisode], *, today: date) -> QuerySet:
-    """Annotate each episode with <item>_clear, all_clear and last_reached_on."""
+def with_five_clears(
+    episodes: QuerySet[MobilityEpisode], *, today: date, life: bool = True
+) -> QuerySet:
+    """Annotate each episode with <item>_clear, all_clear, last_reached_on and (with `life`,
+    two more subqueries per row) last_life."""
     cutoffs = confirm_cutoffs(today)
     annotated = episodes.annotate(
         **{f"{item}_clear": _clear(item, cutoffs[item]) for item in ITEMS},
         last_reached_on=last_reached_subquery("member"),
-        last_attended=last_attended_subquery("member"),
-        last_external=last_external_subquery("member"),
-    ).annotate(last_life=later_of("last_attended", "last_external"))
+    )
+    if life:
+        annotated = annotated.annotate(
+            last_attended=last_attended_subquery("member"),
+            last_external=last_external_subquery("member"),
+        ).annotate(last_life=later_of("last_attended", "last_external"))
     all_clear = Q(**{f"{item}_clear": True for item in ITEMS})
     return annotated.annotate(
         all_clear=Case(
@@ -96,8 +102,10 @@ def ledger_rows(
     arrangement: str = "",
     mobility_type: str = "",
     province: str = "",
+    life: bool = True,
 ) -> QuerySet[MobilityEpisode]:
-    """One row per mobile member of the ledger (outflow: ours away; inflow: hosted)."""
+    """One row per mobile member of the ledger (outflow: ours away; inflow: hosted).
+    `life=False` leaves out the last organisational life (the export has no such column)."""
     rows = mobile_members(
         user=user,
         today=today,
@@ -109,7 +117,7 @@ def ledger_rows(
     if branch is not None:
         field = "member__home_branch" if side == "outflow" else "inflow_organisation"
         rows = rows.filter(**{f"{field}__path__startswith": branch.path})
-    rows = with_five_clears(rows, today=today).annotate(
+    rows = with_five_clears(rows, today=today, life=life).annotate(
         certificate_number=Subquery(
             ActivityCertificate.objects.filter(
                 member=OuterRef("member"), status=ActivityCertificate.Status.VALID

@@ -89,7 +89,7 @@ def export_ledger(job_id: int) -> str:
     if job.status != LedgerExport.Status.RUNNING:
         return job.status
     _form, filters = ledger_filters(job.filters, user=job.user)
-    rows = selectors.ledger_rows(user=job.user, today=timezone.localdate(), **filters)
+    rows = selectors.ledger_rows(user=job.user, today=timezone.localdate(), life=False, **filters)
 
     def counted(episodes):
         for done, episode in enumerate(episodes, start=1):

@@ -44,10 +44,12 @@ def _back(request, default: str) -> str:
     return default
 
 
-def _ledger_query(request):
+def _ledger_query(request, *, life: bool = True):
     """The ledger rows for the current filters (shared by the page and the exports)."""
     form, filters = ledger_filters(request.GET, user=request.user)
-    rows = selectors.ledger_rows(user=request.user, today=timezone.localdate(), **filters)
+    rows = selectors.ledger_rows(
+        user=request.user, today=timezone.localdate(), life=life, **filters
+    )
     return filters["side"], form, filters["branch"], rows
 
 
@@ -86,7 +88,7 @@ def ledger(request):
 def ledger_export(request, file_format: str):
     if file_format not in ("xlsx", "csv"):
         raise Http404
-    side, _form, _branch, rows = _ledger_query(request)
+    side, _form, _branch, rows = _ledger_query(request, life=False)
     total = rows.count()
     SensitiveAccess.objects.create(
         user=request.user,
