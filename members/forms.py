@@ -1,8 +1,9 @@
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from . import conflicts, crypto, national_id, phone, validators
-from .models import Member
+from .models import Member, Organisation
 from .selectors import member_branch_choices, organisations_visible_to
 
 
@@ -144,6 +145,22 @@ class MemberFilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["branch"].queryset = organisations_visible_to(user).order_by("path")
-        self.fields["branch"].label_from_instance = indented_name
+        field = self.fields["branch"]
+        field.queryset = organisations_visible_to(user).order_by("path")  # what it accepts
+        field.label_from_instance = indented_name
+        # What it lists: the top of the user's scope and one level below (a county reviewer's
+        # thousand branches made an unusable list and a tenth of a second of rendering), plus
+        # the chosen organisation and the ones above it; deeper ones come through ?branch=.
+        top = field.queryset.order_by("depth").values_list("depth", flat=True).first() or 1
+        shown = Q(depth__lte=top + 1)
+        chosen = field.queryset.filter(pk=self.data.get("branch") or 0).first()
+        if chosen is not None:
+            steps = Organisation.steplen
+            shown |= Q(
+                path__in=[chosen.path[:n] for n in range(steps, len(chosen.path) + 1, steps)]
+            )
+        field.widget.choices = [("", field.empty_label)] + [
+            (organisation.pk, indented_name(organisation))
+            for organisation in field.queryset.filter(shown)
+        ]
         self.fields["q"].widget.attrs["placeholder"] = _("Name, phone or full ID number")

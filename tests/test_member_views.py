@@ -233,3 +233,15 @@ def test_history_says_the_id_number_changed_without_showing_it(county):
     changes = member_history(member=member)[0].changes
     assert [(c.old, c.new) for c in changes if c.old == "••••"] == [("••••", "••••")]
     assert all(old_number not in (c.old + c.new) for c in changes)
+
+
+def test_the_organisation_filter_lists_the_top_levels_and_the_chosen_one(client, county):
+    client.force_login(county.reviewer(county.county))
+    form = client.get(reverse("members:list")).context["form"]
+    listed = {label.strip("\u3000") for _value, label in form.fields["branch"].widget.choices}
+    assert {"测试县委组织部", "甲镇党委", "丙镇党委"} <= listed
+    assert "甲村党支部" not in listed  # a branch two levels down is not listed
+    form = client.get(reverse("members:list"), {"branch": county.branch_a.pk}).context["form"]
+    listed = {label.strip("\u3000") for _value, label in form.fields["branch"].widget.choices}
+    assert "甲村党支部" in listed and "乙村党支部" not in listed
+    assert form.cleaned_data["branch"] == county.branch_a
