@@ -227,6 +227,10 @@ def _kind_of(content: bytes, file_name: str) -> str:
 
 
 CORRUPT_XLSX = "无法读取这个 Excel 文件：文件可能已损坏，请重新保存为 .xlsx 后再上传。"
+CORRUPT_CSV = (  # csv.Error: a cell over the field size limit, mostly from an unclosed quote
+    "无法读取这个 CSV 文件：有一个单元格过长，可能是引号没有成对。"
+    "请在 Excel 中打开检查后另存为 .xlsx 再上传。"
+)
 MAIN_NAMESPACES = (
     "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "http://purl.oclc.org/ooxml/spreadsheetml/main",
@@ -470,15 +474,22 @@ def _xlsx_sheets(content: bytes) -> Iterator[Iterator[tuple[int, tuple]]]:
         yield _guarded(enumerate(sheet.iter_rows(values_only=True), start=1))
 
 
-def _guarded(rows: Iterator[tuple[int, tuple]]) -> Iterator[tuple[int, tuple]]:
+def _guarded(
+    rows: Iterator[tuple[int, tuple]], message: str = CORRUPT_XLSX
+) -> Iterator[tuple[int, tuple]]:
     """A sheet that turns out broken half-way is unreadable, not a crash."""
     try:
         yield from rows
     except Exception as error:
-        raise Unreadable(CORRUPT_XLSX) from error
+        raise Unreadable(message) from error
+
+
+UNKNOWN_ENCODING = "无法识别文件的文字编码：请把 CSV 另存为 UTF-8 编码，或直接上传 .xlsx 文件。"
 
 
 def _csv_rows(content: bytes) -> Iterator[tuple]:
+    if content[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 ("Unicode text"): GB18030 decodes it
+        raise Unreadable(UNKNOWN_ENCODING)
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = content.decode(encoding)
@@ -486,9 +497,7 @@ def _csv_rows(content: bytes) -> Iterator[tuple]:
         except UnicodeDecodeError:
             continue
     else:
-        raise Unreadable(
-            "无法识别文件的文字编码：请把 CSV 另存为 UTF-8 编码，或直接上传 .xlsx 文件。"
-        )
+        raise Unreadable(UNKNOWN_ENCODING)
     if "\x00" in text:
         raise Unreadable("无法读取文件：请上传 Excel（.xlsx）或 CSV 格式的台账。")
     sample = "\n".join(text.splitlines()[:HEADER_SEARCH_ROWS])
@@ -534,7 +543,7 @@ def _open_table(content: bytes, file_name: str) -> _Table | None:
             if table is not None:
                 return table
         return None
-    return _find_header(_guarded(enumerate(_csv_rows(content), start=1)))
+    return _find_header(_guarded(enumerate(_csv_rows(content), start=1), CORRUPT_CSV))
 
 
 def _is_blank(value) -> bool:
