@@ -80,7 +80,7 @@ messages: $(VENV)/.installed
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 ## bench: rebuild the bench database, then every benchmark; figures in bench/results/
-bench: bench-build bench-scan bench-dashboard bench-pages bench-load bench-import
+bench: bench-build bench-scan bench-dashboard bench-pages bench-load bench-import bench-writes
 
 ## bench-build: a fresh database BENCH_DB with a province of BENCH_MEMBERS members
 bench-build: $(VENV)/.installed-bench
@@ -112,6 +112,11 @@ bench-load: $(VENV)/.installed-bench
 bench-import: $(VENV)/.installed-bench
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python -m bench.import_export_bench --rows $(BENCH_IMPORT_ROWS) --export-rows $(BENCH_EXPORT_ROWS)
+
+## bench-writes: secretaries writing to the same members at once; then every write is checked
+# On its own database, liudong_bench_writes, made afresh (not BENCH_DB).
+bench-writes: $(VENV)/.installed-bench
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/liudong_bench_writes $(BIN)/python -m bench.write_load --users $${BENCH_WRITE_USERS:-8} --seconds $${BENCH_WRITE_SECONDS:-30}
 
 ## check-deploy: Django's deployment checks with production-like settings
 check-deploy: $(VENV)/.installed

@@ -1,0 +1,393 @@
+"""Concurrent writes on a production-like server: nothing lost, nothing doubled (issue #9).
+
+    python -m bench.write_load [--users 8] [--seconds 30] [--members 60] [--secretaries 4]
+
+Builds its own small county in a fresh database (DATABASE_URL, by default
+liudong_bench_writes, dropped and created again): one township with two branches of
+--members mobile members each, --secretaries secretaries per branch and one activity per
+secretary. Then gunicorn (as bench.load_bench starts it) and locust, headless, with --users
+secretaries (bench/locust_writes.py) recording contacts, "reached today" clicks and attendance
+rosters on the same members at once for --seconds. Afterwards every write the users saw
+succeed is looked for in the database: each contact exactly once, no contact nobody logged,
+one ledger record per member reached, confirmed today, and per activity one attendance row per
+member on the roster, all from one submission (no mix of two), which is one that may have
+committed last. Figures go to bench/results/write_load.json; the exit code is 1 when
+anything does not add up.
+"""
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/liudong_bench_writes"
+os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+def recreate_database() -> None:
+    """Drop and create the database of DATABASE_URL (before Django connects to it)."""
+    url = psycopg.conninfo.conninfo_to_dict(os.environ["DATABASE_URL"])
+    name = url.pop("dbname")
+    if not name.startswith("liudong_bench"):
+        sys.exit(f"refusing to drop database {name!r}: use liudong_bench*")
+    with psycopg.connect(dbname="postgres", autocommit=True, **url) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--members", type=int, default=60, help="mobile members per branch")
+    parser.add_argument("--secretaries", type=int, default=4, help="secretaries per branch")
+    return parser.parse_args()
+
+
+ARGS = parse_args()  # before django.setup(): --help needs no database
+recreate_database()
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from activities import services as activity_services  # noqa: E402
+from activities.models import Activity, Attendance  # noqa: E402
+from activities.selectors import roster  # noqa: E402
+from bench.common import BENCH_PASSWORD, percentile, staff_user  # noqa: E402
+from bench.load_bench import free_port, locust_aggregate, start_gunicorn  # noqa: E402
+from bench.province import guard  # noqa: E402
+from ledgers.models import ContactAttempt, LedgerRecord  # noqa: E402
+from members.demo import make_national_id  # noqa: E402
+from members.models import Member, Organisation, StaffAssignment  # noqa: E402
+from transfers.models import MobilityEpisode  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+BIN = Path(sys.executable).parent
+NOTE_PREFIX = "bench-write "  # as in bench/locust_writes.py
+
+
+def build_county(*, members: int, secretaries: int) -> list[dict]:
+    """The county, its staff and activities; returns the locust plan, one entry per secretary."""
+    tree = Organisation.objects
+    county = tree.add_root({"name": "写入基准县委组织部", "kind": Organisation.Kind.COUNTY})
+    township = tree.add_child(
+        county, {"name": "写入基准镇党委", "kind": Organisation.Kind.COMMITTEE}
+    )
+    rng = random.Random(9)
+    seen = set()
+    today = timezone.localdate()
+    plan = []
+    for b in range(2):
+        branch = tree.add_child(
+            township, {"name": f"写入基准村{b}党支部", "kind": Organisation.Kind.BRANCH}
+        )
+        for i in range(members):
+            born = date(1970, 1, 1) + timedelta(days=rng.randrange(12000))
+            number = make_national_id(rng, born, True)
+            while number in seen:
+                number = make_national_id(rng, born, True)
+            seen.add(number)
+            member = Member.objects.create(
+                name=f"流动{b}-{i:03d}",
+                gender=Member.Gender.MALE,
+                birth_date=born,
+                national_id=number,
+                phone=f"138{rng.randrange(10**8):08d}",
+                joined_on=date(2010, 7, 1),
+                confirmed_on=date(2011, 7, 1),
+                home_branch=branch,
+            )
+            MobilityEpisode.objects.create(
+                member=member,
+                mobility_type="work",
+                left_on=today - timedelta(days=30 + i),
+                destination_province="广东省",
+                destination_city="深圳市",
+            )
+        users = [
+            staff_user(
+                username=f"bench-writer-{b}-{s}",
+                organisation=branch,
+                role=StaffAssignment.Role.SECRETARY,
+            )
+            for s in range(secretaries)
+        ]
+        activities = [
+            activity_services.activity_record(
+                actor=user,
+                branch=branch,
+                kind=Activity.Kind.THEME_DAY,
+                held_on=today,
+                title=f"写入基准主题党日 {user.username}",
+                attendance={},
+            )
+            for user in users
+        ]
+        member_ids = list(roster(branch).values_list("pk", flat=True))
+        for user in users:
+            plan.append(
+                {
+                    "username": user.username,
+                    "password": BENCH_PASSWORD,
+                    "today": today.isoformat(),  # the server's (TIME_ZONE), not the clock's
+                    "members": member_ids,
+                    "activities": {str(a.pk): member_ids for a in activities},
+                }
+            )
+    # Interleave the branches, so that any number of users writes to both.
+    return sorted(plan, key=lambda account: account["username"].rsplit("-", 1)[1])
+
+
+def read_log(folder: Path) -> list[dict]:
+    entries = []
+    for path in sorted(folder.glob("writes-*.jsonl")):
+        entries += [json.loads(line) for line in path.read_text().splitlines() if line]
+    return entries
+
+
+def verify_contacts(entries: list[dict], problems: list[str]) -> dict:
+    contacts = [e for e in entries if e["kind"] == "contact" and e["ok"]]
+    reached_clicks = [e for e in entries if e["kind"] == "reached" and e["ok"]]
+    today = timezone.localdate()
+    rows = list(ContactAttempt.objects.values("note", "member_id", "channel", "reached", "on"))
+    other_days = sum(1 for row in rows if row["on"] != today)
+    if other_days:
+        problems.append(f"{other_days} contacts not dated today")
+    by_note = defaultdict(list)
+    for row in rows:
+        if row["note"]:
+            by_note[row["note"]].append(row)
+    verified = 0
+    for entry in contacts:
+        found = by_note.get(entry["note"], [])
+        if len(found) != 1:
+            problems.append(f"contact {entry['note']} found {len(found)} times")
+            continue
+        row = found[0]
+        wanted = (entry["member"], entry["channel"], entry["reached"])
+        if (row["member_id"], row["channel"], row["reached"]) != wanted:
+            problems.append(f"contact {entry['note']} stored as {row}, written as {wanted}")
+            continue
+        verified += 1
+    unexpected = set(by_note) - {e["note"] for e in contacts}
+    if unexpected:
+        problems.append(f"{len(unexpected)} contacts in the database that no user logged")
+    # The one-click contacts carry no note: count them per member.
+    clicks = Counter(e["member"] for e in reached_clicks)
+    stored_clicks = Counter(
+        row["member_id"] for row in rows if not row["note"] and row["channel"] == "phone"
+    )
+    clicks_verified = sum(min(n, stored_clicks[m]) for m, n in clicks.items())
+    if clicks != stored_clicks:
+        problems.append(
+            f"reached-today contacts: {sum(clicks.values())} clicked, "
+            f"{sum(stored_clicks.values())} stored ({len(clicks - stored_clicks)} members short, "
+            f"{len(stored_clicks - clicks)} members over)"
+        )
+    # Reaching a member confirms the ledger's contact item: one record per member, today.
+    reached = {e["member"] for e in contacts if e["reached"]} | set(clicks)
+    records = dict(LedgerRecord.objects.values_list("member_id", "contact_confirmed_on"))
+    if set(records) != reached:
+        problems.append(
+            f"ledger records for {len(records)} members, {len(reached)} members were reached"
+        )
+    stale = [m for m in reached if records.get(m) != today]
+    if stale:
+        problems.append(f"{len(stale)} reached members without the contact confirmed today")
+    return {
+        "contacts_written": len(contacts),
+        "contacts_verified": verified,
+        "reached_clicks_written": len(reached_clicks),
+        "reached_clicks_verified": clicks_verified,
+        "ledger_records": len(records),
+        "members_reached": len(reached),
+    }
+
+
+def verify_attendance(entries: list[dict], problems: list[str]) -> dict:
+    submissions = defaultdict(list)
+    for entry in entries:
+        if entry["kind"] == "attendance" and entry["ok"]:
+            submissions[entry["activity"]].append(entry)
+    verified = 0
+    expected_rows = 0
+    for activity in Activity.objects.all():
+        rows = {
+            row.member_id: row
+            for row in Attendance.objects.filter(activity=activity).order_by("member_id")
+        }
+        logged = submissions.get(activity.pk, [])
+        if not logged:
+            if rows:
+                problems.append(f"activity {activity.pk}: {len(rows)} rows, never submitted")
+            continue
+        on_roster = set(roster(activity.branch).values_list("pk", flat=True))
+        expected_rows += len(on_roster)
+        if set(rows) != on_roster:
+            problems.append(
+                f"activity {activity.pk}: {len(rows)} rows for {len(on_roster)} members"
+            )
+            continue
+        markers = {row.reason for row in rows.values()}
+        if len(markers) != 1:
+            problems.append(f"activity {activity.pk}: rows from {len(markers)} submissions mixed")
+            continue
+        (marker,) = markers
+        by_marker = {e["marker"]: e for e in logged}
+        last = by_marker.get(marker)
+        if last is None:
+            problems.append(f"activity {activity.pk}: rows from a submission nobody logged")
+            continue
+        # The one kept must be one that may have committed last: none began after it ended.
+        if last["end"] < max(e["start"] for e in logged):
+            problems.append(f"activity {activity.pk}: an earlier submission won over a later one")
+            continue
+        stored = {str(m): row.status for m, row in rows.items()}
+        if stored != last["statuses"]:
+            problems.append(f"activity {activity.pk}: statuses differ from its submission")
+            continue
+        verified += 1
+    total_rows = Attendance.objects.count()
+    if total_rows != expected_rows:
+        problems.append(f"{total_rows} attendance rows, {expected_rows} expected")
+    return {
+        "attendance_submissions": sum(len(s) for s in submissions.values()),
+        "activities_submitted": len(submissions),
+        "activities_verified": verified,
+        "attendance_rows": total_rows,
+        "attendance_rows_expected": expected_rows,
+    }
+
+
+def main() -> None:
+    guard()
+    call_command("migrate", verbosity=0, interactive=False)
+    plan = build_county(members=ARGS.members, secretaries=ARGS.secretaries)
+    if ARGS.users > len(plan):
+        print(f"{ARGS.users} users share {len(plan)} secretaries' accounts")
+    work = Path(tempfile.mkdtemp(prefix="liudong-writes-"))
+    (work / "plan.json").write_text(json.dumps(plan))
+    (work / "log").mkdir()
+    workers = 2 * (os.cpu_count() or 1) + 1
+    port = free_port()
+    connection.close()  # gunicorn's workers need the connections, not this process
+    with (work / "gunicorn.log").open("w") as server_log:
+        server = start_gunicorn(port=port, workers=workers, log=server_log)
+        try:
+            print(f"gunicorn, {workers} workers, on 127.0.0.1:{port}; locust, {ARGS.users} users")
+            locust = subprocess.run(  # noqa: S603
+                [
+                    str(BIN / "locust"),
+                    "--locustfile=bench/locust_writes.py",
+                    "--headless",
+                    "--only-summary",
+                    f"--users={ARGS.users}",
+                    f"--spawn-rate={ARGS.users}",
+                    f"--run-time={ARGS.seconds}s",
+                    f"--host=http://127.0.0.1:{port}",
+                    f"--csv={work / 'locust'}",
+                    # Let each user finish the write in flight, or the server could keep a
+                    # write its user never logged.
+                    "--stop-timeout=60",
+                    "--loglevel=WARNING",
+                ],
+                cwd=ROOT,
+                env={
+                    **os.environ,
+                    "LIUDONG_WRITES_PLAN": str(work / "plan.json"),
+                    "LIUDONG_WRITES_LOG": str(work / "log"),
+                },
+                timeout=ARGS.seconds + 180,
+            )
+        finally:
+            server.terminate()  # gunicorn's graceful stop
+            server.wait(timeout=60)
+    entries = read_log(work / "log")
+    problems = []
+    if locust.returncode != 0:
+        problems.append(f"locust exited with {locust.returncode}")
+    failed = [e for e in entries if not e["ok"]]
+    if failed:
+        statuses = Counter(e["status"] for e in failed)
+        problems.append(f"{len(failed)} writes failed (HTTP status: count {dict(statuses)})")
+    aggregate = locust_aggregate(work / "locust_stats.csv")
+    if aggregate.get("failures"):
+        problems.append(f"locust counted {aggregate['failures']} failed requests")
+    if not entries:
+        problems.append("no write was made")
+    figures = {**verify_contacts(entries, problems), **verify_attendance(entries, problems)}
+    timings = [e["ms"] for e in entries]
+    span = (max(e["end"] for e in entries) - min(e["start"] for e in entries)) if entries else 0
+    per_kind = {}
+    for kind in ("contact", "reached", "attendance"):
+        ms = [e["ms"] for e in entries if e["kind"] == kind]
+        if ms:
+            per_kind[kind] = {
+                "requests": len(ms),
+                "p50_ms": round(percentile(ms, 0.5), 1),
+                "p95_ms": round(percentile(ms, 0.95), 1),
+            }
+    overall = {
+        "writes": len(entries),
+        "writes_per_second": round(len(entries) / span, 1) if span else 0,
+        "p50_ms": round(percentile(timings, 0.5), 1) if timings else None,
+        "p95_ms": round(percentile(timings, 0.95), 1) if timings else None,
+        "errors": len(failed),
+    }
+    result = {
+        "at": timezone.now().isoformat(timespec="seconds"),
+        "users": ARGS.users,
+        "seconds": ARGS.seconds,
+        "members_per_branch": ARGS.members,
+        "secretaries_per_branch": ARGS.secretaries,
+        "gunicorn_workers": workers,
+        "cores": os.cpu_count(),
+        "overall": overall,
+        "writes": per_kind,
+        "verified": figures,
+        "locust_aggregated_with_logins": aggregate,
+        "problems": problems,
+    }
+    print(f"\n{'write':20} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8}")
+    for kind, row in per_kind.items():
+        print(f"{kind:20} {row['requests']:8} {row['p50_ms']:8.1f} {row['p95_ms']:8.1f}")
+    print(
+        f"{'all writes':20} {overall['writes']:8} {overall['p50_ms'] or 0:8.1f}"
+        f" {overall['p95_ms'] or 0:8.1f}\n"
+        f"{overall['writes_per_second']} writes/s, {overall['errors']} errors;"
+        f" locust (logins included): {aggregate.get('requests')} requests,"
+        f" {aggregate.get('failures')} failures\n"
+        f"contacts written/verified: {figures['contacts_written']}/"
+        f"{figures['contacts_verified']}; reached-today clicks written/verified:"
+        f" {figures['reached_clicks_written']}/{figures['reached_clicks_verified']};"
+        f" ledger records {figures['ledger_records']} for {figures['members_reached']}"
+        f" members reached\nattendance submissions {figures['attendance_submissions']} on"
+        f" {figures['activities_submitted']} activities, verified"
+        f" {figures['activities_verified']}; attendance rows {figures['attendance_rows']}"
+        f" (expected {figures['attendance_rows_expected']})"
+    )
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "write_load.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    if problems:
+        print("\nDOES NOT ADD UP:\n  " + "\n  ".join(problems) + f"\n(see {work})")
+        sys.exit(1)
+    print("every write is there, once")
+
+
+if __name__ == "__main__":
+    main()
