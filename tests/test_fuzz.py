@@ -20,11 +20,14 @@ from xml.sax.saxutils import escape
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from ledgers import importing
 from ledgers.importing import BadValue, apply_import, parse_date, plan_import
@@ -255,6 +258,41 @@ def test_the_header_is_found_under_titles_or_not_at_all(header, titles, after):
     assert table is not None and table.header_row == len(titles) + 1
     assert {name: columns[0][0] for name, columns in table.columns.items()} == positions
     assert list(table.rows) == list(enumerate(map(tuple, after), start=len(titles) + 2))
+
+
+NO_HEADER = "找不到表头"
+
+
+@settings(DB_SETTINGS, max_examples=30)
+@given(
+    header=header_rows(),
+    # Rows with a cell: an .xlsx does not hold empty rows, so they do not count towards ten.
+    titles=st.lists(
+        st.lists(JUNK.filter(lambda cell: cell is not None and str(cell)), min_size=1, max_size=4),
+        max_size=12,
+    ),
+    kind=st.sampled_from(["xlsx", "csv"]),
+)
+def test_a_whole_file_finds_its_header_or_says_it_has_none(county, header, titles, kind):
+    _count("header_file")
+    cells, _positions = header
+    rows = [*titles, cells, ["李四", ident()]]
+    if kind == "xlsx":
+        content = xlsx_of(
+            [[ILLEGAL_CHARACTERS_RE.sub("", str(cell)) for cell in row] for row in rows]
+        )
+    else:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(rows)
+        content = buffer.getvalue().encode()
+    user = county.secretary(county.branch_a, "header-fuzz")
+    result = plan_import(content=content, file_name=f"台账.{kind}", user=user)
+    said = [issue.message for issue in result.file_issues]
+    user.delete()
+    if len(titles) >= importing.HEADER_SEARCH_ROWS:
+        assert len(said) == 1 and said[0].startswith(NO_HEADER)
+    else:
+        assert not any(NO_HEADER in message for message in said), said
 
 
 # --- 4. whole imports ------------------------------------------------------------------------------
@@ -640,6 +678,20 @@ def test_the_upload_page_explains_a_corrupted_file(client, county, name):
     assert says in plan.issues[0].message and CJK.search(plan.issues[0].message)
     assert says in response.content.decode()
     assert LedgerImport.objects.get().errors  # the refusal is recorded, with its reasons
+    assert Member.objects.count() == 0
+
+
+@pytest.mark.parametrize("name", ["truncated.xlsx", "surrogate.xlsx", "utf16.csv", "huge.csv"])
+def test_the_import_command_refuses_a_corrupted_file_with_its_reason(county, tmp_path, name):
+    county.secretary(county.branch_a, "sec_cmd")
+    content, says = _corruptions()[name]
+    path = tmp_path / name
+    path.write_bytes(content)
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_ledger", str(path), "--user", "sec_cmd", stdout=out, stderr=out)
+    RUN["command"] += 1
+    assert says in out.getvalue()
     assert Member.objects.count() == 0
 
 
