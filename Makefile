@@ -6,7 +6,7 @@ PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lint format migrate seed worker beat messages check-deploy clean
-.PHONY: bench bench-build bench-scan bench-dashboard bench-import bench-pages bench-load
+.PHONY: bench bench-build bench-scan bench-dashboard bench-import bench-pages bench-load bench-writes
 
 # Benchmarks run on their own PostgreSQL database: `make bench` rebuilds it; the bench-*
 # targets after bench-build use it as it is, e.g. `make bench-pages BENCH_DB=liudong_bench_1m`.

@@ -33,6 +33,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 from members import crypto, national_id, phone
+from members.bulk_copy import copy_create
 from members.bulk_history import record_history
 from members.models import ExternalOrganisation, Member, Organisation
 from members.selectors import members_editable_by, organisations_visible_to
@@ -1520,7 +1521,7 @@ def _create_externals(new: dict[tuple[str, str], dict], user) -> dict[tuple[str,
 
 def _create(objs: list, model, user, when) -> None:
     if objs:
-        model.objects.bulk_create(objs, batch_size=CHUNK)
+        copy_create(model, objs, batch_size=CHUNK)
         record_history(model, [obj.pk for obj in objs], user=user, when=when, history_type="+")
 
 

@@ -280,7 +280,8 @@ def import_apply(request, pk: int):
         tasks.run_import(job=job, content=content, default_branch=branch)
     except DatabaseError:
         # The import's own transaction rolled back; a dropped connection is reopened here.
-        connection.close()
+        if not connection.is_usable():
+            connection.close()
         LedgerImport.objects.filter(pk=job.pk).update(
             status=LedgerImport.Status.FAILED,
             finished_at=timezone.now(),
