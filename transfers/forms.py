@@ -180,17 +180,6 @@ class ArrivalForm(forms.Form):
     arrived_on = forms.DateField(
         label=_("arrived on"), widget=DateInput(), validators=[not_in_future]
     )
-
-    def clean(self):
-        cleaned = super().clean()
-        validators.in_order(
-            self,
-            "joined_on",
-            "arrived_on",
-            _("A member arriving with a letter joined the Party before arriving."),
-        )
-        return cleaned
-
     inflow_contact = forms.CharField(
         label=_("inflow contact"),
         max_length=100,
