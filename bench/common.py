@@ -5,6 +5,7 @@ Call after django.setup(), on a database filled by bench.province.
 
 import math
 import statistics
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -13,7 +14,8 @@ from django.db.models import Count
 from django.db.models.functions import Left
 
 from members.models import Member, Organisation, StaffAssignment
-from members.selectors import members_visible_to
+from members.pagination import cursor_after
+from members.selectors import member_order, members_visible_to
 
 # Set on the bench users only, which exist only in liudong_bench* databases (guard()).
 BENCH_PASSWORD = "bench-pages-" + "not-a-secret-2024"  # noqa: S105
@@ -83,7 +85,13 @@ def pages_for(user: User) -> dict[str, str]:
     """The pages a secretary or a reviewer opens most, as label -> URL, with real data in them."""
     visible = members_visible_to(user)
     total = visible.count()
-    last_page = max(1, math.ceil(total / settings.MEMBER_LIST_PAGE_SIZE))
+    # The last page, reached as the list's "Next" links reach it (a cursor after the row
+    # before it): the cursor is made here once, with the OFFSET the page itself never uses.
+    size = settings.MEMBER_LIST_PAGE_SIZE
+    order = member_order("name")
+    before_last = max(0, (math.ceil(total / size) - 1) * size)
+    anchor = visible.select_related("home_branch").order_by(*order)[before_last - 1 : before_last]
+    last_cursor = cursor_after(anchor[0], order=order, start=before_last + 1) if before_last else ""
     # The commonest surname + first given character in scope, as someone would type it.
     prefix = (
         visible.annotate(prefix=Left("name", 2))
@@ -99,7 +107,7 @@ def pages_for(user: User) -> dict[str, str]:
     # Stable labels (the load test weighs pages by them); the URL says which page and query.
     pages = {
         "member list, page 1": "/members/",
-        "member list, last page": f"/members/?page={last_page}",
+        "member list, last page": f"/members/?after={quote(last_cursor)}",
         "name search": f"/members/?q={prefix}",
         "exact ID search": f"/members/?q={Member.objects.get(pk=someone.pk).national_id}",
         "member detail": f"/members/{(mobile or someone).pk}/",

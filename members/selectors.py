@@ -213,7 +213,12 @@ def member_search(
         members = members.filter(category=category)
     if status:
         members = members.filter(status=status)
-    return members.order_by(*MEMBER_SORTS.get(sort, MEMBER_SORTS["name"]))
+    return members.order_by(*member_order(sort))
+
+
+def member_order(sort: str) -> tuple[str, ...]:
+    """The ordering of the member list for a sort key; it always ends with the id."""
+    return MEMBER_SORTS.get(sort, MEMBER_SORTS["name"])
 
 
 @dataclass(frozen=True)

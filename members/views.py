@@ -1,7 +1,6 @@
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -9,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from . import selectors, services
 from .forms import MemberFilterForm, MemberForm
 from .models import EmailPreference, Organisation
+from .pagination import keyset_page
 from .sections import render_member_sections
 from .steps import client_address
 
@@ -25,8 +25,15 @@ def member_list(request):
         status=filters.get("status", ""),
         sort=filters.get("sort") or "name",
     )
-    page = Paginator(members, settings.MEMBER_LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = keyset_page(
+        members,
+        order=selectors.member_order(filters.get("sort") or "name"),
+        cursor=request.GET.get("after", ""),
+        size=settings.MEMBER_LIST_PAGE_SIZE,
+        count=members.count(),
+    )
     query_string = request.GET.copy()
+    query_string.pop("after", None)
     query_string.pop("page", None)
     return render(
         request,

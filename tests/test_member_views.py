@@ -245,3 +245,36 @@ def test_the_organisation_filter_lists_the_top_levels_and_the_chosen_one(client,
     listed = {label.strip("\u3000") for _value, label in form.fields["branch"].widget.choices}
     assert "甲村党支部" in listed and "乙村党支部" not in listed
     assert form.cleaned_data["branch"] == county.branch_a
+
+
+@pytest.mark.parametrize("sort", ["name", "-name", "joined_on", "-joined_on", "branch"])
+def test_the_member_list_walks_every_member_once_page_by_page(client, county, settings, sort):
+    settings.MEMBER_LIST_PAGE_SIZE = 3
+    rng_names = ["甲", "乙", "丙", "丁"]
+    for i in range(11):  # equal names and dates, so the id must break the ties
+        branch = county.branch_a if i % 2 else county.branch_a2
+        county.member(branch, name=rng_names[i % 4], joined_on=date(2000 + i % 3, 7, 1))
+    client.force_login(county.reviewer(county.county))
+    seen, url, params = [], reverse("members:list"), {"sort": sort}
+    while True:
+        page = client.get(url, params).context["page"]
+        assert page.count == 11 and page.start == len(seen) + 1
+        seen += [member.pk for member in page]
+        if not page.has_next:
+            break
+        params = {"sort": sort, "after": page.next_cursor}
+    ordered = selectors_order(sort)
+    assert seen == ordered  # every member once, in the list's order
+
+
+def selectors_order(sort):
+    from members.selectors import member_order
+
+    return list(Member.objects.order_by(*member_order(sort)).values_list("pk", flat=True))
+
+
+def test_a_tampered_cursor_shows_the_first_page(client, county):
+    county.member(county.branch_a)
+    client.force_login(county.reviewer(county.county))
+    page = client.get(reverse("members:list"), {"after": "forged:cursor"}).context["page"]
+    assert page.start == 1 and len(page) == 1
