@@ -5,10 +5,8 @@ A member's version is the id of its latest history row. Every write path records
 someone saved after the form was opened — without a column every writer must remember.
 """
 
-from .models import Member, Organisation
-from .selectors import HistoryChange, HistoryEntry, _display
-
-MASKED = "••••"
+from .models import Member
+from .selectors import HistoryEntry, history_entries
 
 
 def member_version(member: Member) -> int:
@@ -24,33 +22,9 @@ def changes_since(*, member: Member, version: int) -> list[HistoryEntry]:
         .select_related("history_user")
         .order_by("history_id")
     )
-    branch_ids = {record.home_branch_id for record in records}
-    organisations = dict(Organisation.objects.filter(pk__in=branch_ids).values_list("pk", "name"))
-    entries = []
-    for older, newer in zip([None, *records], records, strict=False):
-        if newer.history_id == version:
-            continue  # the version the form showed: the baseline, not a change
-        changes = []
-        if older is not None:
-            for change in newer.diff_against(older).changes:
-                field = Member._meta.get_field(change.field)
-                changes.append(
-                    HistoryChange(
-                        str(field.verbose_name),
-                        _display(field, change.old, organisations),
-                        _display(field, change.new, organisations),
-                    )
-                )
-            # diff_against skips the (non-editable) digest; only it shows the number changed.
-            if newer.national_id_digest != older.national_id_digest:
-                label = str(Member._meta.get_field("national_id").verbose_name)
-                changes.append(HistoryChange(label, MASKED, MASKED))
-        entries.append(
-            HistoryEntry(
-                when=newer.history_date,
-                who=str(newer.history_user or "—"),
-                kind=newer.get_history_type_display(),
-                changes=changes,
-            )
-        )
-    return entries
+    pairs = [
+        (newer, older)
+        for older, newer in zip([None, *records], records, strict=False)
+        if newer.history_id != version  # the version the form showed: the baseline
+    ]
+    return history_entries(pairs)

@@ -249,11 +249,15 @@ def _display(field, value, organisations: dict[int, str]) -> str:
 def member_history(*, member: Member, limit: int = 50) -> list[HistoryEntry]:
     """Who changed what and when, newest first; the ID number shows only as 'changed'."""
     records = list(member.history.select_related("history_user").order_by("-history_date")[:limit])
-    branch_ids = {r.home_branch_id for r in records}
+    return history_entries(list(zip(records, [*records[1:], None], strict=True)))
+
+
+def history_entries(pairs: list[tuple]) -> list[HistoryEntry]:
+    """One entry per (newer, older) pair of a member's history rows (older None: no diff)."""
+    branch_ids = {record.home_branch_id for pair in pairs for record in pair if record}
     organisations = dict(Organisation.objects.filter(pk__in=branch_ids).values_list("pk", "name"))
     entries = []
-    for index, newer in enumerate(records):
-        older = records[index + 1] if index + 1 < len(records) else None
+    for newer, older in pairs:
         changes = []
         if older is not None:
             # diff_against skips non-editable fields, the digest among them: compare it here.
@@ -261,8 +265,6 @@ def member_history(*, member: Member, limit: int = 50) -> list[HistoryEntry]:
                 field = Member._meta.get_field("national_id")
                 changes.append(HistoryChange(str(field.verbose_name), "••••", "••••"))
             for change in newer.diff_against(older).changes:
-                if change.field == "national_id_digest":
-                    continue
                 field = Member._meta.get_field(change.field)
                 changes.append(
                     HistoryChange(
