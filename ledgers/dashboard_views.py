@@ -41,11 +41,9 @@ ARRANGEMENT_ZH = {
 def _organisation(request) -> Organisation | None:
     """?org=<pk> within the user's scope (404 otherwise); by default the user's scope root."""
     user = request.user
-    pk = request.GET.get("org", "")
-    if pk:
-        if not pk.isdigit():
-            raise Http404
-        return member_selectors.organisation_get(user=user, pk=int(pk))
+    chosen = member_selectors.organisation_from_query(request)
+    if chosen is not None:
+        return chosen
     root = member_selectors.scope_root_of(user)
     if root is None and member_selectors.sees_everything(user):
         root = Organisation.objects.get_first_root_node()
