@@ -32,13 +32,20 @@ def take_snapshots(*, today: date) -> int:
             figures[child.pk] = dashboard.derived(per_unit.get(child.path, {}))
         if parent.is_root():
             figures[parent.pk] = dashboard.subtree_figures(per_unit)
-    for organisation_id, values in figures.items():
-        kept = {
-            key: value for key, value in values.items() if isinstance(value, int | float | dict)
-        }
-        FigureSnapshot.objects.update_or_create(
-            organisation_id=organisation_id, day=today, defaults={"figures": kept}
-        )
+    FigureSnapshot.objects.bulk_create(
+        [
+            FigureSnapshot(
+                organisation_id=organisation_id,
+                day=today,
+                figures={k: v for k, v in values.items() if isinstance(v, int | float | dict)},
+            )
+            for organisation_id, values in figures.items()
+        ],
+        batch_size=1000,
+        update_conflicts=True,  # the same day again replaces that day's figures
+        unique_fields=["organisation", "day"],
+        update_fields=["figures"],
+    )
     return len(figures)
 
 
