@@ -1,67 +1,20 @@
 """The housekeeping task, sent over Redis and run by a real Celery worker process."""
 
-import os
-import subprocess
-import sys
-import uuid
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.db import connection
 from django.utils import timezone
 
 from members.tasks import housekeeping
-from tests.conftest import port_open, require_service
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def worker_database_url() -> str:
-    """The test database, as a URL the worker process can use."""
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+from tests.workers import celery_workers
 
 
 @pytest.fixture
-def celery_worker_process(settings):
-    redis = urlsplit(settings.REDIS_URL) if settings.REDIS_URL else None
-    require_service(
-        "Redis", bool(redis) and port_open(redis.hostname, redis.port or 6379), "set REDIS_URL"
-    )
-    require_service(
-        "PostgreSQL", connection.vendor == "postgresql", "the worker needs a shared database"
-    )
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "DATABASE_URL": worker_database_url(), "REDIS_URL": settings.REDIS_URL}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "-Q",
-            queue,
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "info",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    yield queue
-    process.terminate()
-    process.communicate(timeout=30)
+def celery_worker_process(tmp_path):
+    """One real worker on a queue of its own; the tests send their tasks there."""
+    with celery_workers("w1", tmp_path=tmp_path) as (queue, _workers):
+        yield queue
 
 
 @pytest.mark.services
