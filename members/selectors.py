@@ -249,7 +249,8 @@ def _display(field, value, organisations: dict[int, str]) -> str:
 def member_history(*, member: Member, limit: int = 50) -> list[HistoryEntry]:
     """Who changed what and when, newest first; the ID number shows only as 'changed'."""
     records = list(member.history.select_related("history_user").order_by("-history_date")[:limit])
-    return history_entries(list(zip(records, [*records[1:], None], strict=True)))
+    older = [*records[1:], None] if records else []
+    return history_entries(list(zip(records, older, strict=True)))
 
 
 def history_entries(pairs: list[tuple]) -> list[HistoryEntry]:

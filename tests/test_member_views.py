@@ -278,3 +278,11 @@ def test_a_tampered_cursor_shows_the_first_page(client, county):
     client.force_login(county.reviewer(county.county))
     page = client.get(reverse("members:list"), {"after": "forged:cursor"}).context["page"]
     assert page.start == 1 and len(page) == 1
+
+
+def test_a_member_without_history_has_an_empty_history(county):
+    from members.selectors import member_history
+
+    member = county.member(county.branch_a)
+    member.history.all().delete()  # as after a COPY load
+    assert member_history(member=member) == []
