@@ -22,13 +22,14 @@ PLAIN = (
 )
 
 
-def _db_value(field, obj):
+def _reader(field):
+    """How to read `field`'s database value off an object, decided once per field."""
     if isinstance(field, models.DateField) and (field.auto_now or field.auto_now_add):
-        return field.pre_save(obj, add=True)
-    value = getattr(obj, field.attname)
+        return lambda obj: field.pre_save(obj, add=True)
+    attname = field.attname
     if type(field) in PLAIN:  # exact types: a subclass may convert (the encrypted field does)
-        return value
-    return field.get_db_prep_save(value, connection)
+        return lambda obj: getattr(obj, attname)
+    return lambda obj: field.get_db_prep_save(getattr(obj, attname), connection)
 
 
 def copy_create(model, objs: list, *, batch_size: int = 500) -> None:
@@ -49,8 +50,9 @@ def copy_create(model, objs: list, *, batch_size: int = 500) -> None:
             obj.pk = pk
         fields = meta.concrete_fields
         columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+        readers = [_reader(field) for field in fields]
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for obj in objs:
-                copy.write_row([_db_value(field, obj) for field in fields])
+                copy.write_row([read(obj) for read in readers])
                 obj._state.adding = False
                 obj._state.db = connection.alias
