@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from . import crypto, national_id
 from .models import Member, Organisation, StaffAssignment
+from .name_search import filter_by_name
 from .steps import StepRefused
 
 MEMBER_SORTS = {
@@ -206,7 +207,7 @@ def member_search(
         elif PHONE_QUERY.match(query):
             members = members.filter(phone__contains=query.replace(" ", ""))
         else:
-            members = members.filter(name__icontains=query)
+            members = filter_by_name(members, query=query)
     if branch is not None:
         members = members.filter(home_branch__path__startswith=branch.path)
     if category:
