@@ -30,12 +30,6 @@ def hosted_members(root: Organisation) -> QuerySet:
     ).values("member_id")
 
 
-def current_episodes_visible_to(user) -> QuerySet[MobilityEpisode]:
-    return MobilityEpisode.objects.filter(
-        ended_on__isnull=True, member__in=members_visible_to(user)
-    )
-
-
 def arrangement_expression(*, today: date, thresholds: Thresholds | None = None) -> Case:
     """The arrangement of an episode in SQL; mirrors `classify` for current episodes."""
     t = thresholds or Thresholds.from_settings()
@@ -67,8 +61,10 @@ def mobile_members(
     side: str = "",
 ) -> QuerySet[MobilityEpisode]:
     """Current episodes in scope with their arrangement; side is 'outflow' or 'inflow'."""
+    # The outflow side is the editable members, a part of the visible ones: one scope filter.
+    in_scope = members_editable_by(user) if side == "outflow" else members_visible_to(user)
     episodes = (
-        current_episodes_visible_to(user)
+        MobilityEpisode.objects.filter(ended_on__isnull=True, member__in=in_scope)
         .select_related("member", "member__home_branch", "inflow_organisation", "inflow_external")
         .annotate(
             arrangement=arrangement_expression(today=today),
@@ -85,9 +81,7 @@ def mobile_members(
         episodes = episodes.filter(mobility_type=mobility_type)
     if province:
         episodes = episodes.filter(destination_province=province)
-    if side == "outflow":
-        episodes = episodes.filter(member__in=members_editable_by(user))
-    elif side == "inflow":
+    if side == "inflow":
         episodes = episodes.exclude(member__in=members_editable_by(user))
     return episodes.order_by("member__name", "member_id")
 
