@@ -94,6 +94,8 @@ bench-build: $(VENV)/.installed-bench
 bench-scan: $(VENV)/.installed-bench
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python -m bench.scan_bench
+	DATABASE_URL=$(BENCH_URL) REDIS_URL=$${BENCH_REDIS_URL:-redis://127.0.0.1:6379/14} \
+		$(BIN)/python -m bench.scan_split_bench --split rule --workers 2 --no-single
 
 bench-dashboard: $(VENV)/.installed-bench
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python manage.py migrate --noinput -v0
