@@ -39,6 +39,6 @@ def home(request):
             "to_decide": transfer_selectors.transfers_to_decide(user=user)[:10],
             "to_accept": transfer_selectors.transfers_to_accept(user=user)[:10],
             "probation_due": member_selectors.probation_due(user=user, today=today)[:10],
-            "alert_summary": alerts.alert_summary(user=user),
+            "alert_summary": alerts.alert_summary(user=user, nightly=True),
         },
     )

@@ -7,3 +7,7 @@ class LedgersConfig(AppConfig):
 
     name = "ledgers"
     verbose_name = _("Five-clears ledger")
+
+    def ready(self):
+        # Registers the alert inbox's nightly counts for large subtrees (members.alerts).
+        from . import dashboard  # noqa: F401

@@ -40,6 +40,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from activities.rules import no_life_6_months
+from members.alerts import register_nightly_alert_counts
 from members.models import Alert, Member, Organisation
 from members.rules import registered_rules
 from members.selectors import organisation_in_scope
@@ -386,6 +387,32 @@ def report(*, user, organisation: Organisation, today: date, sort: str = "name")
     return Report(organisation=organisation, figures=result, units=units)
 
 
+def large_subtree_snapshot(organisation: Organisation, *, today: date):
+    """The organisation's latest nightly snapshot from today or yesterday, if its subtree has
+    more than DASHBOARD_LIVE_MAX_MEMBERS members; else None (count live)."""
+    from .models import FigureSnapshot  # the model module imports nothing from here
+
+    own = (
+        FigureSnapshot.objects.filter(
+            organisation=organisation, day__gte=today - timedelta(days=1), day__lte=today
+        )
+        .order_by("-day")
+        .first()
+    )
+    if own is None or own.figures.get("members", 0) <= settings.DASHBOARD_LIVE_MAX_MEMBERS:
+        return None
+    return own
+
+
+@register_nightly_alert_counts
+def nightly_alert_counts(organisation: Organisation, today: date):
+    """The alert inbox's counts per kind for a large subtree: the night's, as the dashboard's."""
+    own = large_subtree_snapshot(organisation, today=today)
+    if own is None:
+        return None
+    return own.figures.get("alerts_by_kind", {}), own.day
+
+
 def snapshot_counts(organisation: Organisation, children: list, *, today: date):
     """(figures, per-unit counts, day) from the latest nightly snapshot, or None to go live.
 
@@ -395,15 +422,8 @@ def snapshot_counts(organisation: Organisation, children: list, *, today: date):
     """
     from .models import FigureSnapshot  # the model module imports nothing from here
 
-    limit = settings.DASHBOARD_LIVE_MAX_MEMBERS
-    own = (
-        FigureSnapshot.objects.filter(
-            organisation=organisation, day__gte=today - timedelta(days=1), day__lte=today
-        )
-        .order_by("-day")
-        .first()
-    )
-    if own is None or own.figures.get("members", 0) <= limit:
+    own = large_subtree_snapshot(organisation, today=today)
+    if own is None:
         return None
     rows = {
         snapshot.organisation_id: snapshot.figures

@@ -53,7 +53,7 @@ def inbox(request):
     form = InboxFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     organisation = organisation_from_query(request)
-    summary = alerts.alert_summary(user=request.user)
+    summary = alerts.alert_summary(user=request.user, nightly=True)
     paginator = Paginator(
         alerts.alert_inbox(user=request.user, organisation=organisation, **filters), 50
     )

@@ -1,5 +1,7 @@
 """Reads and writes for alerts, scoped to the user like everything else."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 from django.db import transaction
@@ -8,9 +10,15 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Alert, AlertAction
+from .models import Alert, AlertAction, Organisation
 from .rules import registered_rules, rule_for
-from .selectors import members_visible_to, require_editable
+from .selectors import (
+    members_visible_to,
+    require_editable,
+    scope_ids,
+    scope_root_of,
+    sees_everything,
+)
 from .steps import StepRefused
 
 SEVERITY_ORDER = {"serious": 0, "warning": 1, "notice": 2}
@@ -34,12 +42,62 @@ def alert_get(*, user, pk: int) -> Alert:
     return get_object_or_404(alerts, pk=pk)
 
 
-def alert_summary(*, user) -> list[dict]:
-    """Open alerts per kind, most serious first, with each rule's title."""
-    counts = dict(alerts_visible_to(user).order_by().values_list("kind").annotate(n=Count("id")))
+# For a large scope another app may give last night's open alerts per kind of the subtree's
+# own members, with the day they were counted (ledgers does, from the dashboard's nightly
+# snapshot), or None to count live. Counting a county's 76,000 open alerts live took 200 ms.
+NightlyAlertCounts = Callable[[Organisation, date], tuple[dict[str, int], date] | None]
+_nightly_counts: list[NightlyAlertCounts] = []
+
+
+def register_nightly_alert_counts(counts: NightlyAlertCounts) -> NightlyAlertCounts:
+    _nightly_counts.append(counts)
+    return counts
+
+
+@dataclass(frozen=True)
+class AlertSummary:
+    rows: list[dict]  # [{"rule": Rule, "count": n}], most serious first
+    as_of: date | None = None  # the night the counts are from; None: counted now
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+
+def _live_counts(alerts: QuerySet) -> dict[str, int]:
+    return dict(alerts.order_by().values_list("kind").annotate(n=Count("id")))
+
+
+def _summary(counts: dict[str, int], as_of: date | None = None) -> AlertSummary:
     rules = [rule for rule in registered_rules() if counts.get(rule.code)]
     rules.sort(key=lambda rule: (SEVERITY_ORDER[rule.severity], rule.code))
-    return [{"rule": rule, "count": counts[rule.code]} for rule in rules]
+    return AlertSummary([{"rule": rule, "count": counts[rule.code]} for rule in rules], as_of)
+
+
+def alert_summary(*, user, nightly: bool = False) -> AlertSummary:
+    """Open alerts per kind, most serious first, with each rule's title.
+
+    With `nightly`, a large scope's own members' alerts are counted as of last night's figures
+    when there are some (`as_of` says so); the alerts of members it hosts from outside are
+    always counted now. Pages ask for that; e-mails count everything now.
+    """
+    root = None if sees_everything(user) else scope_root_of(user)
+    today = timezone.localdate()
+    for counts_of in _nightly_counts if nightly and root is not None else ():
+        found = counts_of(root, today)
+        if found is None:
+            continue
+        counts, as_of = dict(found[0]), found[1]
+        scope = scope_ids(root, hosted_too=True)
+        hosted = alerts_visible_to(user, today=today).filter(member_id__in=scope.hosted_member_ids)
+        for kind, n in _live_counts(
+            hosted.exclude(member__home_branch_id__in=scope.organisation_ids)
+        ).items():
+            counts[kind] = counts.get(kind, 0) + n
+        return _summary(counts, as_of)
+    return _summary(_live_counts(alerts_visible_to(user, today=today)))
 
 
 def alert_inbox(

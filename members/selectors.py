@@ -96,7 +96,7 @@ class Scope:
     hosted_member_ids: tuple[int, ...]
 
 
-def _scope(root: Organisation, *, hosted_too: bool) -> Scope:
+def scope_ids(root: Organisation, *, hosted_too: bool) -> Scope:
     organisation_ids = tuple(
         Organisation.objects.filter(path__startswith=root.path).values_list("pk", flat=True)
     )
@@ -113,7 +113,9 @@ def members_editable_by(user) -> QuerySet[Member]:
     root = scope_root_of(user)
     if root is None:
         return Member.objects.none()
-    return Member.objects.filter(home_branch_id__in=_scope(root, hosted_too=False).organisation_ids)
+    return Member.objects.filter(
+        home_branch_id__in=scope_ids(root, hosted_too=False).organisation_ids
+    )
 
 
 def members_visible_to(user) -> QuerySet[Member]:
@@ -128,7 +130,7 @@ def members_visible_to(user) -> QuerySet[Member]:
     root = scope_root_of(user)
     if root is None:
         return Member.objects.none()
-    scope = _scope(root, hosted_too=True)
+    scope = scope_ids(root, hosted_too=True)
     in_scope = Q(home_branch_id__in=scope.organisation_ids)
     if scope.hosted_member_ids:
         in_scope |= Q(pk__in=scope.hosted_member_ids)

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
@@ -270,3 +271,91 @@ def test_the_inbox_counts_what_it_lists_with_and_without_filters(client, silent)
         page = client.get(url, query).context["page"]
         expected = visible.filter(**query).count()
         assert page.paginator.count == expected == len(page.object_list), query
+
+
+# --- a large scope's counts from the night ---------------------------------------------------
+
+
+@pytest.fixture
+def counted_last_night(silent, settings):
+    """The alerts of the scan, and the nightly snapshot taken after it; every subtree is large."""
+    from ledgers.snapshots import take_snapshots
+
+    scanning.scan()
+    take_snapshots(today=TODAY)
+    settings.DASHBOARD_LIVE_MAX_MEMBERS = 0
+    silent.county_reviewer = silent.reviewer(silent.county, "county_reviewer")
+    return silent
+
+
+def kind_counts(summary) -> dict[str, int]:
+    return {row["rule"].code: row["count"] for row in summary}
+
+
+def open_alerts_per_kind(**filters) -> dict[str, int]:
+    alerts = Alert.objects.filter(closed_at__isnull=True, **filters)
+    return dict(alerts.values_list("kind").annotate(n=Count("id")))
+
+
+def test_a_large_scope_counts_its_alerts_as_of_the_night_and_lists_them_live(
+    client, counted_last_night
+):
+    county = counted_last_night
+    night = open_alerts_per_kind()
+    alert = Alert.objects.get(member=county.away, kind="lost_contact")
+    alerts.alert_resolve(actor=county.sec_a, alert=alert, note="已联系")
+    client.force_login(county.county_reviewer)
+    response = client.get(reverse("members:alert_inbox"))
+    assert kind_counts(response.context["summary"]) == night  # the resolved one still counts
+    assert alert not in response.context["page"].object_list  # but the list is live
+    assert response.context["summary"].as_of == TODAY
+    assert f"{TODAY:%Y-%m-%d}夜间统计" in response.content.decode()
+    home = client.get(reverse("home")).context["alert_summary"]
+    assert home.as_of == TODAY and kind_counts(home) == night
+
+
+def test_without_a_recent_snapshot_the_counts_are_live(client, counted_last_night):
+    from ledgers.models import FigureSnapshot
+
+    county = counted_last_night
+    alert = Alert.objects.get(member=county.away, kind="lost_contact")
+    alerts.alert_resolve(actor=county.sec_a, alert=alert, note="已联系")
+    FigureSnapshot.objects.update(day=TODAY - timedelta(days=2))
+    client.force_login(county.county_reviewer)
+    summary = client.get(reverse("members:alert_inbox")).context["summary"]
+    assert summary.as_of is None
+    assert kind_counts(summary) == open_alerts_per_kind()
+
+
+def test_e_mails_count_now_even_for_a_large_scope(counted_last_night):
+    county = counted_last_night
+    alert = Alert.objects.get(member=county.away, kind="lost_contact")
+    alerts.alert_resolve(actor=county.sec_a, alert=alert, note="已联系")
+    summary = alerts.alert_summary(user=county.county_reviewer)
+    assert summary.as_of is None
+    assert kind_counts(summary) == open_alerts_per_kind()
+
+
+def test_alerts_of_members_hosted_from_outside_are_added_live(client, counted_last_night):
+    from members.models import Organisation
+
+    county = counted_last_night
+    tree, kind = Organisation.objects, Organisation.Kind
+    other = tree.add_root({"name": "外县委组织部", "kind": kind.COUNTY})
+    outside = tree.add_child(other, {"name": "外县某村党支部", "kind": kind.BRANCH})
+    guest = county.member(outside, name="外来客")
+    MobilityEpisode.objects.create(
+        member=guest,
+        mobility_type="temporary",
+        left_on=TODAY - timedelta(days=30),
+        destination_province="广东省",
+        inflow_organisation=county.branch_b,
+    )
+    now = timezone.now()
+    Alert.objects.create(
+        member=guest, kind="lost_contact", severity="serious", opened_at=now, last_seen_at=now
+    )
+    client.force_login(county.county_reviewer)
+    counts = kind_counts(client.get(reverse("members:alert_inbox")).context["summary"])
+    at_home = open_alerts_per_kind(member__home_branch__path__startswith=county.county.path)
+    assert counts["lost_contact"] == at_home["lost_contact"] + 1
