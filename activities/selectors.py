@@ -5,17 +5,15 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import (
-    Case,
     DateField,
     Exists,
-    F,
     Max,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    When,
 )
+from django.db.models.functions import Coalesce, Greatest
 from django.shortcuts import get_object_or_404
 
 from members.models import Member, Organisation
@@ -78,15 +76,19 @@ def last_external_subquery(member_ref: str = "pk") -> Subquery:
     )
 
 
-def later_of(a: str, b: str) -> Case:
-    """The later of two date annotations, either of which may be NULL (on every database)."""
-    return Case(
-        When(**{f"{a}__isnull": True}, then=F(b)),
-        When(**{f"{b}__isnull": True}, then=F(a)),
-        When(**{f"{b}__gt": F(a)}, then=F(b)),
-        default=F(a),
-        output_field=DateField(),
-    )
+class LaterOf(Greatest):
+    """The later of two dates, either of which may be NULL.
+
+    PostgreSQL's GREATEST skips NULLs, so each date (a subquery, say) is written once; SQLite's
+    MAX gives NULL if either is, so there each side is COALESCEd with the other.
+    """
+
+    output_field = DateField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        a, b = self.get_source_expressions()
+        both = Greatest(Coalesce(a, b), Coalesce(b, a), output_field=DateField())
+        return both.as_sqlite(compiler, connection, **extra_context)
 
 
 def with_last_life(members: QuerySet[Member]) -> QuerySet[Member]:

@@ -20,13 +20,13 @@ from django.db.models import (
 )
 from django.shortcuts import get_object_or_404
 
-from activities.selectors import last_attended_subquery, last_external_subquery, later_of
+from activities.selectors import LaterOf, last_attended_subquery, last_external_subquery
 from members.models import Member, Organisation
 from members.selectors import members_editable_by, scope_root_of, sees_everything
 from transfers.models import ActivityCertificate, MobilityEpisode
 from transfers.selectors import mobile_members
 
-from .models import CensusCampaign, ContactAttempt, FiveClearsItem, LedgerRecord
+from .models import CensusCampaign, ContactAttempt, FigureSnapshot, FiveClearsItem, LedgerRecord
 
 ITEMS = [item.value for item in FiveClearsItem]
 
@@ -81,9 +81,8 @@ def with_five_clears(
     )
     if life:
         annotated = annotated.annotate(
-            last_attended=last_attended_subquery("member"),
-            last_external=last_external_subquery("member"),
-        ).annotate(last_life=later_of("last_attended", "last_external"))
+            last_life=LaterOf(last_attended_subquery("member"), last_external_subquery("member"))
+        )
     all_clear = Q(**{f"{item}_clear": True for item in ITEMS})
     return annotated.annotate(
         all_clear=Case(
@@ -153,13 +152,18 @@ def completeness_total(parts: list[Completeness]) -> Completeness:
     )
 
 
-def completeness(rows: QuerySet, *, group_by_branch: bool = False) -> list[Completeness]:
-    """Clear rows out of all rows, overall or per home branch, with per-item counts."""
-    aggregates = {
+def completeness_aggregates() -> dict:
+    """total, clear and each item's clear count, over rows annotated by with_five_clears."""
+    return {
         "total": Count("id"),
         "clear": Count("id", filter=Q(all_clear=True)),
         **{item: Count("id", filter=Q(**{f"{item}_clear": True})) for item in ITEMS},
     }
+
+
+def completeness(rows: QuerySet, *, group_by_branch: bool = False) -> list[Completeness]:
+    """Clear rows out of all rows, overall or per home branch, with per-item counts."""
+    aggregates = completeness_aggregates()
     if not group_by_branch:
         figures = rows.order_by().aggregate(**aggregates)
         return [
@@ -183,6 +187,34 @@ def completeness(rows: QuerySet, *, group_by_branch: bool = False) -> list[Compl
         )
         for g in grouped
     ]
+
+
+def nightly_completeness(
+    root: Organisation, *, today: date
+) -> tuple[list[Completeness], date] | None:
+    """The outflow ledger's completeness per home branch in `root`'s subtree as of last night,
+    with that day, for a subtree over DASHBOARD_LIVE_MAX_MEMBERS members; None: count live.
+
+    Grouping a county's 20,000 mobile members live took 200 ms of a 400 ms page.
+    """
+    from .dashboard import large_subtree_snapshot  # the dashboard imports this module
+
+    own = large_subtree_snapshot(root, today=today)
+    if own is None or "ledger" not in own.figures:  # older snapshots had no ledger figures
+        return None
+    snapshots = (
+        FigureSnapshot.objects.filter(day=own.day, organisation__path__startswith=root.path)
+        .order_by("organisation__name", "organisation_id")
+        .values_list("organisation__name", "organisation_id", "figures__ledger")  # not the rest
+    )
+    parts = [
+        Completeness(
+            name, organisation_id, ledger["total"], ledger["clear"], {i: ledger[i] for i in ITEMS}
+        )
+        for name, organisation_id, ledger in snapshots
+        if ledger and ledger.get("total")
+    ]
+    return parts, own.day
 
 
 def ledger_record_of(member: Member) -> LedgerRecord:

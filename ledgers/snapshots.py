@@ -11,9 +11,11 @@ from django.db import transaction
 from django.db.models import Q
 
 from members.models import Organisation
+from transfers.models import MobilityEpisode
 
 from . import dashboard
 from .models import FigureSnapshot
+from .selectors import completeness_aggregates, with_five_clears
 
 TREND_FIGURES = ("mobile", "completeness_percent", "no_life_percent", "lost_contact")
 
@@ -32,6 +34,9 @@ def take_snapshots(*, today: date) -> int:
             figures[child.pk] = dashboard.derived(per_unit.get(child.path, {}))
         if parent.is_root():
             figures[parent.pk] = dashboard.subtree_figures(per_unit)
+    ledgers = ledger_by_home_branch(today=today)
+    for organisation_id, values in figures.items():
+        values["ledger"] = ledgers.get(organisation_id, {})
     FigureSnapshot.objects.bulk_create(
         [
             FigureSnapshot(
@@ -47,6 +52,19 @@ def take_snapshots(*, today: date) -> int:
         update_fields=["figures"],
     )
     return len(figures)
+
+
+def ledger_by_home_branch(*, today: date) -> dict[int, dict]:
+    """{organisation id: the outflow ledger's completeness of the members it holds directly},
+    in one grouped pass; the ledger page of a large subtree sums these (selectors)."""
+    current = MobilityEpisode.objects.filter(ended_on__isnull=True)
+    grouped = (
+        with_five_clears(current, today=today, life=False)
+        .order_by()
+        .values("member__home_branch")
+        .annotate(**completeness_aggregates())
+    )
+    return {row.pop("member__home_branch"): row for row in grouped}
 
 
 def trends_for(organisation: Organisation, *, today: date, days: int = 365) -> list[dict]:

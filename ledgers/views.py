@@ -50,19 +50,47 @@ def _ledger_query(request, *, life: bool = True):
     rows = selectors.ledger_rows(
         user=request.user, today=timezone.localdate(), life=life, **filters
     )
-    return filters["side"], form, filters["branch"], rows
+    return form, filters, rows
+
+
+def _outflow_root(request, filters: dict):
+    """The subtree of an outflow ledger without narrowing filters, else None."""
+    narrowed = any(filters[key] for key in ("not_clear_only", "arrangement", "mobility_type"))
+    if filters["side"] != "outflow" or narrowed or filters["province"]:
+        return None
+    return filters["branch"] or member_selectors.scope_root_of(request.user)
+
+
+# A county has a thousand branches: its ledger page shows those furthest behind, and all of
+# them when asked (rendering a thousand rows took longer than the rest of the page).
+BRANCHES_SHOWN = 50
 
 
 @require_GET
 def ledger(request):
-    side, form, branch, rows = _ledger_query(request)
-    # One grouped pass gives the per-branch figures, their total and the page count.
-    per_branch = selectors.completeness(rows, group_by_branch=True) if side == "outflow" else []
+    form, filters, rows = _ledger_query(request)
+    side, branch = filters["side"], filters["branch"]
+    # A large subtree's figures are last night's; otherwise one grouped pass gives the
+    # per-branch figures, their total and the page count.
+    root = (
+        None if member_selectors.sees_everything(request.user) else _outflow_root(request, filters)
+    )
+    nightly = root and selectors.nightly_completeness(root, today=timezone.localdate())
+    as_of = None
+    if nightly:
+        per_branch, as_of = nightly
+    else:
+        per_branch = selectors.completeness(rows, group_by_branch=True) if side == "outflow" else []
     overall = (
         selectors.completeness_total(per_branch)
         if side == "outflow"
         else selectors.completeness(rows)[0]
     )
+    if len(per_branch) < 2:
+        per_branch = []  # the overall figure says it all
+    branches_total = len(per_branch)
+    if branches_total > BRANCHES_SHOWN and request.GET.get("branches") != "all":
+        per_branch = sorted(per_branch, key=lambda c: (c.percent, c.name))[:BRANCHES_SHOWN]
     paginator = Paginator(rows, 50)
     paginator.count = overall.total
     page = paginator.get_page(request.GET.get("page"))
@@ -77,7 +105,9 @@ def ledger(request):
             "branch": branch,
             "page": page,
             "overall": overall,
-            "per_branch": per_branch if len(per_branch) > 1 else [],
+            "as_of": as_of,
+            "per_branch": per_branch,
+            "branches_total": branches_total,
             "items": FiveClearsItem.choices,
             "query_string": query_string.urlencode(),
         },
@@ -88,7 +118,8 @@ def ledger(request):
 def ledger_export(request, file_format: str):
     if file_format not in ("xlsx", "csv"):
         raise Http404
-    side, _form, _branch, rows = _ledger_query(request, life=False)
+    _form, filters, rows = _ledger_query(request, life=False)
+    side = filters["side"]
     total = rows.count()
     SensitiveAccess.objects.create(
         user=request.user,

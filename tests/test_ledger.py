@@ -346,6 +346,13 @@ def test_the_ledger_shows_the_last_organisational_life(ledger):
         recorded_by=ledger.sec_a,
     )
     assert row_for(ledger.sec_a, ledger.away).last_life == TODAY - timedelta(days=5)
+    activity.held_on = TODAY - timedelta(days=2)  # now the branch's own is the later one
+    activity.save()
+    assert row_for(ledger.sec_a, ledger.away).last_life == TODAY - timedelta(days=2)
+    Attendance.objects.all().delete()  # only the participation elsewhere
+    assert row_for(ledger.sec_a, ledger.away).last_life == TODAY - timedelta(days=5)
+    ExternalParticipation.objects.all().delete()
+    assert row_for(ledger.sec_a, ledger.away).last_life is None
 
 
 def test_the_member_page_reads_confirmers_and_scope_once(client, ledger):
@@ -363,3 +370,79 @@ def test_the_member_page_reads_confirmers_and_scope_once(client, ledger):
     assert len(user_lookups) <= 1  # the session's user, not one per confirmed item
     scope_checks = [q for q in queries.captured_queries if q["sql"].startswith("SELECT 1 AS")]
     assert len(scope_checks) <= 1  # "home side or hosting side?" asked once for the page
+
+
+# --- a large subtree's ledger figures from the night -----------------------------------------
+
+
+def completeness_on_page(response) -> dict:
+    overall = response.context["overall"]
+    return {
+        "overall": (overall.total, overall.clear, overall.per_item),
+        "per_branch": [
+            (c.name, c.total, c.clear, c.per_item) for c in response.context["per_branch"]
+        ],
+    }
+
+
+def test_a_large_subtree_reads_last_nights_figures_equal_to_the_live_ones(client, ledger, settings):
+    from ledgers.snapshots import take_snapshots
+
+    set_conduct(ledger)
+    services.ledger_confirm(actor=ledger.sec_a, member=ledger.away, items=ALL, on=TODAY)
+    client.force_login(ledger.rev)
+    url = reverse("ledgers:ledger")
+    live = client.get(url)
+    assert live.context["as_of"] is None
+    take_snapshots(today=TODAY)
+    settings.DASHBOARD_LIVE_MAX_MEMBERS = 0  # every subtree counts as large
+    nightly = client.get(url)
+    assert nightly.context["as_of"] == TODAY
+    assert completeness_on_page(nightly) == completeness_on_page(live)
+    assert f"{TODAY:%Y-%m-%d}夜间统计" in nightly.content.decode()
+    township = client.get(url, {"branch": ledger.township_a.pk})
+    assert township.context["as_of"] == TODAY
+    assert township.context["overall"].total == 1
+
+    # Changes after the night show in the list, not in the figures, until the next night.
+    services.ledger_confirm(actor=ledger.sec_b, member=ledger.other, items=ALL, on=TODAY)
+    assert completeness_on_page(client.get(url)) == completeness_on_page(live)
+
+
+@pytest.mark.parametrize(
+    "narrowing", [{"not_clear_only": "on"}, {"mobility_type": "work"}, {"side": "inflow"}]
+)
+def test_a_narrowed_or_inflow_ledger_is_counted_live(client, ledger, settings, narrowing):
+    from ledgers.snapshots import take_snapshots
+
+    take_snapshots(today=TODAY)
+    settings.DASHBOARD_LIVE_MAX_MEMBERS = 0
+    client.force_login(ledger.rev)
+    assert client.get(reverse("ledgers:ledger"), narrowing).context["as_of"] is None
+
+
+def test_a_snapshot_older_than_yesterday_is_not_used(client, ledger, settings):
+    from ledgers.models import FigureSnapshot
+    from ledgers.snapshots import take_snapshots
+
+    take_snapshots(today=TODAY - timedelta(days=2))
+    settings.DASHBOARD_LIVE_MAX_MEMBERS = 0
+    assert FigureSnapshot.objects.exists()
+    client.force_login(ledger.rev)
+    assert client.get(reverse("ledgers:ledger")).context["as_of"] is None
+
+
+def test_a_long_list_of_branches_shows_those_furthest_behind_first(client, ledger, monkeypatch):
+    from ledgers import views
+
+    set_conduct(ledger)
+    services.ledger_confirm(actor=ledger.sec_a, member=ledger.away, items=ALL, on=TODAY)
+    monkeypatch.setattr(views, "BRANCHES_SHOWN", 1)
+    client.force_login(ledger.rev)
+    url = reverse("ledgers:ledger")
+    shown = client.get(url)
+    assert [(c.name, c.percent) for c in shown.context["per_branch"]] == [("丙村党支部", 0)]
+    assert shown.context["branches_total"] == 2
+    assert "branches=all" in shown.content.decode()
+    every = client.get(url, {"branches": "all"}).context["per_branch"]
+    assert [c.name for c in every] == ["丙村党支部", "甲村党支部"]  # by name, as always
