@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 
@@ -96,14 +97,51 @@ class Scope:
     hosted_member_ids: tuple[int, ...]
 
 
+# Within one GET request the scope is read once (ScopeOncePerRequest sets this); a page asks
+# for it from several selectors. Everywhere else (writes, tasks, shells) it is read each time.
+_scopes_of_this_request: ContextVar[dict | None] = ContextVar("scopes", default=None)
+
+
 def scope_ids(root: Organisation, *, hosted_too: bool) -> Scope:
-    organisation_ids = tuple(
-        Organisation.objects.filter(path__startswith=root.path).values_list("pk", flat=True)
+    remembered = _scopes_of_this_request.get()
+
+    def read(part: str, load: Callable[[], tuple[int, ...]]) -> tuple[int, ...]:
+        if remembered is None:
+            return load()
+        key = (part, root.pk, root.path)
+        if key not in remembered:
+            remembered[key] = load()
+        return remembered[key]
+
+    def hosted_ids() -> tuple[int, ...]:
+        hosted: set[int] = set()
+        for hosted_members in _hosting:
+            hosted.update(hosted_members(root).values_list("member_id", flat=True))
+        return tuple(sorted(hosted))
+
+    organisation_ids = read(
+        "organisations",
+        lambda: tuple(
+            Organisation.objects.filter(path__startswith=root.path).values_list("pk", flat=True)
+        ),
     )
-    hosted: set[int] = set()
-    for hosted_members in _hosting if hosted_too else ():
-        hosted.update(hosted_members(root).values_list("member_id", flat=True))
-    return Scope(organisation_ids, tuple(sorted(hosted)))
+    return Scope(organisation_ids, read("hosted", hosted_ids) if hosted_too else ())
+
+
+class ScopeOncePerRequest:
+    """Middleware: a GET request reads each scope once, however many selectors ask."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        token = _scopes_of_this_request.set({})
+        try:
+            return self.get_response(request)
+        finally:
+            _scopes_of_this_request.reset(token)
 
 
 def members_editable_by(user) -> QuerySet[Member]:

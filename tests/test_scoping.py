@@ -1,5 +1,7 @@
 """A secretary sees their branch; a reviewer their subtree; others' members do not exist (404)."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -103,3 +105,18 @@ def test_anonymous_users_are_sent_to_login(client, two_branches):
         response = client.get(url)
         assert response.status_code == 302
         assert response.url.startswith(reverse("login"))
+
+
+def test_a_page_reads_the_users_scope_once(client, two_branches):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(two_branches.sec_a)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("members:detail", args=[two_branches.ours.pk]))
+    assert page.status_code == 200
+    scope_read = re.compile(
+        r'AS "pk" FROM "members_organisation" WHERE "members_organisation"\."path"(::text)? LIKE'
+    )
+    scope_reads = [q["sql"] for q in queries.captured_queries if scope_read.search(q["sql"])]
+    assert len(scope_reads) == 1, scope_reads

@@ -82,3 +82,15 @@ def test_production_turns_on_https_only_cookies_and_hsts():
     assert printed.split(maxsplit=4)[:4] == ["31536000", "True", "True", "True"]
     assert "healthz" in printed
     assert printed.endswith("True")
+
+
+def test_postgresql_connections_run_queries_without_parallel_workers(db):
+    """Pages stop after fifty rows; parallel workers only slowed them (DATABASE_PARALLEL_WORKERS)."""
+    from django.db import connection
+
+    from tests.conftest import require_service
+
+    require_service("PostgreSQL", connection.vendor == "postgresql", "a PostgreSQL setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] == "0"
