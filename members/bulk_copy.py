@@ -16,7 +16,9 @@ PLAIN = (
     models.DateTimeField,
     models.IntegerField,
     models.BooleanField,
+    models.EmailField,
     models.ForeignKey,
+    models.OneToOneField,
     models.AutoField,
     models.BigAutoField,
 )
