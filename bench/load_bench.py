@@ -38,6 +38,7 @@ RESULTS = ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
 TARGET_P95_MS = 300
 TARGET_RPS = 60
+GUNICORN_WORKERS = 2 * (os.cpu_count() or 1) + 1  # gunicorn's documented advice
 
 
 def free_port() -> int:
@@ -78,6 +79,49 @@ def start_gunicorn(*, port: int, workers: int, log) -> subprocess.Popen:
             time.sleep(0.5)
     server.terminate()
     sys.exit("gunicorn did not answer within 60 s")
+
+
+def run_locust_on_gunicorn(
+    *,
+    locustfile: str,
+    users: int,
+    run_seconds: float,
+    stop_timeout: int,
+    work: Path,
+    env: dict[str, str],
+    timeout: float,
+) -> subprocess.CompletedProcess:
+    """gunicorn (2 x cores + 1 workers) on a free loopback port, then headless locust with
+    `users` against it; locust's CSV goes to work/locust_*.csv and gunicorn's log to
+    work/gunicorn.log. gunicorn stops gracefully afterwards."""
+    port = free_port()
+    with (work / "gunicorn.log").open("w") as log:
+        server = start_gunicorn(port=port, workers=GUNICORN_WORKERS, log=log)
+        try:
+            print(
+                f"gunicorn, {GUNICORN_WORKERS} workers, on 127.0.0.1:{port}; locust, {users} users"
+            )
+            return subprocess.run(  # noqa: S603
+                [
+                    str(BIN / "locust"),
+                    f"--locustfile={locustfile}",
+                    "--headless",
+                    "--only-summary",
+                    f"--users={users}",
+                    f"--spawn-rate={users}",
+                    f"--run-time={run_seconds}s",
+                    f"--host=http://127.0.0.1:{port}",
+                    f"--csv={work / 'locust'}",
+                    f"--stop-timeout={stop_timeout}",
+                    "--loglevel=WARNING",
+                ],
+                cwd=ROOT,
+                env={**os.environ, **env},
+                timeout=timeout,
+            )
+        finally:
+            server.send_signal(signal.SIGTERM)  # gunicorn's graceful stop
+            server.wait(timeout=60)
 
 
 def figures_of(timings: list[float]) -> dict:
@@ -123,44 +167,25 @@ def main() -> None:
         }
         for user, role in bench_staff(secretaries=secretaries, reviewers=args.users - secretaries)
     ]
-    workers = 2 * (os.cpu_count() or 1) + 1
-    port = free_port()
     work = Path(tempfile.mkdtemp(prefix="liudong-load-"))
     (work / "plan.json").write_text(json.dumps(plan, ensure_ascii=False))
     load_before = os.getloadavg()
-    with (work / "gunicorn.log").open("w") as log:
-        server = start_gunicorn(port=port, workers=workers, log=log)
-        try:
-            print(f"gunicorn, {workers} workers, on 127.0.0.1:{port}; locust, {args.users} users")
-            locust = subprocess.run(  # noqa: S603
-                [
-                    str(BIN / "locust"),
-                    "--locustfile=bench/locustfile.py",
-                    "--headless",
-                    "--only-summary",
-                    f"--users={args.users}",
-                    f"--spawn-rate={args.users}",
-                    # The window starts after the logins (see locustfile); this only bounds it.
-                    f"--run-time={args.seconds + 240}s",
-                    f"--host=http://127.0.0.1:{port}",
-                    f"--csv={work / 'locust'}",
-                    "--stop-timeout=30",
-                    "--loglevel=WARNING",
-                ],
-                cwd=ROOT,
-                env={
-                    **os.environ,
-                    "LIUDONG_LOAD_PLAN": str(work / "plan.json"),
-                    "LIUDONG_LOAD_TIMINGS": str(work / "timings.json"),
-                    "LIUDONG_LOAD_WAIT": str(args.wait),
-                    "LIUDONG_LOAD_USERS": str(args.users),
-                    "LIUDONG_LOAD_SECONDS": str(args.seconds),
-                },
-                timeout=args.seconds + 360,
-            )
-        finally:
-            server.send_signal(signal.SIGTERM)  # gunicorn's graceful stop
-            server.wait(timeout=60)
+    locust = run_locust_on_gunicorn(
+        locustfile="bench/locustfile.py",
+        users=args.users,
+        # The window starts after the logins (see locustfile); this only bounds it.
+        run_seconds=args.seconds + 240,
+        stop_timeout=30,
+        work=work,
+        env={
+            "LIUDONG_LOAD_PLAN": str(work / "plan.json"),
+            "LIUDONG_LOAD_TIMINGS": str(work / "timings.json"),
+            "LIUDONG_LOAD_WAIT": str(args.wait),
+            "LIUDONG_LOAD_USERS": str(args.users),
+            "LIUDONG_LOAD_SECONDS": str(args.seconds),
+        },
+        timeout=args.seconds + 360,
+    )
     load_after = os.getloadavg()
     timings = json.loads((work / "timings.json").read_text())
     if not timings:
@@ -177,7 +202,7 @@ def main() -> None:
         "users": args.users,
         "seconds": args.seconds,
         "wait_seconds": args.wait,
-        "gunicorn_workers": workers,
+        "gunicorn_workers": GUNICORN_WORKERS,
         "cores": os.cpu_count(),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 from collections import Counter
@@ -68,7 +67,7 @@ from activities import services as activity_services  # noqa: E402
 from activities.models import Activity  # noqa: E402
 from activities.selectors import roster  # noqa: E402
 from bench.common import BENCH_PASSWORD, percentile, staff_user  # noqa: E402
-from bench.load_bench import free_port, locust_aggregate, start_gunicorn  # noqa: E402
+from bench.load_bench import GUNICORN_WORKERS, locust_aggregate, run_locust_on_gunicorn  # noqa: E402
 from bench.province import guard  # noqa: E402
 from bench.write_checks import verify_attendance, verify_contacts  # noqa: E402
 from members.demo import make_national_id  # noqa: E402
@@ -168,40 +167,21 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="liudong-writes-"))
     (work / "plan.json").write_text(json.dumps(plan))
     (work / "log").mkdir()
-    workers = 2 * (os.cpu_count() or 1) + 1
-    port = free_port()
     connection.close()  # gunicorn's workers need the connections, not this process
-    with (work / "gunicorn.log").open("w") as server_log:
-        server = start_gunicorn(port=port, workers=workers, log=server_log)
-        try:
-            print(f"gunicorn, {workers} workers, on 127.0.0.1:{port}; locust, {ARGS.users} users")
-            locust = subprocess.run(  # noqa: S603
-                [
-                    str(BIN / "locust"),
-                    "--locustfile=bench/locust_writes.py",
-                    "--headless",
-                    "--only-summary",
-                    f"--users={ARGS.users}",
-                    f"--spawn-rate={ARGS.users}",
-                    f"--run-time={ARGS.seconds}s",
-                    f"--host=http://127.0.0.1:{port}",
-                    f"--csv={work / 'locust'}",
-                    # Let each user finish the write in flight, or the server could keep a
-                    # write its user never logged.
-                    "--stop-timeout=60",
-                    "--loglevel=WARNING",
-                ],
-                cwd=ROOT,
-                env={
-                    **os.environ,
-                    "LIUDONG_WRITES_PLAN": str(work / "plan.json"),
-                    "LIUDONG_WRITES_LOG": str(work / "log"),
-                },
-                timeout=ARGS.seconds + 180,
-            )
-        finally:
-            server.terminate()  # gunicorn's graceful stop
-            server.wait(timeout=60)
+    locust = run_locust_on_gunicorn(
+        locustfile="bench/locust_writes.py",
+        users=ARGS.users,
+        run_seconds=ARGS.seconds,
+        # Let each user finish the write in flight, or the server could keep a write its user
+        # never logged.
+        stop_timeout=60,
+        work=work,
+        env={
+            "LIUDONG_WRITES_PLAN": str(work / "plan.json"),
+            "LIUDONG_WRITES_LOG": str(work / "log"),
+        },
+        timeout=ARGS.seconds + 180,
+    )
     entries = read_log(work / "log")
     problems = []
     if locust.returncode != 0:
@@ -243,7 +223,7 @@ def main() -> None:
         "seconds": ARGS.seconds,
         "members_per_branch": ARGS.members,
         "secretaries_per_branch": ARGS.secretaries,
-        "gunicorn_workers": workers,
+        "gunicorn_workers": GUNICORN_WORKERS,
         "cores": os.cpu_count(),
         "overall": overall,
         "writes": per_kind,
