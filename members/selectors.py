@@ -86,7 +86,7 @@ def register_hosting(hosted: HostedMembers) -> HostedMembers:
 
 @dataclass(frozen=True)
 class Scope:
-    """The ids that make up a user's scope (two small queries, read at each call).
+    """The ids that make up a user's scope (two small queries; once per GET request).
 
     Filtering members by `home_branch_id IN (ids)` and `id IN (hosted ids)` lets PostgreSQL
     combine two index scans; the equivalent join on the organisation path with an OR read the
