@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from members.models import ExternalOrganisation, Member, Organisation
 
@@ -291,3 +292,52 @@ class Honour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} {self.year} {self.get_kind_display()}"
+
+
+class GoodReason(models.Model):
+    """正当理由 (Constitution art. 9): months excused from the self-withdrawal rules.
+
+    Every calendar month the period touches is excused: neither missed nor attended. An excused
+    absence from one meeting excuses organisational life only; the other kinds excuse life,
+    dues and assigned work.
+    """
+
+    class Kind(models.TextChoices):
+        EXCUSED_ABSENCE = "excused_absence", _("Excused absence from a meeting")
+        ILLNESS = "illness", _("Serious illness")
+        ABROAD_PAUSED = (
+            "abroad_paused",
+            _("Study or research abroad, organisational life paused (Reg. art. 34)"),
+        )
+        OTHER = "other", _("Other")
+
+    LIFE_ONLY = (Kind.EXCUSED_ABSENCE,)
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="good_reasons")
+    kind = models.CharField(_("kind of reason"), max_length=20, choices=Kind.choices)
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"))
+    note = models.CharField(_("reason"), max_length=300)
+    approved_by = models.CharField(_("approved by"), max_length=100)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("good reason")
+        verbose_name_plural = _("good reasons")
+        ordering = ["-starts_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="reason_ends_after_start"
+            ),
+        ]
+        indexes = [models.Index(fields=["ends_on"], name="reason_ends_on")]
+
+    def __str__(self) -> str:
+        return f"{self.member} {self.get_kind_display()} {self.starts_on}–{self.ends_on}"
+
+    def covers(self, what: str) -> bool:
+        """Whether the reason excuses `what` ("life", "dues" or "work")."""
+        return what == "life" or self.kind not in self.LIFE_ONLY

@@ -2,16 +2,15 @@
 
 from datetime import date
 
-from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
 from members.rules import rule
 
-from .models import AssignedWork, DuesPayment
-from .selectors import evaluation_missing, lived_since, without_life_since
+from . import withdrawal
+from .selectors import evaluation_missing
 
 FIRST_STEP = _(
     "Talk with the member: criticism and education first, with a term to correct "
@@ -19,19 +18,22 @@ FIRST_STEP = _(
 )
 
 
-def _tracked_before(cutoff: date, start_setting: str) -> Q:
-    """Only members we could have seen for the whole period: joined and tracked before it."""
-    if date.fromisoformat(start_setting) > cutoff:
-        return Q(pk__in=[])
-    return Q(joined_on__lte=cutoff)
+def _months() -> tuple[int, int]:
+    """(warning, serious) months, read when the rule runs."""
+    return settings.SELF_WITHDRAWAL_WARNING_MONTHS, settings.SELF_WITHDRAWAL_MONTHS
 
 
-def _no_life_since(today: date, months: int) -> QuerySet[Member]:
-    cutoff = today - relativedelta(months=months)
-    members = Member.objects.filter(
-        _tracked_before(cutoff, settings.ACTIVITIES_TRACKING_START), status=Member.Status.ACTIVE
+def _warning_only(what: str, today: date) -> QuerySet[Member]:
+    warning, serious = _months()
+    return withdrawal.flagged(what, warning, today).exclude(
+        pk__in=withdrawal.flagged(what, serious, today).values("pk")
     )
-    return without_life_since(members, cutoff)
+
+
+COUNTING = _(
+    "Counted in whole calendar months since the last month with it; months excused by a "
+    "recorded good reason are skipped, neither missed nor attended."
+)
 
 
 @rule(
@@ -39,19 +41,17 @@ def _no_life_since(today: date, months: int) -> QuerySet[Member]:
     title=_("No organisational life for 3 months"),
     severity="warning",
     explanation=_(
-        "No organisational life recorded here or reported from elsewhere for three months."
+        "Three whole months without organisational life recorded here or reported from "
+        "elsewhere, not counting excused months."
     ),
     source=_("Article 29 of the Regulations on the Education and Management of Party Members"),
     first_step=FIRST_STEP,
     actions=[(_("Open the member"), "members:detail")],
+    thresholds=("SELF_WITHDRAWAL_WARNING_MONTHS", "ACTIVITIES_TRACKING_START"),
+    counting=COUNTING,
 )
 def no_life_3_months(today: date) -> QuerySet[Member]:
-    # Silent for 3 months but not under the 6-month rule: some life in the last 6 months,
-    # or not measurable that long (joined, or tracked, for less than 6 months).
-    six = today - relativedelta(months=6)
-    if date.fromisoformat(settings.ACTIVITIES_TRACKING_START) > six:
-        return _no_life_since(today, 3)
-    return _no_life_since(today, 3).filter(Q(joined_on__gt=six) | lived_since(six))
+    return _warning_only(withdrawal.LIFE, today)
 
 
 @rule(
@@ -65,36 +65,30 @@ def no_life_3_months(today: date) -> QuerySet[Member]:
     source=_("Article 9 of the Party Constitution; Article 31 of the Regulations"),
     first_step=FIRST_STEP,
     actions=[(_("Open the member"), "members:detail")],
+    thresholds=("SELF_WITHDRAWAL_MONTHS", "ACTIVITIES_TRACKING_START"),
+    counting=COUNTING,
+    correctable=True,
 )
 def no_life_6_months(today: date) -> QuerySet[Member]:
-    return _no_life_since(today, 6)
-
-
-def _unpaid_since(today: date, months: int) -> QuerySet[Member]:
-    """Nothing paid for the months from `months` ago up to last month."""
-    cutoff = today.replace(day=1) - relativedelta(months=months)
-    paid = DuesPayment.objects.filter(member=OuterRef("pk"), to_month__gte=cutoff)
-    return Member.objects.filter(
-        _tracked_before(cutoff, settings.DUES_TRACKING_START), status=Member.Status.ACTIVE
-    ).exclude(Exists(paid))
+    return withdrawal.flagged(withdrawal.LIFE, settings.SELF_WITHDRAWAL_MONTHS, today)
 
 
 @rule(
     code="dues_unpaid_3_months",
     title=_("Dues unpaid for 3 months"),
     severity="warning",
-    explanation=_("No dues paid for the last three months."),
+    explanation=_(
+        "No dues paid for three whole months (the months after the last month paid for), "
+        "not counting excused months."
+    ),
     source=_("Article 29 of the Regulations; the 2008 rules on Party dues"),
     first_step=FIRST_STEP,
     actions=[(_("Open the member"), "members:detail")],
+    thresholds=("SELF_WITHDRAWAL_WARNING_MONTHS", "DUES_TRACKING_START"),
+    counting=COUNTING,
 )
 def dues_unpaid_3_months(today: date) -> QuerySet[Member]:
-    # As for organisational life: not already under the 6-month rule.
-    six = today.replace(day=1) - relativedelta(months=6)
-    if date.fromisoformat(settings.DUES_TRACKING_START) > six:
-        return _unpaid_since(today, 3)
-    paid = DuesPayment.objects.filter(member=OuterRef("pk"), to_month__gte=six)
-    return _unpaid_since(today, 3).filter(Q(joined_on__gt=six) | Q(Exists(paid)))
+    return _warning_only(withdrawal.DUES, today)
 
 
 @rule(
@@ -108,26 +102,31 @@ def dues_unpaid_3_months(today: date) -> QuerySet[Member]:
     source=_("Article 9 of the Party Constitution; Article 31 of the Regulations"),
     first_step=FIRST_STEP,
     actions=[(_("Open the member"), "members:detail")],
+    thresholds=("SELF_WITHDRAWAL_MONTHS", "DUES_TRACKING_START"),
+    counting=COUNTING,
+    correctable=True,
 )
 def dues_unpaid_6_months(today: date) -> QuerySet[Member]:
-    return _unpaid_since(today, 6)
+    return withdrawal.flagged(withdrawal.DUES, settings.SELF_WITHDRAWAL_MONTHS, today)
 
 
 @rule(
     code="assigned_work_undone",
     title=_("Assigned work undone for 6 months"),
     severity="serious",
-    explanation=_("Work assigned by the Party has been left undone for six months."),
-    source=_("Article 9 of the Party Constitution"),
+    explanation=_(
+        "Work assigned by the Party has been left undone for six whole months after it fell "
+        "due, without good reason."
+    ),
+    source=_("Article 9 of the Party Constitution; Article 31 of the Regulations"),
     first_step=FIRST_STEP,
     actions=[(_("Open the member"), "members:detail")],
+    thresholds=("SELF_WITHDRAWAL_MONTHS",),
+    counting=COUNTING,
+    correctable=True,
 )
 def assigned_work_undone(today: date) -> QuerySet[Member]:
-    cutoff = today - relativedelta(months=6)
-    undone = AssignedWork.objects.filter(
-        status__in=[AssignedWork.Status.OPEN, AssignedWork.Status.NOT_DONE], due_on__lte=cutoff
-    ).values("member_id")
-    return Member.objects.filter(status=Member.Status.ACTIVE, pk__in=undone)
+    return withdrawal.flagged(withdrawal.WORK, settings.SELF_WITHDRAWAL_MONTHS, today)
 
 
 @rule(
@@ -140,6 +139,7 @@ def assigned_work_undone(today: date) -> QuerySet[Member]:
     source=_("Article 18 of the Regulations (democratic evaluation, yearly)"),
     first_step=_("Record the home branch's evaluation and ask the inflow side for theirs."),
     actions=[(_("Open the member"), "members:detail")],
+    thresholds=("EVALUATION_SEASON_END",),
 )
 def evaluation_missing_rule(today: date) -> QuerySet[Member]:
     season_end = date.fromisoformat(f"{today.year}-{settings.EVALUATION_SEASON_END}")

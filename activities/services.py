@@ -16,6 +16,7 @@ from members.selectors import (
     require_editable,
     require_visible,
 )
+from members.services import evidence_changed
 from members.steps import StepRefused
 
 from . import dues
@@ -27,6 +28,7 @@ from .models import (
     DuesPayment,
     Evaluation,
     ExternalParticipation,
+    GoodReason,
     Honour,
     ServiceRequest,
     Side,
@@ -86,6 +88,7 @@ def attendance_record(*, actor, activity: Activity, attendance: dict[int, tuple[
             member_id=member_id,
             defaults={"status": status, "reason": reason.strip(), "makeup": makeup},
         )
+    evidence_changed(member_ids=list(attendance))
     return activity
 
 
@@ -94,6 +97,7 @@ def external_participation_record(
     *, actor, member: Member, on: date, organisation: str, kind: str, note: str = ""
 ) -> ExternalParticipation:
     require_editable(actor, member)
+    evidence_changed(member_ids=[member.pk])
     return ExternalParticipation.objects.create(
         member=member, on=on, organisation=organisation, kind=kind, note=note, recorded_by=actor
     )
@@ -170,6 +174,7 @@ def dues_payment_record(
         raise StepRefused(_("Some of these months are already paid."))
     if amount <= 0:
         raise StepRefused(_("The amount must be more than zero."))
+    evidence_changed(member_ids=[member.pk])
     return DuesPayment.objects.create(
         member=member,
         from_month=from_month,
@@ -217,6 +222,7 @@ def assigned_work_record(
         require_editable(actor, member)
     if due_on < assigned_on:
         raise StepRefused(_("The due date cannot be before the day it was assigned."))
+    evidence_changed(member_ids=[member.pk])
     return AssignedWork.objects.create(
         member=member,
         side=side,
@@ -238,6 +244,7 @@ def assigned_work_close(*, actor, work: AssignedWork, done: bool, note: str = ""
     work.status = AssignedWork.Status.DONE if done else AssignedWork.Status.NOT_DONE
     work.note = note
     work.save(update_fields=["status", "note"])
+    evidence_changed(member_ids=[work.member_id])
     return work
 
 
@@ -247,3 +254,54 @@ def member_record_save(*, actor, record: ServiceRequest | Honour) -> ServiceRequ
     require_editable(actor, record.member)
     record.save()
     return record
+
+
+def _check_reason(*, kind: str, starts_on: date, ends_on: date, note: str) -> None:
+    if ends_on < starts_on:
+        raise StepRefused(_("The period cannot end before it starts."))
+    if kind == GoodReason.Kind.EXCUSED_ABSENCE and dues.months_between(starts_on, ends_on)[2:]:
+        raise StepRefused(_("An excused absence from a meeting covers at most two months."))
+    if not note.strip():
+        raise StepRefused(_("Say what the reason is."))
+
+
+@transaction.atomic
+def good_reason_record(
+    *,
+    actor,
+    member: Member,
+    kind: str,
+    starts_on: date,
+    ends_on: date,
+    note: str,
+    approved_by: str,
+) -> GoodReason:
+    """正当理由: excuse the months of a period from the self-withdrawal rules (art. 9)."""
+    require_editable(actor, member)
+    _check_reason(kind=kind, starts_on=starts_on, ends_on=ends_on, note=note)
+    reason = GoodReason(
+        member=member,
+        kind=kind,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        note=note.strip(),
+        approved_by=approved_by.strip(),
+        recorded_by=actor,
+    )
+    reason._history_user = actor
+    reason.save()
+    evidence_changed(member_ids=[member.pk])
+    return reason
+
+
+@transaction.atomic
+def good_reason_end(*, actor, reason: GoodReason, ends_on: date) -> GoodReason:
+    """End a reason early (or correct its end); history keeps what it was."""
+    reason = GoodReason.objects.select_for_update().get(pk=reason.pk)
+    require_editable(actor, reason.member)
+    _check_reason(kind=reason.kind, starts_on=reason.starts_on, ends_on=ends_on, note=reason.note)
+    reason.ends_on = ends_on
+    reason._history_user = actor
+    reason.save(update_fields=["ends_on"])
+    evidence_changed(member_ids=[reason.member_id])
+    return reason

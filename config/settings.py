@@ -301,8 +301,12 @@ SITE_TITLE = _("Liudong — mobile Party members")
 # Five-clears ledger: an item is clear when filled and confirmed within these months.
 LEDGER_CONFIRM_MONTHS = env.int("LEDGER_CONFIRM_MONTHS", default=12)
 LEDGER_CONTACT_CONFIRM_MONTHS = env.int("LEDGER_CONTACT_CONFIRM_MONTHS", default=6)
-CONTACT_WARNING_DAYS = env.int("CONTACT_WARNING_DAYS", default=90)
-LOST_CONTACT_DAYS = env.int("LOST_CONTACT_DAYS", default=180)  # Reg. art. 24: six months
+# Lost contact (失联), counted from the last sign of life by the Civil Code's periods.
+CONTACT_WARNING_MONTHS = env.int("CONTACT_WARNING_MONTHS", default=3)
+LOST_CONTACT_MONTHS = env.int("LOST_CONTACT_MONTHS", default=6)  # Reg. art. 24
+REMOVAL_AFTER_SUSPENSION_YEARS = env.int("REMOVAL_AFTER_SUSPENSION_YEARS", default=2)  # art. 24
+CORRECTION_TERM_MAX_MONTHS = env.int("CORRECTION_TERM_MAX_MONTHS", default=12)  # arts. 29-30
+MOBILE_GROUP_MIN_MEMBERS = env.int("MOBILE_GROUP_MIN_MEMBERS", default=3)  # certificate rules
 # Above this many members a dashboard reads last night's snapshot instead of counting live.
 DASHBOARD_LIVE_MAX_MEMBERS = env.int("DASHBOARD_LIVE_MAX_MEMBERS", default=2000)
 # Imports above this many rows, and exports above that many, run on the Celery worker.
@@ -313,4 +317,7 @@ EXPORT_BACKGROUND_ROWS = env.int("EXPORT_BACKGROUND_ROWS", default=20000)
 ACTIVITIES_TRACKING_START = env.str("ACTIVITIES_TRACKING_START", default="2025-01-01")
 DUES_TRACKING_START = env.str("DUES_TRACKING_START", default="2025-01-01")
 DUES_BACK_PAYMENT_MONTHS = env.int("DUES_BACK_PAYMENT_MONTHS", default=6)
+# Self-withdrawal (Constitution art. 9): whole months without life, dues or assigned work.
+SELF_WITHDRAWAL_MONTHS = env.int("SELF_WITHDRAWAL_MONTHS", default=6)
+SELF_WITHDRAWAL_WARNING_MONTHS = env.int("SELF_WITHDRAWAL_WARNING_MONTHS", default=3)
 EVALUATION_SEASON_END = env.str("EVALUATION_SEASON_END", default="01-31")  # month-day, next year

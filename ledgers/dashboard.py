@@ -49,11 +49,10 @@ from transfers.models import MobilityEpisode, RelationshipTransfer
 from transfers.rules import certificate_review_due, receipt_overdue
 from transfers.selectors import arrangement_expression
 
-from .rules import silent_since
+from .rules import lost_contact_episodes
 from .selectors import campaign_checklist, campaigns_visible_to, with_five_clears
 
 NO_LIFE_REFERENCE_PERCENT = 14.5  # share of members without organisational life, published surveys
-MOBILE_GROUP_MIN = getattr(settings, "MOBILE_GROUP_MIN_MEMBERS", 3)  # certificate rules
 ARRANGEMENTS = [value for value in Arrangement.values if value != Arrangement.NONE]
 PENDING_STATES = (RelationshipTransfer.State.SUBMITTED, RelationshipTransfer.State.APPROVED)
 PLACE_SEPARATOR = "|"
@@ -113,8 +112,8 @@ def _no_life(path: str, today: date) -> QuerySet[Member]:
 
 
 def _lost_contact(path: str, today: date) -> QuerySet[MobilityEpisode]:
-    lost = today - timedelta(days=settings.LOST_CONTACT_DAYS)
-    return silent_since().filter(member__home_branch__path__startswith=path, silent_since__lte=lost)
+    # The rule's own definition, so the dashboard and the inbox agree.
+    return lost_contact_episodes(today).filter(member__home_branch__path__startswith=path)
 
 
 def _certificates_due(path: str, today: date) -> QuerySet[Member]:
@@ -498,7 +497,7 @@ def destinations(
     """Cities where the subtree's mobile members are, most first, from the report's place
     counts ({"country|province|city": n}); names (one query) for the first `limit` places.
 
-    A place with `MOBILE_GROUP_MIN` (3) or more members in one known city inside China may form
+    A place with `MOBILE_GROUP_MIN_MEMBERS` (3) or more members in one known city inside China may form
     a mobile Party group or branch (certificate rules). Every name is of a member whose
     relationship is in the subtree, so in the user's scope; at most NAMES_PER_PLACE per place.
     Without `names` (a large subtree: the names query would read every member) each place links
@@ -519,7 +518,9 @@ def destinations(
                 "province": province,
                 "count": n,
                 # Only a known city in China ("市辖区" is a municipality's districts).
-                "can_form_group": n >= MOBILE_GROUP_MIN and not country and bool(city),
+                "can_form_group": n >= settings.MOBILE_GROUP_MIN_MEMBERS
+                and not country
+                and bool(city),
                 "names": [],
                 "place": PLACE_SEPARATOR.join((country, province, city)),
             }

@@ -7,6 +7,7 @@ can filter to exactly that figure, the link goes to the nearest one (see `links`
 import io
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -169,7 +170,7 @@ def _context(request, *, sort: str = "name") -> dict:
             places=figures["places"],
             names=figures["as_of"] is None,
         ),
-        "group_min": board.MOBILE_GROUP_MIN,
+        "group_min": settings.MOBILE_GROUP_MIN_MEMBERS,
         "trends": (trends := snapshots.trends_for(organisation, today=today)),
         "trend_series": [
             (key, label, snapshots.series(trends, key))
@@ -366,7 +367,7 @@ def dashboard_export(request):
         _sheet(
             workbook,
             "流动去向",
-            ["去向（城市）", "人数", f"可建立流动党组织（≥{board.MOBILE_GROUP_MIN}人）"],
+            ["去向（城市）", "人数", f"可建立流动党组织（≥{settings.MOBILE_GROUP_MIN_MEMBERS}人）"],
             [(p["label"], p["count"], "是" if p["can_form_group"] else "否") for p in places],
         )
     return _xlsx_response(workbook, f"dashboard-{organisation.pk}-{today:%Y%m%d}.xlsx")

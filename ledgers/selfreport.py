@@ -12,6 +12,7 @@ from activities.models import Activity
 from members.models import Member
 from members.notifications import deliver
 from members.selectors import members_editable_by
+from members.services import evidence_changed
 from members.steps import StepRefused
 from transfers.models import MobilityEpisode
 
@@ -103,6 +104,7 @@ def decide(*, actor, report: SelfReport, accept: bool) -> SelfReport:
             note=report.note[:300],
             recorded_by=actor,
         )
+        evidence_changed(member_ids=[report.member_id])
     return report
 
 

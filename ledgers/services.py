@@ -14,6 +14,7 @@ from members.selectors import (
     require_visible,
     sees_everything,
 )
+from members.services import evidence_changed
 from members.steps import StepRefused
 from transfers.models import MobilityEpisode
 
@@ -81,6 +82,7 @@ def contact_record(
     )
     if reached and members_editable_by(actor).filter(pk=member.pk).exists():
         ledger_confirm(actor=actor, member=member, items=[FiveClearsItem.CONTACT], on=on)
+    evidence_changed(member_ids=[member.pk])
     return attempt
 
 

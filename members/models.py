@@ -382,3 +382,108 @@ class EmailPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.digests}"
+
+
+class EvidenceBaseline(models.Model):
+    """What was known of a member before Liudong held their records (e.g. from an imported ledger).
+
+    `since` is the day Liudong's own records start: a rule's clock with no evidence starts
+    there, not years earlier. The other dates are the sheet's own evidence (最近联系时间,
+    最近参加组织生活, 党费交至), counted like records of the same kind.
+    """
+
+    member = models.OneToOneField(
+        Member, on_delete=models.CASCADE, related_name="baseline", verbose_name=_("member")
+    )
+    since = models.DateField(_("records start on"))
+    last_contact_on = models.DateField(_("last contact (before)"), null=True, blank=True)
+    last_life_on = models.DateField(_("last organisational life (before)"), null=True, blank=True)
+    dues_paid_to = models.DateField(_("dues paid up to (month)"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("evidence before Liudong")
+        verbose_name_plural = _("evidence before Liudong")
+
+    def __str__(self) -> str:
+        return f"{self.member} {self.since}"
+
+
+class MembershipDecision(models.Model):
+    """停止党籍, 恢复党籍, 除名: decisions on membership, dated, so the later steps can follow."""
+
+    class Kind(models.TextChoices):
+        SUSPENSION = "suspension", _("Suspension of membership (停止党籍)")
+        RESTORATION = "restoration", _("Restoration of membership (恢复党籍)")
+        REMOVAL = "removal", _("Removal from the Party (除名)")
+
+    class Ground(models.TextChoices):
+        LOST_CONTACT = "lost_contact", _("Lost contact for six months or more (Reg. art. 24)")
+        ABROAD = "abroad", _("Abroad for more than five years / settled abroad (Reg. art. 24)")
+        SELF_WITHDRAWAL = "self_withdrawal", _("Treated as self-withdrawal (Constitution art. 9)")
+        OTHER = "other", _("Other")
+
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="decisions", verbose_name=_("member")
+    )
+    kind = models.CharField(_("decision"), max_length=20, choices=Kind.choices)
+    decided_on = models.DateField(_("decided on"))
+    deciding_organisation = models.CharField(_("deciding organisation"), max_length=100)
+    ground = models.CharField(
+        _("ground"), max_length=20, choices=Ground.choices, blank=True, default=""
+    )
+    document_number = models.CharField(_("document number"), max_length=50, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership decision")
+        verbose_name_plural = _("membership decisions")
+        ordering = ["-decided_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.member} {self.get_kind_display()} {self.decided_on}"
+
+
+class CorrectionTerm(models.Model):
+    """限期改正 (Reg. arts. 29-30): after criticism and education, a term to correct.
+
+    Open while `closed_on` is empty. It closes when the condition clears (the scan does it);
+    when it ends with the condition still there, the rule `correction_term_ended` says so.
+    """
+
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="correction_terms", verbose_name=_("member")
+    )
+    condition = models.CharField(_("condition (rule)"), max_length=50)
+    educated_on = models.DateField(_("criticism and education on"))
+    ends_on = models.DateField(_("term ends on"))
+    note = models.CharField(_("what was said and agreed"), max_length=300, blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    close_reason = models.CharField(_("why closed"), max_length=30, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("correction term")
+        verbose_name_plural = _("correction terms")
+        ordering = ["-educated_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "condition"],
+                condition=models.Q(closed_on__isnull=True),
+                name="one_open_term_per_condition",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gt=models.F("educated_on")),
+                name="term_ends_after_education",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} {self.condition} → {self.ends_on}"

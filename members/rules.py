@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.functional import Promise
 from django.utils.module_loading import autodiscover_modules
@@ -29,6 +30,16 @@ class Rule:
     members: RuleQuery
     # (label, URL name taking the member's pk): the links to act from the alert page.
     actions: tuple[tuple[str | Promise, str], ...] = ()
+    # The settings that set its thresholds, read when the rule runs; shown on the rule book.
+    thresholds: tuple[str, ...] = ()
+    # How it counts, in a sentence, where that is not plain from the explanation.
+    counting: str | Promise = ""
+    # Criticism and education on its alert opens a correction term (Reg. arts. 29-30).
+    correctable: bool = False
+
+    @property
+    def threshold_values(self) -> list[tuple[str, object]]:
+        return [(name, getattr(settings, name, None)) for name in self.thresholds]
 
     @property
     def severity_label(self) -> str:
@@ -38,7 +49,19 @@ class Rule:
 _rules: dict[str, Rule] = {}
 
 
-def rule(*, code: str, title, severity: str, explanation, source, first_step, actions=()):
+def rule(
+    *,
+    code: str,
+    title,
+    severity: str,
+    explanation,
+    source,
+    first_step,
+    actions=(),
+    thresholds=(),
+    counting="",
+    correctable: bool = False,
+):
     if severity not in ("notice", "warning", "serious"):
         raise ValueError(f"unknown severity {severity!r}")
 
@@ -46,7 +69,17 @@ def rule(*, code: str, title, severity: str, explanation, source, first_step, ac
         if code in _rules and _rules[code].members is not members:
             raise ValueError(f"rule {code!r} is registered twice")
         _rules[code] = Rule(
-            code, title, severity, explanation, source, first_step, members, tuple(actions)
+            code,
+            title,
+            severity,
+            explanation,
+            source,
+            first_step,
+            members,
+            tuple(actions),
+            tuple(thresholds),
+            counting,
+            correctable,
         )
         return members
 

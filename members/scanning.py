@@ -23,7 +23,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Alert, AlertAction, Member, Organisation, ScanRun
+from .models import Alert, AlertAction, CorrectionTerm, Member, Organisation, ScanRun
 from .rules import Rule, registered_rules
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,15 @@ def _chunks(items: list[int]):
         yield items[start : start + BATCH]
 
 
-def _in_scope(queryset: QuerySet, *, member: str, branches: list[int] | None) -> QuerySet:
+def _in_scope(
+    queryset: QuerySet,
+    *,
+    member: str,
+    branches: list[int] | None,
+    member_ids: list[int] | None = None,
+) -> QuerySet:
+    if member_ids is not None:
+        queryset = queryset.filter(**{f"{member}pk__in": member_ids})
     if branches is None:
         return queryset
     # A literal id list: the planner estimates it from the column's statistics.
@@ -45,10 +53,15 @@ def _in_scope(queryset: QuerySet, *, member: str, branches: list[int] | None) ->
 
 
 def _apply_rule(
-    rule: Rule, *, today: date, now, branches: list[int] | None = None
+    rule: Rule,
+    *,
+    today: date,
+    now,
+    branches: list[int] | None = None,
+    member_ids: list[int] | None = None,
 ) -> dict[str, int]:
     """Run the rule's query once, compare with the open alerts, write only the differences."""
-    members = _in_scope(rule.members(today), member="", branches=branches)
+    members = _in_scope(rule.members(today), member="", branches=branches, member_ids=member_ids)
     matched = set(members.values_list("pk", flat=True))
     with transaction.atomic():
         open_alerts = dict(
@@ -56,7 +69,11 @@ def _apply_rule(
                 Alert.objects.filter(kind=rule.code, closed_at__isnull=True),
                 member="member__",
                 branches=branches,
+                member_ids=member_ids,
             ).values_list("member_id", "pk")
+        )
+        _settle_correction_terms(
+            rule, matched=matched, today=today, branches=branches, member_ids=member_ids
         )
         continuing = [pk for member_id, pk in open_alerts.items() if member_id in matched]
         to_close = [pk for member_id, pk in open_alerts.items() if member_id not in matched]
@@ -90,6 +107,38 @@ def _apply_rule(
         "opened": len(new_ids),
         "refreshed": len(continuing),
         "closed": len(to_close),
+    }
+
+
+def _settle_correction_terms(
+    rule: Rule, *, matched: set[int], today: date, branches, member_ids
+) -> None:
+    """A correction term closes once the condition it was set for has cleared."""
+    if not rule.correctable:
+        return
+    terms = _in_scope(
+        CorrectionTerm.objects.filter(condition=rule.code, closed_on__isnull=True),
+        member="member__",
+        branches=branches,
+        member_ids=member_ids,
+    )
+    cleared = [
+        pk for pk, member_id in terms.values_list("pk", "member_id") if member_id not in matched
+    ]
+    for chunk in _chunks(cleared):
+        CorrectionTerm.objects.filter(pk__in=chunk).update(
+            closed_on=today, close_reason="condition_cleared"
+        )
+
+
+def scan_members(*, member_ids: list[int], today: date | None = None) -> dict[str, dict]:
+    """Re-evaluate every rule for some members, as the scan would: after a write that changes
+    their evidence, so an alert whose condition is gone closes the same day."""
+    today = today or timezone.localdate()
+    now = timezone.now()
+    return {
+        rule.code: _apply_rule(rule, today=today, now=now, member_ids=list(member_ids))
+        for rule in registered_rules()
     }
 
 

@@ -1,13 +1,21 @@
 """Writes. Views and tasks call these; they record who acted (history, access log)."""
 
+import logging
+from datetime import date
+
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from . import conflicts
-from .models import Member, SensitiveAccess
+from . import conflicts, periods
+from .models import Alert, AlertAction, CorrectionTerm, Member, MembershipDecision, SensitiveAccess
+from .selectors import require_editable
+from .steps import StepRefused
+
+logger = logging.getLogger(__name__)
 
 
 class EditConflict(Exception):
@@ -59,3 +67,127 @@ def housekeeping() -> dict[str, int]:
         attempt_time__lt=now - settings.AXES_COOLOFF_TIME
     ).delete()
     return {"expired_sessions": sessions, "expired_login_attempts": attempts}
+
+
+def evidence_changed(*, member_ids: list[int]) -> None:
+    """After the commit, re-evaluate the member's rules (on the worker where there is one), so
+    an alert whose condition is gone closes the same day. The nightly scan stays the full pass;
+    if the broker is down the write stands and the night catches up."""
+    from . import tasks  # tasks import this module
+
+    def enqueue() -> None:
+        try:
+            tasks.reevaluate_members.delay(sorted(set(member_ids)))
+        except Exception:  # noqa: BLE001 - a lost re-evaluation must not fail the write
+            logger.exception("could not enqueue the re-evaluation of members %s", member_ids)
+
+    if member_ids:
+        transaction.on_commit(enqueue)
+
+
+# --- decisions on membership (Reg. art. 24; Constitution art. 9) ---------------------------
+
+DECISION_STATUS = {
+    MembershipDecision.Kind.SUSPENSION: (Member.Status.ACTIVE, Member.Status.SUSPENDED),
+    MembershipDecision.Kind.RESTORATION: (Member.Status.SUSPENDED, Member.Status.ACTIVE),
+}
+REMOVABLE = (Member.Status.ACTIVE, Member.Status.SUSPENDED)
+
+
+@transaction.atomic
+def decision_record(
+    *,
+    actor,
+    member: Member,
+    kind: str,
+    decided_on: date,
+    deciding_organisation: str,
+    ground: str = "",
+    document_number: str = "",
+    note: str = "",
+) -> MembershipDecision:
+    """停止党籍, 恢复党籍 or 除名: record the decision and change the member's status.
+
+    Suspension needs an active member, restoration a suspended one, removal either. Each
+    closes what it should: the scan closes alerts whose condition no longer applies to the new
+    status; an open correction term ends with the removal or suspension.
+    """
+    require_editable(actor, member)
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if decided_on > timezone.localdate():
+        raise StepRefused(_("A decision cannot be dated in the future."))
+    if kind == MembershipDecision.Kind.REMOVAL:
+        before, after = REMOVABLE, Member.Status.REMOVED
+    else:
+        required, after = DECISION_STATUS[kind]
+        before = (required,)
+    if member.status not in before:
+        raise StepRefused(
+            _("This decision cannot be recorded for a member whose status is “%(status)s”.")
+            % {"status": member.get_status_display()}
+        )
+    if kind == MembershipDecision.Kind.SUSPENSION and not ground:
+        raise StepRefused(_("Give the ground of the suspension."))
+    decision = MembershipDecision.objects.create(
+        member=member,
+        kind=kind,
+        decided_on=decided_on,
+        deciding_organisation=deciding_organisation.strip(),
+        ground=ground,
+        document_number=document_number.strip(),
+        note=note.strip(),
+        recorded_by=actor,
+    )
+    member.status = after
+    member._history_user = actor
+    member.save(update_fields=["status", "updated_at"])
+    if kind != MembershipDecision.Kind.RESTORATION:
+        CorrectionTerm.objects.filter(member=member, closed_on__isnull=True).update(
+            closed_on=decided_on, close_reason=kind
+        )
+    evidence_changed(member_ids=[member.pk])
+    return decision
+
+
+@transaction.atomic
+def correction_term_open(
+    *, actor, alert: Alert, educated_on: date, months: int, note: str
+) -> CorrectionTerm:
+    """批评教育, then 限期改正 (Reg. arts. 29-30): a term of at most a year to correct."""
+    from .rules import rule_for  # the registry discovers every app's rules
+
+    alert = Alert.objects.select_related("member").get(pk=alert.pk)
+    require_editable(actor, alert.member)
+    rule = rule_for(alert.kind)
+    if rule is None or not rule.correctable or not alert.is_open:
+        raise StepRefused(_("A correction term is set on an open alert of a six-month rule."))
+    if not 1 <= months <= settings.CORRECTION_TERM_MAX_MONTHS:
+        raise StepRefused(
+            _("The term is from 1 to %(n)d months (Reg. art. 30: at most one year).")
+            % {"n": settings.CORRECTION_TERM_MAX_MONTHS}
+        )
+    if educated_on > timezone.localdate():
+        raise StepRefused(_("The talk cannot be dated in the future."))
+    if CorrectionTerm.objects.filter(
+        member=alert.member, condition=alert.kind, closed_on__isnull=True
+    ).exists():
+        raise StepRefused(_("A correction term for this condition is already open."))
+    term = CorrectionTerm(
+        member=alert.member,
+        condition=alert.kind,
+        educated_on=educated_on,
+        ends_on=periods.months_after(educated_on, months),
+        note=note.strip(),
+        opened_by=actor,
+    )
+    term._history_user = actor
+    term.save()
+    AlertAction.objects.create(
+        alert=alert,
+        action=AlertAction.Action.ACKNOWLEDGED,
+        actor=actor,
+        at=timezone.now(),
+        note=f"批评教育 {educated_on:%Y-%m-%d}，限期改正至 {term.ends_on:%Y-%m-%d}。{note}"[:300],
+    )
+    Alert.objects.filter(pk=alert.pk, state=Alert.State.OPEN).update(state=Alert.State.ACKNOWLEDGED)
+    return term

@@ -104,3 +104,12 @@ def send_weekly_digests() -> int:
 @shared_task
 def send_monthly_summaries() -> int:
     return _fan_out(notifications.MONTHLY_SUMMARY)
+
+
+@shared_task(acks_late=True)
+def reevaluate_members(member_ids: list[int]) -> dict:
+    """After a write that changes members' evidence: their rules now, not tonight."""
+    results = scanning.scan_members(member_ids=member_ids)
+    return {
+        code: counts for code, counts in results.items() if counts["opened"] or counts["closed"]
+    }

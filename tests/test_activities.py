@@ -428,31 +428,35 @@ def attended(life, member, on, status=Status.PRESENT):
 
 
 def test_no_life_3_and_6_months(life, tracked):
+    """Whole calendar months since the last month with life; excused months are skipped."""
     m = life.member
-    three, six = TODAY - relativedelta(months=3), TODAY - relativedelta(months=6)
-    attended(life, m(life.branch_a, name="上月"), TODAY - relativedelta(months=1))
-    attended(life, m(life.branch_a, name="恰三月"), three)  # the day itself still counts
-    attended(life, m(life.branch_a, name="三月余"), three - timedelta(days=1))
-    attended(life, m(life.branch_a, name="恰六月"), six)
-    attended(life, m(life.branch_a, name="七月前"), TODAY - relativedelta(months=7))
+
+    def month(n, day=1):  # a day of the month n months before this one
+        return (THIS_MONTH - relativedelta(months=n)).replace(day=day)
+
+    attended(life, m(life.branch_a, name="上月"), month(1))
+    attended(life, m(life.branch_a, name="两整月"), month(3))  # months -2 and -1 count: 2
+    attended(life, m(life.branch_a, name="三整月"), month(4, 28))  # -3..-1: 3
+    attended(life, m(life.branch_a, name="五整月"), month(6))
+    attended(life, m(life.branch_a, name="六整月"), month(7, 28))
     abroad = m(life.branch_a, name="外地参加")
     ExternalParticipation.objects.create(
-        member=abroad,
-        on=TODAY - relativedelta(months=4),
-        organisation="外地",
-        kind=Kind.THEME_DAY,
-        recorded_by=life.sec_a,
+        member=abroad, on=month(4), organisation="外地", kind=Kind.THEME_DAY, recorded_by=life.sec_a
     )
-    skipped = m(life.branch_a, name="缺席")
-    attended(life, skipped, TODAY - relativedelta(months=8))
-    attended(life, skipped, TODAY - relativedelta(months=1), Status.ABSENT)
-    attended(life, skipped, TODAY - relativedelta(months=2), Status.EXCUSED)
-    m(life.branch_a, name="新党员", joined_on=TODAY - relativedelta(months=2))
+    skipped = m(life.branch_a, name="缺席")  # absent in -1, excused in -2: -7..-1 less -2 is 6
+    attended(life, skipped, month(8))
+    attended(life, skipped, month(1), Status.ABSENT)
+    attended(life, skipped, month(2), Status.EXCUSED)
+    excused = m(life.branch_a, name="每次请假")  # every absence since -7 excused: nothing counts
+    attended(life, excused, month(7))
+    for n in range(1, 7):
+        attended(life, excused, month(n), Status.EXCUSED)
+    m(life.branch_a, name="新党员", joined_on=month(2))
     m(life.branch_a, name="停止党籍", status=Member.Status.SUSPENDED)
     never = {"在家甲", "外出甲", "流入丙", "乙村党员"}  # the fixture's, never seen at all
 
-    assert names(rules.no_life_3_months(TODAY)) == {"三月余", "恰六月", "外地参加"}
-    assert names(rules.no_life_6_months(TODAY)) == {"七月前", "缺席"} | never
+    assert names(rules.no_life_3_months(TODAY)) == {"三整月", "五整月", "外地参加"}
+    assert names(rules.no_life_6_months(TODAY)) == {"六整月", "缺席"} | never
 
 
 def test_no_life_rules_wait_for_tracking_to_cover_the_period(life, settings):
@@ -525,7 +529,8 @@ def test_assigned_work_undone_for_six_months(life):
     services.assigned_work_close(actor=life.sec_a, work=late, done=False, note="未完成")
     done = work(life.other, six - timedelta(days=40), actor=life.sec_a2)
     services.assigned_work_close(actor=life.sec_a2, work=done, done=True)
-    work(life.hosted, six + timedelta(days=1), side=Side.INFLOW)  # the host gives work too
+    # The host gives work too; due in the month after: five whole months, not six.
+    work(life.hosted, first_of_month(six) + relativedelta(months=1), side=Side.INFLOW)
     assert AssignedWork.objects.get(member=life.hosted).recorded_by == life.sec_a
     assert names(rules.assigned_work_undone(TODAY)) == {"在家甲", "外出甲"}
     with pytest.raises(StepRefused):

@@ -5,6 +5,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -211,28 +212,48 @@ def contact(ledger, days_ago, reached=True):
 
 
 def test_contact_rules_count_from_the_last_successful_contact(ledger):
+    """Civil-Code periods: three (six) months after the last contact end on the corresponding
+    day; the rule holds from the day after."""
     ledger.episode.left_on = TODAY - timedelta(days=400)
     ledger.episode.save()
-    contact(ledger, 89)
-    assert ledger.away not in rules.contact_overdue(TODAY)
+    three, six = TODAY - relativedelta(months=3), TODAY - relativedelta(months=6)
+    ContactAttempt.objects.create(
+        member=ledger.away, on=three, channel="phone", reached=True, recorded_by=ledger.sec_a
+    )
+    assert ledger.away not in rules.contact_overdue(TODAY)  # the period ends today
     ContactAttempt.objects.all().delete()
-    contact(ledger, 90)
+    ContactAttempt.objects.create(
+        member=ledger.away,
+        on=three - timedelta(days=1),
+        channel="phone",
+        reached=True,
+        recorded_by=ledger.sec_a,
+    )
     contact(ledger, 10, reached=False)  # an unreachable attempt does not count
     assert ledger.away in rules.contact_overdue(TODAY)
     assert ledger.away not in rules.lost_contact(TODAY)
     ContactAttempt.objects.all().delete()
-    contact(ledger, 180)
+    ContactAttempt.objects.create(
+        member=ledger.away,
+        on=six - timedelta(days=1),
+        channel="phone",
+        reached=True,
+        recorded_by=ledger.sec_a,
+    )
     assert ledger.away in rules.lost_contact(TODAY)
     assert ledger.away not in rules.contact_overdue(TODAY)
 
 
 def test_silence_counts_from_the_day_they_left_when_never_reached(ledger):
-    ledger.episode.left_on = TODAY - timedelta(days=60)
+    left = TODAY - timedelta(days=60)
+    ledger.episode.left_on = left
     ledger.episode.save()
     assert ledger.away not in rules.contact_overdue(TODAY)
-    assert ledger.away in rules.contact_overdue(TODAY + timedelta(days=30))
-    assert ledger.away not in rules.lost_contact(TODAY + timedelta(days=119))
-    assert ledger.away in rules.lost_contact(TODAY + timedelta(days=120))
+    three, six = left + relativedelta(months=3), left + relativedelta(months=6)
+    assert ledger.away not in rules.contact_overdue(three)
+    assert ledger.away in rules.contact_overdue(three + timedelta(days=1))
+    assert ledger.away not in rules.lost_contact(six)
+    assert ledger.away in rules.lost_contact(six + timedelta(days=1))
 
 
 def test_five_clears_rule(ledger):

@@ -100,7 +100,9 @@ def test_a_failing_rule_is_counted_once_with_the_parts_it_failed_in(filled, eage
     assert result["failed_rules"] == by_rule["failed_rules"] == 1
     assert result["results"]["aaa_broken"]["error"] == "RuntimeError: boom (in 3 of 3 parts)"
     assert by_rule["results"]["aaa_broken"]["error"] == "RuntimeError: boom"
-    assert result["results"]["lost_contact"]["opened"] == 8  # 4 away a year, 4 abroad
+    # 4 away a year; the 4 abroad were never searched for, so their half-yearly contact is due
+    assert result["results"]["lost_contact"]["opened"] == 4
+    assert result["results"]["overseas_not_contacted"]["opened"] == 4
 
 
 def test_the_command_runs_the_split_scan(filled, eager_celery, capsys):

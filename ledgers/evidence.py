@@ -1,0 +1,104 @@
+"""A member's signs of life: the evidence 失联 (lost contact) is counted from.
+
+Reg. art. 24 counts lost contact from the last organisational life or dues payment; a
+successful contact and the member's own accepted report are evidence of the same thing. So the
+last sign of life is the latest of: a successful contact (an accepted self-report records one),
+organisational life attended (own branch, hosting branch, make-up, online) or reported from
+elsewhere, a dues payment, and what an imported ledger said before Liudong held the records.
+A member with none is counted from the day they left, or the day Liudong's records start.
+
+`signs_of_life_since(cutoff)` is the SQL side (one NOT EXISTS each, so PostgreSQL anti-joins);
+`last_sign_of_life(member)` the Python side for one member's page. Tests hold them together.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from activities.models import Attendance, DuesPayment, ExternalParticipation
+from members.models import EvidenceBaseline, Member
+
+from .models import ContactAttempt
+
+
+def _since(cutoff: date, member_ref: str) -> list[Exists]:
+    member = OuterRef(member_ref)
+    return [
+        Exists(ContactAttempt.objects.filter(member=member, reached=True, on__gte=cutoff)),
+        Exists(
+            Attendance.objects.filter(
+                member=member, status__in=Attendance.ATTENDED, activity__held_on__gte=cutoff
+            )
+        ),
+        Exists(ExternalParticipation.objects.filter(member=member, on__gte=cutoff)),
+        Exists(DuesPayment.objects.filter(member=member, paid_on__gte=cutoff)),
+        Exists(
+            EvidenceBaseline.objects.filter(member=member).filter(
+                Q(last_contact_on__gte=cutoff) | Q(last_life_on__gte=cutoff)
+            )
+        ),
+    ]
+
+
+def exclude_alive_since(rows: QuerySet, cutoff: date, *, member: str = "") -> QuerySet:
+    """`rows` (members, or rows with a `member` field named by `member`) with no sign of life on
+    or after `cutoff`, and whose records started before it (an imported member's clock starts
+    at the import)."""
+    ref = f"{member}_id" if member else "pk"
+    prefix = f"{member}__" if member else ""
+    for sign in _since(cutoff, ref):
+        rows = rows.exclude(sign)
+    return rows.exclude(**{f"{prefix}baseline__since__gte": cutoff})
+
+
+@dataclass(frozen=True)
+class SignOfLife:
+    on: date
+    what: str
+
+
+def signs_of_life(member: Member) -> list[SignOfLife]:
+    """The latest sign of life of each kind, latest first."""
+    found = []
+    contact = (
+        member.contacts.filter(reached=True).order_by("-on").values_list("on", "channel").first()
+    )
+    if contact:
+        found.append(SignOfLife(contact[0], str(_("successful contact"))))
+    attended = (
+        Attendance.objects.filter(member=member, status__in=Attendance.ATTENDED)
+        .order_by("-activity__held_on")
+        .values_list("activity__held_on", flat=True)
+        .first()
+    )
+    if attended:
+        found.append(SignOfLife(attended, str(_("organisational life attended"))))
+    external = member.external_participation.order_by("-on").values_list("on", flat=True).first()
+    if external:
+        found.append(SignOfLife(external, str(_("organisational life elsewhere"))))
+    paid = member.dues_payments.order_by("-paid_on").values_list("paid_on", flat=True).first()
+    if paid:
+        found.append(SignOfLife(paid, str(_("dues payment"))))
+    baseline = EvidenceBaseline.objects.filter(member=member).first()
+    if baseline is not None:
+        for on, what in (
+            (baseline.last_contact_on, _("last contact in the imported ledger")),
+            (baseline.last_life_on, _("last organisational life in the imported ledger")),
+        ):
+            if on:
+                found.append(SignOfLife(on, str(what)))
+    return sorted(found, key=lambda sign: sign.on, reverse=True)
+
+
+def clock_start(member: Member, *, left_on: date | None = None) -> date | None:
+    """The day the lost-contact clock runs from: the last sign of life, else the day they left
+    or Liudong's records started, whichever is later."""
+    starts = [sign.on for sign in signs_of_life(member)[:1]]
+    if left_on:
+        starts.append(left_on)
+    baseline = EvidenceBaseline.objects.filter(member=member).first()
+    if baseline is not None:
+        starts.append(baseline.since)
+    return max(starts, default=None)
