@@ -16,6 +16,7 @@ from .models import (
     DuesPayment,
     Evaluation,
     ExternalParticipation,
+    GoodReason,
     Honour,
     ServiceRequest,
     Side,
@@ -271,3 +272,33 @@ class HonourForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["year"].validators.append(validators.plausible_year)
+
+
+class GoodReasonForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Kind of reason"), choices=[("", _("Please choose…"))] + GoodReason.Kind.choices
+    )
+    starts_on = forms.DateField(label=_("From"), widget=DateInput())
+    ends_on = forms.DateField(
+        label=_("Until"),
+        widget=DateInput(),
+        help_text=_(
+            "Every calendar month the period touches is excused: neither missed nor attended."
+        ),
+    )
+    note = forms.CharField(label=_("Reason"), max_length=300)
+    approved_by = forms.CharField(
+        label=_("Approved by"),
+        max_length=100,
+        help_text=_("Who approved it, e.g. the branch committee or the secretary by name."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
+            self.add_error("ends_on", _("The period cannot end before it starts."))
+        return data
+
+
+class GoodReasonEndForm(forms.Form):
+    ends_on = forms.DateField(label=_("Until"), widget=DateInput())

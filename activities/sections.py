@@ -5,8 +5,14 @@ from django.utils.translation import gettext_lazy as _
 from members.sections import member_section
 from members.selectors import member_is_hosted_for, organisations_visible_to
 
-from . import dues, selectors
+from . import dues, selectors, withdrawal
 from .models import AssignedWork, DuesAmount
+
+WITHDRAWAL_ROWS = (
+    (withdrawal.LIFE, _("Organisational life")),
+    (withdrawal.DUES, _("Party dues")),
+    (withdrawal.WORK, _("Assigned work")),
+)
 
 
 def _dues_how(amount: DuesAmount | None) -> str:
@@ -62,4 +68,9 @@ def life(request, member) -> dict:
         "work_open": AssignedWork.Status.OPEN,
         "service_requests": list(member.service_requests.all()),
         "honours": list(member.honours.all()),
+        "withdrawal": [
+            {"label": label, "count": withdrawal.count(member, what, today)}
+            for what, label in WITHDRAWAL_ROWS
+        ],
+        "reasons": list(member.good_reasons.select_related("recorded_by")),
     }

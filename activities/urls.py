@@ -27,4 +27,10 @@ urlpatterns = [
         name="service_request_new",
     ),
     path("members/<int:member_pk>/honours/new/", views.honour_new, name="honour_new"),
+    path("members/<int:member_pk>/reasons/new/", views.good_reason_new, name="good_reason_new"),
+    path(
+        "members/<int:member_pk>/reasons/<int:pk>/end/",
+        views.good_reason_end,
+        name="good_reason_end",
+    ),
 ]

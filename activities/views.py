@@ -28,6 +28,8 @@ from .forms import (
     DuesPaymentForm,
     EvaluationForm,
     ExternalParticipationForm,
+    GoodReasonEndForm,
+    GoodReasonForm,
     HonourForm,
     Roster,
     ServiceRequestForm,
@@ -559,4 +561,31 @@ def honour_new(request, member_pk: int):
         title=_("Add an honour"),
         done=_("Honour added."),
         perform=lambda data: services.member_record_save(actor=request.user, record=form.instance),
+    )
+
+
+def good_reason_new(request, member_pk: int):
+    member = member_selectors.member_get_for_edit(user=request.user, pk=member_pk)
+    form = GoodReasonForm(request.POST or None)
+    return _member_step(
+        request,
+        member,
+        form=form,
+        title=_("Record a good reason (正当理由)"),
+        done=_("Good reason recorded; the member's alerts are checked again."),
+        perform=lambda data: services.good_reason_record(actor=request.user, member=member, **data),
+    )
+
+
+def good_reason_end(request, member_pk: int, pk: int):
+    member = member_selectors.member_get_for_edit(user=request.user, pk=member_pk)
+    reason = get_object_or_404(member.good_reasons.all(), pk=pk)
+    form = GoodReasonEndForm(request.POST or None, initial={"ends_on": reason.ends_on})
+    return _member_step(
+        request,
+        member,
+        form=form,
+        title=_("Change the end of a good reason"),
+        done=_("Good reason changed; its history keeps the earlier period."),
+        perform=lambda data: services.good_reason_end(actor=request.user, reason=reason, **data),
     )

@@ -1,9 +1,16 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members import periods
+from members.models import EvidenceBaseline
+from members.rules import registered_rules
 from members.sections import member_section
 from members.selectors import member_is_hosted_for
 
+from . import evidence
 from .models import FiveClearsItem
 from .selectors import confirm_cutoffs, contacts_of, ledger_record_of
 
@@ -57,4 +64,34 @@ def ledger(request, member) -> dict:
         "last_reached": next((c.on for c in contacts if c.reached), None),
         "editable": not member_is_hosted_for(user=request.user, member=member),
         "pending_reports": member.self_reports.filter(status="pending"),
+    }
+
+
+@member_section(
+    slug="standing",
+    title=_("Signs of life and decisions on membership"),
+    order=25,
+    template="ledgers/member_standing.html",
+)
+def standing(request, member) -> dict:
+    today = timezone.localdate()
+    episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+    start = evidence.clock_start(member, left_on=episode.left_on if episode else None)
+    titles = {rule.code: rule.title for rule in registered_rules()}
+    terms = list(member.correction_terms.select_related("opened_by"))
+    for term in terms:
+        term.rule_title = titles.get(term.condition, term.condition)
+    return {
+        "home": not member_is_hosted_for(user=request.user, member=member),
+        "signs": evidence.signs_of_life(member),
+        "baseline": EvidenceBaseline.objects.filter(member=member).first(),
+        "clock_start": start if episode else None,
+        "lost_from": (
+            periods.months_after(start, settings.LOST_CONTACT_MONTHS) + timedelta(days=1)
+            if episode and start
+            else None
+        ),
+        "today": today,
+        "decisions": list(member.decisions.select_related("recorded_by")),
+        "terms": terms,
     }

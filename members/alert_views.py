@@ -1,6 +1,7 @@
 """The alert inbox and the alert page, where a secretary sees why and acts."""
 
 from django import forms
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
@@ -9,8 +10,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from . import alerts
-from .forms import DateInput
+from . import alerts, services
+from .forms import CorrectionTermForm, DateInput
 from .models import Alert
 from .rules import registered_rules
 from .sections import render_member_sections
@@ -105,7 +106,7 @@ def alert_detail(request, pk: int):
             "evidence": [
                 section
                 for section in render_member_sections(request, alert.member)
-                if section["slug"] in ("ledger", "life")
+                if section["slug"] in ("standing", "ledger", "life")
             ],
             "today": timezone.localdate(),
         },
@@ -159,4 +160,22 @@ def alert_resolve(request, pk: int):
         title=_("Resolve the alert"),
         perform=lambda a, d: alerts.alert_resolve(actor=request.user, alert=a, note=d["note"]),
         done=_("Resolved. If the condition still holds, the next scan opens it again."),
+    )
+
+
+def correction_term_new(request, pk: int):
+    """Criticism and education on a six-month alert, and a term to correct (Reg. arts. 29-30)."""
+    return _alert_step(
+        request,
+        pk,
+        form=CorrectionTermForm(
+            request.POST or None,
+            initial={
+                "educated_on": timezone.localdate(),
+                "months": settings.CORRECTION_TERM_MAX_MONTHS,
+            },
+        ),
+        title=_("Record criticism and education, and set a term to correct"),
+        perform=lambda a, d: services.correction_term_open(actor=request.user, alert=a, **d),
+        done=_("Recorded. When the term ends with the condition still there, an alert says so."),
     )

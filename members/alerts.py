@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Alert, AlertAction, Organisation
-from .rules import registered_rules, rule_for
+from .rules import SEVERITY_ORDER, registered_rules, rule_for
 from .selectors import (
     members_visible_to,
     require_editable,
@@ -20,8 +20,6 @@ from .selectors import (
     sees_everything,
 )
 from .steps import StepRefused
-
-SEVERITY_ORDER = {"serious": 0, "warning": 1, "notice": 2}
 
 
 def alerts_visible_to(user, *, today: date | None = None, include_snoozed: bool = False):

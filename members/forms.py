@@ -3,7 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from . import conflicts, crypto, national_id, phone, validators
-from .models import Member, Organisation
+from .models import Member, MembershipDecision, Organisation
 from .selectors import member_branch_choices, organisations_visible_to
 
 
@@ -164,3 +164,35 @@ class MemberFilterForm(forms.Form):
             for organisation in field.queryset.filter(shown)
         ]
         self.fields["q"].widget.attrs["placeholder"] = _("Name, phone or full ID number")
+
+
+class DecisionForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[("", _("Please choose…"))] + MembershipDecision.Kind.choices,
+    )
+    decided_on = forms.DateField(label=_("Decided on"), widget=DateInput())
+    deciding_organisation = forms.CharField(
+        label=_("Deciding organisation"),
+        max_length=100,
+        help_text=_("The branch, or the higher organisation that decided (Reg. art. 24)."),
+    )
+    ground = forms.ChoiceField(
+        label=_("Ground"),
+        required=False,
+        choices=[("", _("Please choose…"))] + MembershipDecision.Ground.choices,
+        help_text=_("Required for a suspension."),
+    )
+    document_number = forms.CharField(label=_("Document number"), max_length=50, required=False)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+
+class CorrectionTermForm(forms.Form):
+    educated_on = forms.DateField(label=_("Criticism and education on"), widget=DateInput())
+    months = forms.IntegerField(
+        label=_("Term to correct (months)"),
+        min_value=1,
+        help_text=_("At most one year (Reg. art. 30)."),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    note = forms.CharField(label=_("What was said and agreed"), max_length=300)

@@ -94,3 +94,11 @@ def registered_rules() -> list[Rule]:
 def rule_for(code: str) -> Rule | None:
     registered_rules()
     return _rules.get(code)
+
+
+SEVERITY_ORDER = {"serious": 0, "warning": 1, "notice": 2}
+
+
+def rule_book_entries() -> list[Rule]:
+    """The rules for the rule book, most serious first."""
+    return sorted(registered_rules(), key=lambda r: (SEVERITY_ORDER[r.severity], r.code))

@@ -2,15 +2,17 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
-from .forms import MemberFilterForm, MemberForm
+from .forms import DecisionForm, MemberFilterForm, MemberForm
 from .models import EmailPreference, Organisation
 from .pagination import keyset_page
+from .rules import rule_book_entries
 from .sections import render_member_sections
-from .steps import client_address
+from .steps import client_address, step_view
 
 
 @require_GET
@@ -139,3 +141,28 @@ def email_preferences(request):
         messages.success(request, _("Your e-mail settings are saved."))
         return redirect("home")
     return render(request, "members/email_preferences.html", {"form": form})
+
+
+def decision_new(request, pk: int):
+    """停止党籍, 恢复党籍 or 除名, recorded by the side that holds the relationship."""
+    member = selectors.member_get_for_edit(user=request.user, pk=pk)
+    url = reverse("members:detail", args=[member.pk]) + "#decisions"
+    form = DecisionForm(
+        request.POST or None, initial={"deciding_organisation": member.home_branch.name}
+    )
+    return step_view(
+        request,
+        form=form,
+        title=_("Record a decision on membership"),
+        subject=member,
+        cancel_url=url,
+        then=url,
+        perform=lambda data: services.decision_record(actor=request.user, member=member, **data),
+        done=_("Decision recorded."),
+    )
+
+
+@require_GET
+def rule_book(request):
+    """Every rule: its source, thresholds, the alert it raises and the first step required."""
+    return render(request, "members/rule_book.html", {"rules": rule_book_entries()})

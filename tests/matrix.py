@@ -323,6 +323,28 @@ class Scenario:
         )
         for job in (self.export_a, self.export_b):
             staging.stash_as(f"export-{job.pk}", b"name\n")
+        self.reason_a, self.reason_b = (
+            activity_services.good_reason_record(
+                actor=user,
+                member=member,
+                kind="illness",
+                starts_on=TODAY - timedelta(days=60),
+                ends_on=TODAY,
+                note="住院治疗",
+                approved_by="支部委员会",
+            )
+            for user, member in ((sec_a, self.member_a), (sec_b, self.member_b))
+        )
+        self.alert_life_a, self.alert_life_b = (
+            Alert.objects.create(
+                member=member,
+                kind="no_life_6_months",
+                severity="serious",
+                opened_at=now,
+                last_seen_at=now,
+            )
+            for member in (self.member_a, self.member_b)
+        )
 
     def drop_cached_files(self) -> None:
         """The cache is not rolled back with the database: leave no export behind."""
@@ -393,6 +415,29 @@ def _episode_form(_s) -> dict:
         "destination_city": "深圳市",
         "occupation": "工人",
     }
+
+
+def _decision(_s) -> dict:
+    return {
+        "kind": "suspension",
+        "decided_on": TODAY.isoformat(),
+        "deciding_organisation": "党支部",
+        "ground": "lost_contact",
+    }
+
+
+def _reason(_s) -> dict:
+    return {
+        "kind": "illness",
+        "starts_on": (TODAY - timedelta(days=10)).isoformat(),
+        "ends_on": TODAY.isoformat(),
+        "note": "住院",
+        "approved_by": "支部委员会",
+    }
+
+
+def _term(_s) -> dict:
+    return {"educated_on": TODAY.isoformat(), "months": "6", "note": "谈心谈话，限期改正"}
 
 
 def _note(_s) -> dict:
@@ -470,6 +515,17 @@ MATRIX: dict[str, list[Case]] = {
         action(B, EDITS_B, done=OK, kwargs=_pk("member_b"), shows_id=EDITS_B),
     ],
     "members:email_preferences": [step("", data=lambda s: {"digests": "on"})],
+    "members:rule_book": [page("")],
+    "members:decision_new": [
+        step(A, EDITS_A, kwargs=_pk("member_a"), data=_decision),
+        step(B, EDITS_B, kwargs=_pk("member_b"), data=_decision),
+    ],
+    "members:correction_term_new": [
+        step(A, SEES_A, EDITS_A, kwargs=_pk("alert_life_a"), data=_term),
+        step(B, SEES_B, kwargs=_pk("alert_life_b"), data=_term),
+        # Not a six-month rule: the form shows, the service refuses.
+        step(A + " 失联", SEES_A, frozenset(), kwargs=_pk("alert_a"), data=_term),
+    ],
     "members:alert_inbox": [page("")],
     "members:alert_detail": [
         page(A, SEES_A, kwargs=_pk("alert_a")),
@@ -795,6 +851,24 @@ MATRIX: dict[str, list[Case]] = {
     "activities:participation_new": [
         step(A, EDITS_A, acts=frozenset(), kwargs=_member("member_a")),
         step(B, EDITS_B, acts=frozenset(), kwargs=_member("member_b")),
+    ],
+    "activities:good_reason_new": [
+        step(A, EDITS_A, kwargs=_member("member_a"), data=_reason),
+        step(B, EDITS_B, kwargs=_member("member_b"), data=_reason),
+    ],
+    "activities:good_reason_end": [
+        step(
+            A,
+            EDITS_A,
+            kwargs=lambda s: {"member_pk": s.member_a.pk, "pk": s.reason_a.pk},
+            data=lambda s: {"ends_on": TODAY.isoformat()},
+        ),
+        step(
+            B,
+            EDITS_B,
+            kwargs=lambda s: {"member_pk": s.member_b.pk, "pk": s.reason_b.pk},
+            data=lambda s: {"ends_on": TODAY.isoformat()},
+        ),
     ],
     "activities:dues_amount_set": [
         step(A, EDITS_A, acts=frozenset(), kwargs=_member("member_a")),
