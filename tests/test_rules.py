@@ -12,8 +12,9 @@ from dateutil.relativedelta import relativedelta
 from django.urls import reverse
 from django.utils import timezone
 
-from activities import dues, services as activity_services
+from activities import dues
 from activities import rules as activity_rules
+from activities import services as activity_services
 from activities.models import Activity, Attendance, DuesPayment, GoodReason
 from ledgers import rules as ledger_rules
 from ledgers import services as ledger_services
@@ -230,7 +231,11 @@ def test_life_and_dues_count_the_same_calendar_months(away, settings):
     member = away.member_away
     month = dues.first_of_month(TODAY) - relativedelta(months=7)
     activity = Activity.objects.create(
-        branch=away.branch_a, kind="theme_day", held_on=month, title="主题党日", recorded_by=away.sec
+        branch=away.branch_a,
+        kind="theme_day",
+        held_on=month,
+        title="主题党日",
+        recorded_by=away.sec,
     )
     Attendance.objects.create(activity=activity, member=member, status="present")
     DuesPayment.objects.create(
@@ -315,7 +320,13 @@ def test_restoration_and_removal_are_decisions_that_close_what_they_should(away)
         _decide(away, member, MembershipDecision.Kind.RESTORATION, TODAY)  # not suspended
     with pytest.raises(StepRefused):
         _decide(away, member, MembershipDecision.Kind.SUSPENSION, TODAY)  # no ground
-    _decide(away, member, MembershipDecision.Kind.SUSPENSION, TODAY - relativedelta(years=3), "lost_contact")
+    _decide(
+        away,
+        member,
+        MembershipDecision.Kind.SUSPENSION,
+        TODAY - relativedelta(years=3),
+        "lost_contact",
+    )
     scanning.scan(today=TODAY)
     assert Alert.objects.filter(member=member, kind="removal_due", closed_at=None).exists()
     assert not Alert.objects.filter(member=member, kind="lost_contact", closed_at=None).exists()
@@ -363,7 +374,11 @@ def test_a_correction_term_reminds_when_it_ends_and_closes_when_the_condition_cl
     assert member in ledger_rules.correction_term_ended(term.ends_on + timedelta(days=1))
     # Life attended: the scan clears the alert and closes the term.
     activity = Activity.objects.create(
-        branch=away.branch_a, kind="theme_day", held_on=TODAY, title="主题党日", recorded_by=away.sec
+        branch=away.branch_a,
+        kind="theme_day",
+        held_on=TODAY,
+        title="主题党日",
+        recorded_by=away.sec,
     )
     Attendance.objects.create(activity=activity, member=member, status="present")
     scanning.scan(today=TODAY)
