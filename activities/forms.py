@@ -147,7 +147,10 @@ class DuesAmountForm(forms.Form):
         decimal_places=2,
         min_value=0,
         required=False,
-        help_text=_("Only for the income basis: the dues follow the 2008 table."),
+        help_text=_(
+            "For the income basis the after-tax income, for a retiree the monthly pension: "
+            "the dues follow the 2008 table."
+        ),
     )
     monthly_amount = forms.DecimalField(
         label=_("Monthly dues"),

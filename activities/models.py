@@ -108,6 +108,7 @@ class DuesAmount(models.Model):
 
     class Basis(models.TextChoices):
         INCOME = "income", _("From monthly after-tax income")
+        RETIREE = "retiree", _("Retired: from the monthly pension")
         STUDENT = "student", _("Student")
         UNEMPLOYED = "unemployed", _("Unemployed")
         ALLOWANCE = "allowance", _("On minimum living allowance")

@@ -123,6 +123,8 @@ def dues_amount_set(
     else:
         if basis == DuesAmount.Basis.INCOME and monthly_income is None:
             raise StepRefused(_("Give the monthly after-tax income."))
+        if basis == DuesAmount.Basis.RETIREE and monthly_income is None:
+            raise StepRefused(_("Give the monthly pension."))
         amount, _how = dues.monthly_dues(basis=basis, monthly_income=monthly_income)
     record, _created = DuesAmount.objects.update_or_create(
         member=member,

@@ -114,3 +114,25 @@ def test_earliest_back_payment():
     assert dues.earliest_back_payment(date(2026, 3, 1), 6) == date(2025, 9, 1)  # across a year
     assert dues.earliest_back_payment(date(2026, 1, 31), 12) == date(2025, 1, 1)
     assert dues.earliest_back_payment(date(2026, 8, 15), 0) == date(2026, 8, 1)
+
+
+@pytest.mark.parametrize(
+    ("pension", "amount"),
+    [
+        ("4999.99", "25.00"),
+        ("5000", "25.00"),  # 5,000 yuan and below: 0.5%
+        ("5000.01", "50.00"),  # above 5,000: 1%
+        ("8000", "80.00"),
+        ("0", "0.00"),
+    ],
+)
+def test_retirees_pay_on_the_pension_band(pension, amount):
+    """2008 dues rules: a retiree pays 0.5% of a pension up to 5,000 yuan, 1% above."""
+    result, how = dues.monthly_dues(basis="retiree", monthly_income=D(pension))
+    assert result == D(amount)
+    assert "月养老金" in how
+
+
+def test_a_retiree_basis_needs_the_pension():
+    with pytest.raises(ValueError):
+        dues.monthly_dues(basis="retiree", monthly_income=None)
