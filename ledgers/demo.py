@@ -5,7 +5,9 @@ from datetime import timedelta
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth.models import User
 
-from members.demo import DemoCounty, demo_step
+from members import periods
+from members.demo import SECRETARY_BRANCH, DemoCounty, demo_step
+from members.models import CorrectionTerm, Member, MembershipDecision
 from transfers.models import MobilityEpisode
 
 from .models import ContactAttempt, LedgerRecord
@@ -81,6 +83,94 @@ def seed_ledger(demo: DemoCounty) -> None:
                 )
     LedgerRecord.objects.bulk_create(records, batch_size=500)
     ContactAttempt.objects.bulk_create(contacts, batch_size=500)
+
+
+@demo_step(order=60)
+def seed_reasons_and_decisions(demo: DemoCounty) -> None:
+    """One of each record the rules follow, in the demo secretary's branch, so that they are
+    seen at once: good reasons, a suspension two years old (removal due), correction terms."""
+    from activities.models import Attendance, DuesPayment, ExternalParticipation, GoodReason
+    from activities.rules import dues_unpaid_6_months, no_life_6_months
+
+    clerk = User.objects.get(username="demo-clerk")
+    today = demo.today
+    branch = next(b for b in demo.branches if b.name == SECRETARY_BRANCH)
+    away = list(
+        MobilityEpisode.objects.filter(member__home_branch=branch, ended_on__isnull=True)
+        .select_related("member")
+        .order_by("member_id")
+    )
+    reached = set(ContactAttempt.objects.filter(reached=True).values_list("member_id", flat=True))
+    silent = [e.member for e in away if e.member_id not in reached]
+    quiet = [
+        (member, condition)
+        for rule, condition in (
+            (no_life_6_months, "no_life_6_months"),
+            (dues_unpaid_6_months, "dues_unpaid_6_months"),
+        )
+        for member in rule(today).filter(home_branch=branch).order_by("pk")[:2]
+    ]
+    last_month = today.replace(day=1) - relativedelta(months=1)
+    for member, kind, starts, ends, note in [
+        (
+            away[0].member,
+            GoodReason.Kind.EXCUSED_ABSENCE,
+            last_month,
+            last_month,
+            "在外地加班，事先向支部书记请假",
+        ),
+        (
+            away[1].member,
+            GoodReason.Kind.ILLNESS,
+            today - relativedelta(months=4),
+            today + relativedelta(months=2),
+            "骨折住院治疗，家属来电说明",
+        ),
+        (
+            away[2].member,
+            GoodReason.Kind.ABROAD_PAUSED,
+            today - relativedelta(years=1),
+            today + relativedelta(years=2),
+            "出国攻读学位，组织生活暂停（条例第三十四条）",
+        ),
+    ]:
+        GoodReason.objects.create(
+            member=member,
+            kind=kind,
+            starts_on=starts,
+            ends_on=ends,
+            note=note,
+            approved_by="支部委员会",
+            recorded_by=clerk,
+        )
+    if silent:
+        # Suspended two years ago and silent since: nothing of theirs after the decision.
+        member, decided_on = silent[-1], today - relativedelta(years=2, months=1)
+        Attendance.objects.filter(member=member, activity__held_on__gte=decided_on).delete()
+        ExternalParticipation.objects.filter(member=member, on__gte=decided_on).delete()
+        DuesPayment.objects.filter(member=member, paid_on__gte=decided_on).delete()
+        MembershipDecision.objects.create(
+            member=member,
+            kind=MembershipDecision.Kind.SUSPENSION,
+            decided_on=decided_on,
+            deciding_organisation="城关镇党委",
+            ground=MembershipDecision.Ground.LOST_CONTACT,
+            document_number="城关党委〔2024〕12号",
+            note="失去联系六个月以上，经多方寻找仍无音讯",
+            recorded_by=clerk,
+        )
+        Member.objects.filter(pk=member.pk).update(status=Member.Status.SUSPENDED)
+    terms = [(2, 6), (13, 12)]  # one running, one ended with the condition still there
+    for (member, condition), (educated_months_ago, term_months) in zip(quiet, terms, strict=False):
+        educated = today - relativedelta(months=educated_months_ago)
+        CorrectionTerm.objects.create(
+            member=member,
+            condition=condition,
+            educated_on=educated,
+            ends_on=periods.months_after(educated, term_months),
+            note="支部书记谈心谈话，批评教育，限期改正",
+            opened_by=clerk,
+        )
 
 
 @demo_step(order=90)

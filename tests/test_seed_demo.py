@@ -53,3 +53,25 @@ def test_if_empty_leaves_an_existing_database_alone(county):
     call_command("seed_demo", "--if-empty")
     assert not Member.objects.exists()
     assert Organisation.objects.count() == 6
+
+
+def test_the_demo_shows_each_record_the_rules_follow(db):
+    """Issue #14: reasons, a suspension with removal due, correction terms (one ended with the
+    condition still there), in the demo secretary's branch."""
+    from activities.models import GoodReason
+    from members.demo import SECRETARY_BRANCH
+    from members.models import Alert, CorrectionTerm, MembershipDecision
+
+    call_command("seed_demo")
+    branch = Organisation.objects.get(name=SECRETARY_BRANCH)
+    mine = {"member__home_branch": branch}
+    assert set(GoodReason.objects.filter(**mine).values_list("kind", flat=True)) == {
+        "excused_absence",
+        "illness",
+        "abroad_paused",
+    }
+    suspension = MembershipDecision.objects.get(**mine, kind="suspension")
+    assert suspension.member.status == Member.Status.SUSPENDED
+    assert Alert.objects.filter(member=suspension.member, kind="removal_due", closed_at=None)
+    assert CorrectionTerm.objects.filter(**mine, closed_on=None).count() == 2
+    assert Alert.objects.filter(**mine, kind="correction_term_ended", closed_at=None).count() == 1
