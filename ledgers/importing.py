@@ -12,6 +12,12 @@ everything in one transaction with bulk statements (and bulk history rows, so ev
 history shows the import and who did it). Re-importing the same sheet changes nothing.
 
 Rows hold clear ID numbers only in memory; the plan shows them masked.
+
+What the sheet says of a member's life before the import (最近联系时间, 最近参加组织生活,
+党费交至) becomes an `EvidenceBaseline` for every member the import creates, with `since` the
+import day: a rule's clock with no evidence starts there, not years before anyone knew the
+member. An existing member's baseline only moves forward; one without a baseline (their records
+were already kept here) gets none.
 """
 
 from __future__ import annotations
@@ -30,12 +36,13 @@ from itertools import islice
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone, translation
 
 from members import crypto, national_id, phone
 from members.bulk_copy import copy_create
 from members.bulk_history import record_history
-from members.models import ExternalOrganisation, Member, Organisation
+from members.models import EvidenceBaseline, ExternalOrganisation, Member, Organisation
 from members.selectors import members_editable_by, organisations_visible_to
 from transfers import divisions
 from transfers.models import MobilityEpisode
@@ -60,12 +67,21 @@ class RowPlan:
     masked_id: str
     changes: list[str] = field(default_factory=list)
     issues: list[RowIssue] = field(default_factory=list)
+    # The sheet's evidence of life before the import (None: the cell is empty).
+    last_contact_on: date | None = None
+    last_life_on: date | None = None
+    dues_paid_to: date | None = None  # the first day of the month
+    evidence_unused: bool = False  # an existing member without a baseline: not taken
 
 
 @dataclass
 class ImportPlan:
     rows: list[RowPlan]
     file_issues: list[RowIssue]
+    today: date | None = None  # the import day: clocks without evidence start there
+    evidence_columns: list[str] = field(default_factory=list)  # EVIDENCE_FIELDS in the sheet
+    evidence_missing: int = 0  # new members with none of the three dates in the sheet
+    evidence_partial: int = 0  # new members with some of them
 
     @property
     def ok(self) -> bool:
@@ -111,12 +127,29 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "is_mobile": ("是否流动党员",),
     "is_lost": ("是否失联党员",),
     "lost_on": ("失联时间",),
+    "last_contact": ("最近联系时间", "最近联系日期", "上次联系时间", "最后联系时间"),
+    "last_life": (
+        "最近参加组织生活",
+        "最近参加组织生活时间",
+        "最后一次参加组织生活",
+        "最近一次组织生活",
+    ),
+    "dues_paid_to": ("党费交至", "党费缴至", "党费交纳至", "党费已交至"),
 }
 HEADER_FIELDS = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
 LABEL = {name: aliases[0] for name, aliases in ALIASES.items()}
 HEADER_SEARCH_ROWS = 10
 MIN_KNOWN_HEADERS = 3
 REQUIRED_COLUMNS = ("name", "national_id")
+
+# the sheet's evidence of life before the import -> the EvidenceBaseline field it fills
+EVIDENCE_FIELDS = {
+    "last_contact": "last_contact_on",
+    "last_life": "last_life_on",
+    "dues_paid_to": "dues_paid_to",
+}
+DUES_PREPAID_MONTHS = 12  # 党费交至 may be this many months after the import day, no more
+IMPORT_SOURCE = "台账导入 {file_name}"
 
 CHUNK = 500  # rows written (and progress reported) per step
 QUERY_CHUNK = 1000  # digests per `IN (...)` query
@@ -828,6 +861,19 @@ class _Row:
     conduct: tuple[str, str] | None = None
     lost: bool = False
     lost_on: date | None = None
+    last_contact_on: date | None = None
+    last_life_on: date | None = None
+    dues_paid_to: date | None = None  # the first day of the month paid
+    month_only: frozenset[str] = frozenset()  # evidence fields given as a month (2024年5月)
+
+    @property
+    def has_evidence(self) -> int:
+        """How many of the three evidence dates the row gives (0 to 3)."""
+        return (
+            (self.last_contact_on is not None)
+            + (self.last_life_on is not None)
+            + (self.dues_paid_to is not None)
+        )
 
     def error(self, name: str, message: str) -> None:
         if self.issues is None:
@@ -871,6 +917,8 @@ def _parse_row(number: int, values: tuple, table: _Table, today: date, from_xlsx
             return None
         if name == "birth_date":
             row.birth_precise = precise
+        elif not precise and name in EVIDENCE_FIELDS:
+            row.month_only = row.month_only | {name}
         return parsed
 
     row.name = text("name", 50).replace(" ", "")
@@ -972,7 +1020,56 @@ def _parse_row(number: int, values: tuple, table: _Table, today: date, from_xlsx
             row.error("is_lost", str(error))
     row.lost_on = a_date("lost_on")
     row.lost = bool(lost_flag) or (lost_flag is None and "lost_on" in raw)
+
+    row.last_contact_on = a_date("last_contact")
+    row.last_life_on = a_date("last_life")
+    if "dues_paid_to" in raw:
+        row.dues_paid_to = _dues_month(row, raw["dues_paid_to"], today, from_xlsx)
     return row
+
+
+def _months_between(first: date, second: date) -> int:
+    """Calendar months from first's month to second's (2024-05-31 to 2024-06-01: 1)."""
+    return (second.year - first.year) * 12 + second.month - first.month
+
+
+def _dues_month(row: _Row, value, today: date, from_xlsx: bool) -> date | None:
+    """党费交至: a month (its first day); up to DUES_PREPAID_MONTHS after the import day."""
+    try:
+        parsed, _precise = parse_date(value, from_xlsx=from_xlsx)
+    except BadValue as error:
+        row.error("dues_paid_to", str(error))
+        return None
+    month = parsed.replace(day=1)
+    if _months_between(today, month) > DUES_PREPAID_MONTHS:
+        row.error(
+            "dues_paid_to",
+            f"党费交至“{month:%Y-%m}”晚于导入之日（{today.isoformat()}）"
+            f"{DUES_PREPAID_MONTHS}个月以上：党费最多预交{DUES_PREPAID_MONTHS}个月，请检查",
+        )
+        return None
+    return month
+
+
+def _check_evidence_after_joining(row: _Row, joined: date | None) -> None:
+    """A sign of life as a Party member before joining the Party is a mistake in the sheet."""
+    if joined is None or not row.has_evidence:
+        return
+    for name, on in (
+        ("last_contact", row.last_contact_on),
+        ("last_life", row.last_life_on),
+        ("dues_paid_to", row.dues_paid_to),
+    ):
+        if on is None:
+            continue
+        by_month = name == "dues_paid_to" or name in row.month_only
+        before = _months_between(joined, on) < 0 if by_month else on < joined
+        if before:
+            shown = f"{on:%Y-%m}" if by_month else on.isoformat()
+            row.error(
+                name,
+                f"{LABEL[name]}“{shown}”早于入党日期（{joined.isoformat()}），请检查这两个日期",
+            )
 
 
 # --- planning --------------------------------------------------------------------------------
@@ -996,6 +1093,8 @@ class _Work:
     record_new: bool = False
     record_fields: list[str] | tuple = ()
     contact_on: date | None = None
+    baseline: EvidenceBaseline | None = None  # existing baseline (moved forward in place)
+    baseline_fields: list[str] | tuple = ()
     labels: list[str] | tuple = ()
 
     @property
@@ -1008,6 +1107,7 @@ class _Work:
             or self.record_new
             or self.record_fields
             or self.contact_on
+            or self.baseline_fields
         )
 
 
@@ -1080,6 +1180,8 @@ class _Existing:
     episodes: dict[int, MobilityEpisode] = field(default_factory=dict)  # current, by member
     records: dict[int, LedgerRecord] = field(default_factory=dict)
     lost: dict[int, set[date]] = field(default_factory=dict)  # imported "lost" attempts
+    baselines: dict[int, EvidenceBaseline] = field(default_factory=dict)  # by member
+    last_reached: dict[int, date] = field(default_factory=dict)  # members with a baseline
 
 
 def _lookup_existing(ctx: _Context, digests: list[str]) -> _Existing:
@@ -1089,7 +1191,7 @@ def _lookup_existing(ctx: _Context, digests: list[str]) -> _Existing:
     """
     found = _Existing()
     existing, editable, episodes = found.digests, found.editable, found.episodes
-    records, lost = found.records, found.lost
+    records, lost, baselines = found.records, found.lost, found.baselines
     for chunk in _chunks(digests, QUERY_CHUNK):
         existing.update(
             Member.objects.filter(national_id_digest__in=chunk).values_list(
@@ -1112,6 +1214,17 @@ def _lookup_existing(ctx: _Context, digests: list[str]) -> _Existing:
             member_id__in=ids, reached=False, note=IMPORT_LOST_NOTE
         ).values_list("member_id", "on"):
             lost.setdefault(member_id, set()).add(on)
+        with_baseline = []
+        for baseline in EvidenceBaseline.objects.filter(member_id__in=ids):
+            baselines[baseline.member_id] = baseline
+            with_baseline.append(baseline.member_id)
+        if with_baseline:  # a contact recorded here is known: the sheet need not repeat it
+            found.last_reached.update(
+                ContactAttempt.objects.filter(member_id__in=with_baseline, reached=True)
+                .values("member_id")
+                .annotate(last=Max("on"))
+                .values_list("member_id", "last")
+            )
     return found
 
 
@@ -1382,6 +1495,8 @@ def _prepare(
             also = f"（也可写作{others}）" if others else ""
             plan.file_issues.append(_file_issue(f"缺少“{LABEL[name]}”列{also}", LABEL[name]))
     today = timezone.localdate()
+    plan.today = today
+    plan.evidence_columns = [name for name in EVIDENCE_FIELDS if name in table.columns]
     ctx = _Context(user=user, default_branch=default_branch, today=today)
     if default_branch is not None and default_branch.pk not in ctx.branch_ids:
         plan.file_issues.append(
@@ -1438,6 +1553,7 @@ def _prepare(
                 works.append(work)
             else:
                 plan.rows.append(RowPlan(row.row, "unchanged", row.name, masked, [], []))
+            _plan_evidence(plan, row, work, existing)
             if not for_writing or plan.rows[-1].action == "error":
                 works.clear()  # a preview, or a file that will not be written: keep nothing
                 for_writing = False
@@ -1445,6 +1561,24 @@ def _prepare(
     if plan.ok:
         prepared.works, prepared.externals = works, ctx.externals
     return prepared
+
+
+def _plan_evidence(plan: ImportPlan, row: _Row, work: _Work, existing: _Existing) -> None:
+    """The row's evidence on its RowPlan, and the count of new members without it."""
+    plan_row = plan.rows[-1]
+    given = row.has_evidence
+    if plan_row.action == "create":
+        if not given:
+            plan.evidence_missing += 1
+        elif given < len(EVIDENCE_FIELDS):
+            plan.evidence_partial += 1
+    if not given:
+        return
+    plan_row.last_contact_on = row.last_contact_on
+    plan_row.last_life_on = row.last_life_on
+    plan_row.dues_paid_to = row.dues_paid_to
+    member = work.member
+    plan_row.evidence_unused = member is not None and member.pk not in existing.baselines
 
 
 def _plan_row(row: _Row, ctx: _Context, existing: _Existing) -> _Work:
@@ -1476,6 +1610,9 @@ def _plan_row(row: _Row, ctx: _Context, existing: _Existing) -> _Work:
     if row.mobile and (current is not None or work.episode_new):
         record = existing.records.get(member.pk) if member is not None else None
         record_labels = _plan_record(row, work, record, changed_items, ctx)
+    _check_evidence_after_joining(
+        row, row.joined_on or (member.joined_on if member is not None else None)
+    )
     contact_labels = []
     if row.lost:
         on = row.lost_on or ctx.today
@@ -1490,9 +1627,38 @@ def _plan_row(row: _Row, ctx: _Context, existing: _Existing) -> _Work:
     for name in member_changes:
         setattr(member, name, values[name])
     work.member, work.member_fields = member, member_changes
+    baseline_labels = _plan_baseline(
+        row, work, existing.baselines.get(member.pk), existing.last_reached.get(member.pk)
+    )
     work.labels = [MEMBER_LABELS[name] for name in member_changes]
-    work.labels += episode_labels + record_labels + contact_labels
+    work.labels += episode_labels + record_labels + contact_labels + baseline_labels
     return work
+
+
+def _plan_baseline(
+    row: _Row, work: _Work, baseline: EvidenceBaseline | None, last_reached: date | None
+) -> list[str]:
+    """An existing member's baseline takes each of the sheet's dates that is later; a member
+    without one keeps none (Liudong already held their records).
+
+    最近联系时间 counts as later only if it is also later than the last successful contact
+    recorded here: the exported ledger carries that date, and re-imports unchanged.
+    """
+    if baseline is None or not row.has_evidence:
+        return []
+    changed, labels = [], []
+    for name, attname in EVIDENCE_FIELDS.items():
+        on = getattr(row, attname)
+        current = getattr(baseline, attname)
+        if name == "last_contact" and last_reached is not None:
+            current = max(current or last_reached, last_reached)
+        if on is not None and (current is None or on > current):
+            setattr(baseline, attname, on)
+            changed.append(attname)
+            labels.append(LABEL[name])
+    if changed:
+        work.baseline, work.baseline_fields = baseline, changed
+    return labels
 
 
 def plan_import(*, content: bytes, file_name: str, user, default_branch=None) -> ImportPlan:
@@ -1537,14 +1703,23 @@ def _update(objs: list, model, user, when, extra=()) -> None:
         record_history(model, ids, user=user, when=when, history_type="~")
 
 
-def _write(works: list[_Work], externals: _Externals, *, user, progress, total: int) -> None:
+def _write(
+    works: list[_Work],
+    externals: _Externals,
+    *,
+    user,
+    progress,
+    total: int,
+    today: date,
+    source: str,
+) -> None:
     """Write the planned rows, CHUNK at a time; instances live only while their chunk is written."""
     now = timezone.now()
     external_ids = _create_externals(externals.new, user)
     count = len(works)
     for start in range(0, count, CHUNK):
         chunk = works[start : start + CHUNK]
-        new_members, changed_members = [], []
+        new_members, changed_members, created = [], [], []
         for work in chunk:
             if work.member is None:
                 row = work.parsed
@@ -1552,6 +1727,7 @@ def _write(works: list[_Work], externals: _Externals, *, user, progress, total: 
                     national_id=row.number, national_id_digest=row.digest, **work.member_values
                 )
                 new_members.append(work.member)
+                created.append(work)
             elif work.member_fields:
                 work.member.updated_at = now
                 changed_members.append((work.member, work.member_fields))
@@ -1559,6 +1735,19 @@ def _write(works: list[_Work], externals: _Externals, *, user, progress, total: 
         _update(changed_members, Member, user, now, extra=("updated_at",))
 
         new_episodes, changed_episodes, new_records, changed_records, contacts = [], [], [], [], []
+        # every member the import creates: the day their records start, and the sheet's evidence
+        new_baselines = [
+            EvidenceBaseline(
+                member=work.member,
+                since=today,
+                last_contact_on=work.parsed.last_contact_on,
+                last_life_on=work.parsed.last_life_on,
+                dues_paid_to=work.parsed.dues_paid_to,
+                source=source,
+            )
+            for work in created
+        ]
+        changed_baselines: dict[tuple[str, ...], list[EvidenceBaseline]] = {}
         for work in chunk:
             if work.episode_new:
                 episode = MobilityEpisode(member=work.member, **work.episode_values)
@@ -1572,6 +1761,8 @@ def _write(works: list[_Work], externals: _Externals, *, user, progress, total: 
                 new_records.append(LedgerRecord(member=work.member, **work.record_values))
             elif work.record_fields:
                 changed_records.append((work.record, work.record_fields))
+            if work.baseline_fields:
+                changed_baselines.setdefault(tuple(work.baseline_fields), []).append(work.baseline)
             if work.contact_on:
                 contacts.append(
                     ContactAttempt(
@@ -1589,6 +1780,9 @@ def _write(works: list[_Work], externals: _Externals, *, user, progress, total: 
         _update(changed_records, LedgerRecord, user, now)
         if contacts:
             ContactAttempt.objects.bulk_create(contacts, batch_size=CHUNK)
+        copy_create(EvidenceBaseline, new_baselines, batch_size=CHUNK)
+        for fields, baselines in changed_baselines.items():  # the model keeps no history
+            EvidenceBaseline.objects.bulk_update(baselines, list(fields), batch_size=CHUNK)
         works[start : start + CHUNK] = [None] * len(chunk)  # let the chunk's objects go
         if progress is not None:  # unchanged rows need no writes: count them along the way
             progress(round(total * min(start + CHUNK, count) / count), total)
@@ -1623,6 +1817,8 @@ def apply_import(
                 user=user,
                 progress=progress,
                 total=len(plan.rows),
+                today=plan.today,
+                source=IMPORT_SOURCE.format(file_name=file_name)[:200],
             )
     except IntegrityError:
         plan.file_issues.append(
