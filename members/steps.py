@@ -44,6 +44,6 @@ def step_view(
 
 def client_address(request) -> str | None:
     """The user's address for the access log, behind PROXY_COUNT proxies (as django-axes sees it)."""
-    from axes.helpers import get_client_ip_address
+    from .client_address import client_address as address
 
-    return get_client_ip_address(request)
+    return address(request)
