@@ -74,13 +74,16 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    # Pages hold personal data: no copy in the browser's or a proxy's cache.
+    "config.middleware.NoStoreMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every page needs a login unless its view is marked @login_not_required. Before the CSRF
+    # check, which reads a form's body: an anonymous upload is redirected unread.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "members.selectors.ScopeOncePerRequest",
     # request.user.is_verified(): whether this session passed the second factor.
     "django_otp.middleware.OTPMiddleware",
-    # Every page needs a login unless its view is marked @login_not_required.
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # After the login check: a signed-in user with a TOTP device (or, under
     # OTP_REQUIRED_FOR_STAFF, a reviewer or administrator) passes the second factor first.
     "members.two_factor.SecondFactorMiddleware",

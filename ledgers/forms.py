@@ -1,9 +1,10 @@
+from cryptography.fernet import InvalidToken
 from django import forms
 from django.core import signing
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from members import phone, validators
+from members import crypto, phone, validators
 from members.forms import DateInput
 from members.selectors import organisations_visible_to
 from transfers.forms import MobileFilterForm, not_in_future
@@ -90,7 +91,8 @@ class ItemForm(forms.Form):
             for name in self.fields
             if name != "seen"
         }
-        self.initial["seen"] = signing.dumps(self.current, salt=self.SEEN_SALT)
+        # Encrypted, not just signed: the conduct note must not sit readable in the page.
+        self.initial["seen"] = crypto.encrypt(signing.dumps(self.current, salt=self.SEEN_SALT))
 
     def clean_phone(self) -> str:
         return phone.validate(self.cleaned_data["phone"])
@@ -108,8 +110,8 @@ class ItemForm(forms.Form):
         if not seen:
             return cleaned  # a form without it (a script): nothing to compare
         try:
-            before = signing.loads(seen, salt=self.SEEN_SALT)
-        except signing.BadSignature:
+            before = signing.loads(crypto.decrypt(seen), salt=self.SEEN_SALT)
+        except (signing.BadSignature, InvalidToken, ValueError):
             before = {}
         changed = [name for name, value in self.current.items() if before.get(name) != value]
         if changed:

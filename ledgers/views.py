@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from members import phone
 from members import selectors as member_selectors
+from members.access_log import log_sensitive_access
 from members.models import Member, SensitiveAccess
 from members.steps import StepRefused, client_address, step_view
 
@@ -191,6 +192,14 @@ def ledger_item_edit(request, member_pk: int, item: str):
     episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
     record = selectors.ledger_record_of(member)
     form = ItemForm(request.POST or None, item=item, member=member, episode=episode, record=record)
+    if item == FiveClearsItem.CONDUCT and record.conduct_note and request.method == "GET":
+        # The edit form shows the note: opening it is a read like the note's own page.
+        log_sensitive_access(
+            user=request.user,
+            action=SensitiveAccess.Action.VIEW_CONDUCT_NOTE,
+            member=member,
+            ip_address=client_address(request),
+        )
     back = _back(request, reverse("members:detail", args=[member.pk]) + "#ledger")
     return step_view(
         request,

@@ -365,9 +365,9 @@ def organisation_tree(*, user) -> list[Organisation]:
     return organisations
 
 
-def organisation_from_query(request) -> Organisation | None:
+def organisation_from_query(request, name: str = "org") -> Organisation | None:
     """The ?org=<pk> filter of a list page: an organisation in the user's scope (404 otherwise)."""
-    pk = request.GET.get("org", "")
+    pk = request.GET.get(name, "")
     if not pk:
         return None
     if not pk.isdigit():

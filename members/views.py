@@ -17,6 +17,8 @@ from .steps import client_address, step_view
 
 @require_GET
 def member_list(request):
+    # A branch outside the user's scope, or not a number, is refused (404), not ignored.
+    selectors.organisation_from_query(request, "branch")
     form = MemberFilterForm(request.GET or None, user=request.user)
     filters = form.cleaned_data if form.is_valid() else {}
     members = selectors.member_search(

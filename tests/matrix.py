@@ -497,7 +497,9 @@ MATRIX: dict[str, list[Case]] = {
     # --- members --------------------------------------------------------------------------
     "members:list": [
         page(""),
-        page("?branch=B1", query=lambda s: {"branch": s.branch_b.pk}),
+        # Out of scope, or not a number: refused like any object outside scope (#15).
+        page("?branch=B1", ORG_B, query=lambda s: {"branch": s.branch_b.pk}),
+        page("?branch=abc", frozenset(), query=lambda s: {"branch": "abc"}),
     ],
     "members:create": [
         step("new member in A1", acts=EDITS_A, data=lambda s: _member_form(s)),
