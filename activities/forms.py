@@ -2,6 +2,7 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from members import validators
 from members.forms import DateInput
@@ -281,15 +282,15 @@ class GoodReasonForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Kind of reason"), choices=[("", _("Please choose…"))] + GoodReason.Kind.choices
     )
-    starts_on = forms.DateField(label=_("From"), widget=DateInput())
+    starts_on = forms.DateField(label=pgettext_lazy("good reason", "From"), widget=DateInput())
     ends_on = forms.DateField(
-        label=_("Until"),
+        label=pgettext_lazy("good reason", "Until"),
         widget=DateInput(),
         help_text=_(
             "Every calendar month the period touches is excused: neither missed nor attended."
         ),
     )
-    note = forms.CharField(label=_("Reason"), max_length=300)
+    note = forms.CharField(label=pgettext_lazy("good reason", "Reason"), max_length=300)
     approved_by = forms.CharField(
         label=_("Approved by"),
         max_length=100,
@@ -304,4 +305,4 @@ class GoodReasonForm(forms.Form):
 
 
 class GoodReasonEndForm(forms.Form):
-    ends_on = forms.DateField(label=_("Until"), widget=DateInput())
+    ends_on = forms.DateField(label=pgettext_lazy("good reason", "Until"), widget=DateInput())

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from members.models import ExternalOrganisation, Member, Organisation
@@ -316,9 +317,9 @@ class GoodReason(models.Model):
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="good_reasons")
     kind = models.CharField(_("kind of reason"), max_length=20, choices=Kind.choices)
-    starts_on = models.DateField(_("from"))
-    ends_on = models.DateField(_("until"))
-    note = models.CharField(_("reason"), max_length=300)
+    starts_on = models.DateField(pgettext_lazy("good reason", "from"))
+    ends_on = models.DateField(pgettext_lazy("good reason", "until"))
+    note = models.CharField(pgettext_lazy("good reason", "reason"), max_length=300)
     approved_by = models.CharField(_("approved by"), max_length=100)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
