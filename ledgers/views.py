@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from members import phone
+from members import phone, validators
 from members import selectors as member_selectors
 from members.access_log import log_sensitive_access
 from members.models import Member, SensitiveAccess
@@ -442,11 +442,18 @@ def campaign_export(request, pk: int):
 # --- the member's self-report --------------------------------------------------------------
 
 
+SELF_REPORT_NOTE_MAX = 500  # a public form: a note, not a document
+
+
 class SelfReportForm(forms.ModelForm):
     class Meta:
         model = SelfReport
         fields = ["where", "occupation", "phone", "note"]
         widgets = {"note": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        validators.limit_length(self.fields["note"], SELF_REPORT_NOTE_MAX)
 
     def clean_phone(self) -> str:
         return phone.validate(self.cleaned_data["phone"])

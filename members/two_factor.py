@@ -10,9 +10,11 @@ from base64 import b32encode
 import segno
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.sessions.models import Session
 from django.http import QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -71,8 +73,23 @@ def enrolment_confirm(*, request, device: TOTPDevice, token: str) -> bool:
     device.save(update_fields=["confirmed"])
     # One device per user: the confirmed one replaces any older.
     TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()
+    request.session.cycle_key()
     otp_login(request, device)
+    end_other_sessions(user=device.user, keep=request.session.session_key)
     return True
+
+
+def end_other_sessions(*, user, keep: str | None) -> int:
+    """Log the user out everywhere else: a session opened before the second factor was set up
+    (perhaps by whoever knew the password) must not outlive it."""
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).exclude(
+        session_key=keep
+    ):
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            session.delete()
+            ended += 1
+    return ended
 
 
 def verify(*, request, token: str) -> bool:

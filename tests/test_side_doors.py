@@ -66,3 +66,52 @@ def test_the_conduct_note_is_not_in_the_edit_form_without_a_logged_read(client, 
         except ValueError:
             continue
         assert "秘密备注" not in decoded
+
+
+def test_enrolling_two_step_login_ends_the_users_other_sessions(client, county):
+    from django.test import Client
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    reviewer = county.reviewer(county.county, "rev")
+    elsewhere = Client()
+    elsewhere.force_login(reviewer)  # e.g. whoever else knew the password
+    other = county.secretary(county.branch_a, "sec")
+    bystander = Client()
+    bystander.force_login(other)
+    client.force_login(reviewer)
+    client.get(reverse("otp_enrol"))
+    device = TOTPDevice.objects.get(user=reviewer)
+    token = f"{totp(device.bin_key, step=device.step, t0=device.t0):06d}"
+    assert client.post(reverse("otp_enrol"), {"token": token}).status_code == 302
+    assert client.get(reverse("members:list")).status_code == 200  # this session goes on
+    assert elsewhere.get(reverse("members:list")).status_code == 302  # the other one ended
+    assert bystander.get(reverse("members:list")).status_code == 200  # other users untouched
+
+
+def test_the_self_report_note_is_bounded(client, county, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ledgers import selfreport
+    from ledgers.models import SelfReport
+    from transfers.models import MobilityEpisode
+
+    member = county.member(county.branch_a, name="王小明")
+    MobilityEpisode.objects.create(
+        member=member,
+        mobility_type="work",
+        left_on=timezone.localdate() - timedelta(days=40),
+        destination_province="浙江省",
+    )
+    path = reverse(
+        "ledgers:self_report",
+        args=[selfreport.make_token(member, selfreport.period_of(timezone.localdate()))],
+    )
+    answer = {"where": "杭州", "occupation": "工人", "phone": "13800138000"}
+    page = client.post(path, {**answer, "note": "很" * 100_000}).content.decode()
+    assert not SelfReport.objects.exists()
+    assert 'maxlength="500"' in page
+    client.post(path, {**answer, "note": "一切都好"})
+    assert SelfReport.objects.get().note == "一切都好"
