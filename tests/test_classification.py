@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,9 +23,13 @@ T = Thresholds()
 dates = st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31))
 
 
-def facts(left_on, fixed=True, kind="work", graduated_on=None):
+def facts(left_on, fixed=True, kind="work", graduated_on=None, purpose=""):
     return EpisodeFacts(
-        mobility_type=kind, left_on=left_on, is_fixed_place=fixed, graduated_on=graduated_on
+        mobility_type=kind,
+        left_on=left_on,
+        is_fixed_place=fixed,
+        graduated_on=graduated_on,
+        abroad_purpose=purpose,
     )
 
 
@@ -32,12 +37,13 @@ def arrangement(left_on, today, **kw):
     return classify(episode=facts(left_on, **kw), member_active=True, today=today, thresholds=T)
 
 
-def test_exactly_six_months_at_a_fixed_place_requires_a_transfer():
-    result = arrangement(date(2026, 1, 15), date(2026, 7, 15))
+def test_six_months_at_a_fixed_place_require_a_transfer_from_the_day_after_they_end():
+    # Civil Code: left 15 January, the six months run from 16 January to 15 July.
+    result = arrangement(date(2026, 1, 15), date(2026, 7, 16))
     assert result.arrangement == Arrangement.TRANSFER_REQUIRED
-    assert result.due_on == date(2026, 7, 15)
+    assert result.due_on == date(2026, 7, 16)
     assert "第二十五条" in result.explanation
-    assert arrangement(date(2026, 1, 15), date(2026, 7, 14)).arrangement == Arrangement.CERTIFICATE
+    assert arrangement(date(2026, 1, 15), date(2026, 7, 15)).arrangement == Arrangement.CERTIFICATE
 
 
 def test_month_end_counts_six_full_months():
@@ -50,9 +56,11 @@ def test_month_end_counts_six_full_months():
 
 
 def test_29_february():
-    assert first_day_passed(date(2024, 2, 29), 6) == date(2024, 8, 29)
-    assert first_day_passed(date(2023, 8, 29), 6) == date(2024, 2, 29)
+    # The period ends on the corresponding day, or the month's last day; over the day after.
+    assert first_day_passed(date(2024, 2, 29), 6) == date(2024, 8, 30)
+    assert first_day_passed(date(2023, 8, 29), 6) == date(2024, 3, 1)
     assert first_day_passed(date(2023, 8, 30), 6) == date(2024, 3, 1)
+    assert first_day_passed(date(2023, 8, 28), 6) == date(2024, 2, 29)
 
 
 def test_no_fixed_place_means_a_certificate_whatever_the_time():
@@ -68,8 +76,16 @@ def test_abroad_is_retained_with_half_yearly_contact_and_five_years_flags_suspen
         date(2024, 7, 10),
         False,
     )
-    late = arrangement(date(2020, 1, 10), date(2025, 1, 10), kind="abroad")
-    assert late.suspension_due and "第二十四条" in late.explanation
+    # Study or research: suspension only after the five years, not on the anniversary.
+    study = {"kind": "abroad", "purpose": "study"}
+    assert not arrangement(date(2020, 1, 10), date(2025, 1, 10), **study).suspension_due
+    with translation.override("en"):
+        late = arrangement(date(2020, 1, 10), date(2025, 1, 11), **study)
+    assert late.suspension_due and "Article 24" in late.explanation
+    assert late.due_on == date(2025, 1, 11)
+    # Work abroad is not covered by Article 24, however long.
+    work = arrangement(date(2010, 1, 10), date(2025, 1, 11), kind="abroad", purpose="work")
+    assert not work.suspension_due
 
 
 def test_a_graduate_is_retained_for_two_years():
@@ -127,9 +143,12 @@ def test_a_return_before_the_threshold_never_required_a_transfer(left, away_days
     [
         (date(2025, 8, 31), date(2026, 2, 28)),
         (date(2025, 8, 31), date(2026, 3, 1)),
-        (date(2024, 2, 29), date(2024, 8, 28)),
         (date(2024, 2, 29), date(2024, 8, 29)),
+        (date(2024, 2, 29), date(2024, 8, 30)),
+        (date(2023, 8, 31), date(2024, 2, 29)),
+        (date(2023, 8, 31), date(2024, 3, 1)),
         (date(2026, 1, 15), date(2026, 7, 15)),
+        (date(2026, 1, 15), date(2026, 7, 16)),
     ],
 )
 def test_the_database_filter_agrees_with_the_function(county, left_on, today):

@@ -50,6 +50,12 @@ OCCUPATIONS = {
     MobilityEpisode.Type.TEMPORARY: ["季节性务工", "短期外派", "项目施工"],
     MobilityEpisode.Type.ABROAD: ["劳务派遣", "留学", "外派技术员"],
 }
+# Why a member abroad is there, from the occupation (Reg. art. 24 depends on it).
+ABROAD_PURPOSES = {
+    "劳务派遣": MobilityEpisode.AbroadPurpose.WORK,
+    "留学": MobilityEpisode.AbroadPurpose.STUDY,
+    "外派技术员": MobilityEpisode.AbroadPurpose.WORK,
+}
 
 
 @demo_step
@@ -83,17 +89,21 @@ def seed_mobility(demo: DemoCounty) -> None:
                     end_reason=MobilityEpisode.EndReason.RETURNED,
                 )
             )
+        # Drawn in this order (country, occupation, fixed place): the demo stays the same.
+        country = rng.choice(ABROAD) if kind == MobilityEpisode.Type.ABROAD else ""
+        occupation = rng.choice(OCCUPATIONS[kind])
         episodes.append(
             MobilityEpisode(
                 member=member,
                 mobility_type=kind,
+                abroad_purpose=ABROAD_PURPOSES.get(occupation, "")
+                if kind == MobilityEpisode.Type.ABROAD
+                else "",
                 left_on=left,
                 destination_province=province,
                 destination_city=city,
-                destination_country=rng.choice(ABROAD)
-                if kind == MobilityEpisode.Type.ABROAD
-                else "",
-                occupation=rng.choice(OCCUPATIONS[kind]),
+                destination_country=country,
+                occupation=occupation,
                 is_fixed_place=kind in (MobilityEpisode.Type.WORK, MobilityEpisode.Type.SETTLED)
                 and rng.random() < 0.6,
                 inflow_external=external,
@@ -336,13 +346,17 @@ def seed_certificates_and_transfers(demo: DemoCounty) -> None:
 
     to_reissue = approved(submitted(required[0]), days_ago=100, valid_days=30)
     received = approved(submitted(required[1]), days_ago=75, valid_days=30)
+    services.letter_record_received(
+        actor=operator, transfer=received, received_on=today - timedelta(days=70)
+    )
     services.transfer_record_receipt(
         actor=operator, transfer=received, returned_on=today - timedelta(days=55)
     )
     approved(submitted(required[2]), days_ago=60, valid_days=30)  # expired, not reissued yet
-    received = approved(submitted(required[3]), days_ago=50, valid_days=45)
-    services.transfer_record_receipt(
-        actor=operator, transfer=received, returned_on=today - timedelta(days=20)
+    # Received by the other side six days after issue; the receipt is now overdue.
+    overdue = approved(submitted(required[3]), days_ago=50, valid_days=45)
+    services.letter_record_received(
+        actor=operator, transfer=overdue, received_on=today - timedelta(days=44)
     )
     accepted = approved(submitted(hosted["other_transfer"], other_host), days_ago=40, valid_days=30)
     services.transfer_accept(actor=operator, transfer=accepted, on=today - timedelta(days=33))
@@ -352,7 +366,12 @@ def seed_certificates_and_transfers(demo: DemoCounty) -> None:
         issued_on=today - timedelta(days=10),
         valid_days=60,
     )
-    approved(submitted(required[4]), days_ago=7, valid_days=60)
+    # Handed over two days ago: the receipt is due a month after that.
+    services.letter_record_received(
+        actor=operator,
+        transfer=approved(submitted(required[4]), days_ago=7, valid_days=60),
+        received_on=today - timedelta(days=2),
+    )
     # For the `secretary` login to accept: valid 90 days, so live well past the demo's today.
     approved(submitted(hosted["secretary_transfer"], secretary_branch), days_ago=0, valid_days=90)
     draft(required[5])
@@ -364,6 +383,29 @@ def seed_certificates_and_transfers(demo: DemoCounty) -> None:
         reason="接收党组织名称与所在单位不符，请核实后重新申请",
     )
     services.transfer_withdraw(actor=operator, transfer=submitted(required[10]))
+
+    # 暂时无法转移: a member on a short-term contract whose transfer waits (no rng: the demo
+    # stays the same), and one where the receiving side has no Party organisation yet.
+    waiting = [
+        e
+        for e in by_arrangement[Arrangement.TRANSFER_REQUIRED]
+        if e not in required and not e.member.transfers.exists()
+    ]
+    if waiting:
+        services.episode_defer_transfer(
+            actor=operator,
+            episode=waiting[0],
+            reason=MobilityEpisode.DeferredReason.SHORT_CONTRACT,
+            note="劳动合同至年底到期，续签后再转接",
+            until=today + relativedelta(months=4),
+        )
+    if len(waiting) > 1:
+        services.episode_defer_transfer(
+            actor=operator,
+            episode=waiting[1],
+            reason=MobilityEpisode.DeferredReason.NO_ORGANISATION,
+            until=today + timedelta(days=20),
+        )
 
     # A member who came from outside with an introduction letter.
     newcomer = next(m for m in at_home if m.joined_on <= today - timedelta(days=3 * 365))

@@ -10,7 +10,7 @@ from members.forms import DateInput, MemberForm
 from members.models import ExternalOrganisation, Organisation
 from members.validators import not_in_future
 
-from . import divisions
+from . import divisions, services
 from .classification import Arrangement
 from .models import ActivityCertificate, CertificateReview, MobilityEpisode
 
@@ -25,6 +25,7 @@ class EpisodeForm(forms.ModelForm):
         model = MobilityEpisode
         fields = [
             "mobility_type",
+            "abroad_purpose",
             "left_on",
             "destination_province",
             "destination_city",
@@ -76,6 +77,16 @@ class EpisodeForm(forms.ModelForm):
             self.add_error(
                 "destination_country", _("Give the country or region for a member abroad.")
             )
+        if abroad and not cleaned.get("abroad_purpose"):
+            self.add_error(
+                "abroad_purpose",
+                _(
+                    "Choose why the member is abroad: study or research, settled privately, "
+                    "work, or other. Article 24 of the Regulations depends on it."
+                ),
+            )
+        if not abroad:
+            cleaned["abroad_purpose"] = ""  # only a stay abroad has one
         if not abroad and not province:
             self.add_error("destination_province", _("Choose the province."))
         if province:
@@ -127,6 +138,72 @@ class DateForm(forms.Form):
         super().__init__(*args, initial={"on": timezone.localdate()}, **kwargs)
         if label:
             self.fields["on"].label = label
+
+
+class TransferDeferForm(forms.Form):
+    """暂时无法转移: why the relationship cannot be transferred for now, and until when."""
+
+    reason = forms.ChoiceField(
+        label=_("why the relationship cannot be transferred for now"),
+        choices=[("", "---------")] + MobilityEpisode.DeferredReason.choices,
+    )
+    note = forms.CharField(
+        label=_("explanation"),
+        max_length=200,
+        required=False,
+        help_text=_("Required for “other”: what stands in the way."),
+    )
+    until = forms.DateField(
+        label=_("transfer deferred until"),
+        widget=DateInput(),
+        help_text=_(
+            "The day after this, the “transfer required” alert comes back. At most 12 months ahead."
+        ),
+    )
+
+    def __init__(self, *args, episode: MobilityEpisode | None = None, **kwargs):
+        if episode is not None and episode.transfer_deferred_reason:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "reason": episode.transfer_deferred_reason,
+                    "note": episode.transfer_deferred_note,
+                    "until": episode.transfer_deferred_until,
+                },
+            )
+        super().__init__(*args, **kwargs)
+
+    def clean_until(self):
+        until = self.cleaned_data["until"]
+        today = timezone.localdate()
+        if until <= today:
+            raise forms.ValidationError(_("The until-date must be after today."), code="past")
+        latest = services.deferral_latest_until(today)
+        if until > latest:
+            raise forms.ValidationError(
+                _("The until-date can be at most %(months)d months ahead, by %(date)s.")
+                % {"months": services.DEFERRAL_MAX_MONTHS, "date": latest.isoformat()},
+                code="too_far_ahead",
+            )
+        return until
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["note"] = cleaned.get("note", "").strip()
+        if cleaned.get("reason") == MobilityEpisode.DeferredReason.OTHER and not cleaned["note"]:
+            self.add_error("note", _("Explain the other reason."))
+        return cleaned
+
+
+class AbroadPurposeForm(forms.Form):
+    purpose = forms.ChoiceField(
+        label=_("purpose of the stay abroad"),
+        choices=[("", "---------")] + MobilityEpisode.AbroadPurpose.choices,
+        help_text=_(
+            "Article 24 of the Regulations applies to study or research abroad over five years "
+            "and to settling abroad privately, not to work abroad."
+        ),
+    )
 
 
 class MobileFilterForm(forms.Form):

@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -21,6 +23,21 @@ class MobilityEpisode(models.Model):
         RETURNED = "returned", _("Returned home")
         MOVED = "moved", _("Moved to a new place")
         TRANSFERRED = "transferred", _("Relationship transferred")
+
+    class AbroadPurpose(models.TextChoices):
+        """Why a member is abroad: Reg. art. 24 treats some kinds of stay and not others."""
+
+        STUDY = "study", _("Study or research abroad")
+        SETTLED_PRIVATELY = "settled_privately", _("Went abroad privately and settled there")
+        WORK = "work", _("Work abroad (on official business or posted by an employer)")
+        OTHER = "other", _("Other")
+
+    class DeferredReason(models.TextChoices):
+        """暂时无法转移: why the relationship cannot be transferred to where the member is."""
+
+        SHORT_CONTRACT = "short_contract", _("Short-term contract")
+        NO_ORGANISATION = "no_organisation", _("The receiving side has no Party organisation")
+        OTHER = "other", _("Other (explain)")
 
     member = models.ForeignKey(
         Member, on_delete=models.CASCADE, related_name="mobility_episodes", verbose_name=_("member")
@@ -60,6 +77,24 @@ class MobilityEpisode(models.Model):
         related_name="hosted_episodes",
         verbose_name=_("inflow organisation (external)"),
     )
+    abroad_purpose = models.CharField(
+        _("purpose of the stay abroad"),
+        max_length=20,
+        choices=AbroadPurpose.choices,
+        blank=True,
+        help_text=_(
+            "Only for a member abroad. Article 24 of the Regulations applies to study or research "
+            "abroad over five years and to settling abroad privately, not to work abroad."
+        ),
+    )
+    transfer_deferred_reason = models.CharField(
+        _("why the relationship cannot be transferred for now"),
+        max_length=20,
+        choices=DeferredReason.choices,
+        blank=True,
+    )
+    transfer_deferred_note = models.CharField(_("explanation"), max_length=200, blank=True)
+    transfer_deferred_until = models.DateField(_("transfer deferred until"), null=True, blank=True)
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
     end_reason = models.CharField(
         _("how it ended"), max_length=20, choices=EndReason.choices, blank=True
@@ -107,6 +142,18 @@ class MobilityEpisode(models.Model):
     def inflow(self):
         return self.inflow_organisation or self.inflow_external
 
+    @property
+    def transfer_deferred_reason_text(self) -> str:
+        """The reason in words, with the explanation for "other"."""
+        if not self.transfer_deferred_reason:
+            return ""
+        text = str(self.get_transfer_deferred_reason_display())
+        return f"{text}：{self.transfer_deferred_note}" if self.transfer_deferred_note else text
+
+
+def new_verify_code() -> str:
+    return secrets.token_urlsafe(16)
+
 
 class ActivityCertificate(models.Model):
     """流动党员活动证: issued by the branch, stamped by the committee, numbered by the county."""
@@ -118,6 +165,10 @@ class ActivityCertificate(models.Model):
         LOST = "lost", _("Reported lost")
 
     number = models.CharField(_("certificate number"), max_length=30, unique=True)
+    # What the QR code carries: random, so that codes say nothing of the issue order.
+    verify_code = models.CharField(
+        max_length=32, unique=True, default=new_verify_code, editable=False
+    )
     member = models.ForeignKey(
         Member, on_delete=models.PROTECT, related_name="certificates", verbose_name=_("member")
     )
@@ -363,7 +414,12 @@ class RelationshipTransfer(models.Model):
 
 
 class IntroductionLetter(models.Model):
-    """介绍信: stub, letter and receipt. Valid for a set number of days (never over 90)."""
+    """介绍信: stub, letter and receipt. Valid for a set number of days (never over 90).
+
+    The receiving side receives it on `received_on` (recorded by the sending branch for an
+    external organisation; accepting the member records it for one of ours); the receipt is
+    due one month after that day (`receipt_due_on`), not after the issue date.
+    """
 
     class State(models.TextChoices):
         ISSUED = "issued", _("Issued")
@@ -381,6 +437,12 @@ class IntroductionLetter(models.Model):
         _("dues paid up to (month)"), help_text=_("The first day of the last month paid.")
     )
     state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.ISSUED)
+    received_on = models.DateField(
+        _("received by the receiving side on"),
+        null=True,
+        blank=True,
+        help_text=_("The receipt is due one month after this day."),
+    )
     receipt_due_on = models.DateField(_("receipt due on"), null=True, blank=True)
     receipt_returned_on = models.DateField(_("receipt returned on"), null=True, blank=True)
     issued_by = models.ForeignKey(
@@ -416,6 +478,7 @@ class TransferEvent(models.Model):
         REJECTED = "rejected", _("Rejected")
         WITHDRAWN = "withdrawn", _("Withdrawn")
         LETTER_REISSUED = "letter_reissued", _("Introduction letter reissued")
+        LETTER_RECEIVED = "letter_received", _("Introduction letter received by the other side")
         ACCEPTED = "accepted", _("Accepted by the receiving branch")
         RECEIPT_RETURNED = "receipt_returned", _("Receipt returned")
         REGISTERED_INCOMING = "registered_incoming", _("Registered on arrival with a letter")

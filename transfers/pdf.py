@@ -32,6 +32,11 @@ WIDTH = RIGHT - LEFT
 QR_SIZE = 35 * mm
 ROW = 9 * mm  # height of one labelled line
 NO_LINE_START = "，。、；：！？）》」”…"  # punctuation that never begins a line
+# The certificate rules: a holder's rights at the inflow side (also on the certificate's page).
+HOLDER_RIGHTS = (
+    "持证党员在流入地参加组织生活、交纳党费，不参加流入地党组织的选举，"
+    "不享有表决权、选举权和被选举权。"
+)
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -195,6 +200,7 @@ def certificate_pdf(certificate: ActivityCertificate, *, verify_url: str) -> byt
         # 流入地登记: filled in by (or for) the inflow side; kept clear of the QR code.
         y = _heading(c, y, "流入地登记")
         narrow = WIDTH - QR_SIZE - 8 * mm
+        y = _paragraph(c, LEFT, y + 1 * mm, HOLDER_RIGHTS, narrow, size=10) - 3 * mm
         half = (narrow - 6 * mm) / 2
         _field(c, LEFT, y, "报到日期", _cn_date(certificate.arrived_on), half, max_lines=1)
         y = _field(

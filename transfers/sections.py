@@ -26,10 +26,12 @@ def mobility(request, member) -> dict:
             "from_branch", "from_external", "to_organisation", "to_external"
         ).prefetch_related("events__actor")
     )
+    today = timezone.localdate()
     return {
+        "today": today,
         "episodes": episodes,
         "current": next((e for e in episodes if e.is_current), None),
-        "classification": member_classification(member=member, today=timezone.localdate()),
+        "classification": member_classification(member=member, today=today),
         "certificates": certificates,
         "valid_certificate": next(
             (c for c in certificates if c.status == ActivityCertificate.Status.VALID), None

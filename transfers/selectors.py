@@ -2,12 +2,12 @@
 
 from datetime import date
 
-from dateutil.relativedelta import relativedelta
 from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from members.models import Member, Organisation, StaffAssignment
+from members.periods import period_cutoff
 from members.selectors import (
     assignment_of,
     members_editable_by,
@@ -31,8 +31,14 @@ def hosted_members(root: Organisation) -> QuerySet:
 
 
 def arrangement_expression(*, today: date, thresholds: Thresholds | None = None) -> Case:
-    """The arrangement of an episode in SQL; mirrors `classify` for current episodes."""
+    """The arrangement of an episode in SQL; mirrors `classify` for current episodes.
+
+    "Six months have passed since leaving" is `left_on < period_cutoff(6, today)`, the same
+    Civil-Code period as `classify`; a transfer recorded as not possible for now (暂时无法转移)
+    keeps the certificate arrangement up to and including its until-date.
+    """
     t = thresholds or Thresholds.from_settings()
+    not_deferred = Q(transfer_deferred_until__isnull=True) | Q(transfer_deferred_until__lt=today)
     return Case(
         When(~Q(member__status=Member.Status.ACTIVE), then=Value(Arrangement.NONE)),
         When(mobility_type=MobilityEpisode.Type.ABROAD, then=Value(Arrangement.OVERSEAS)),
@@ -42,8 +48,9 @@ def arrangement_expression(*, today: date, thresholds: Thresholds | None = None)
             then=Value(Arrangement.GRADUATE),
         ),
         When(
+            not_deferred,
             is_fixed_place=True,
-            left_on__lte=today - relativedelta(months=t.transfer_after_months),
+            left_on__lt=period_cutoff(t.transfer_after_months, today=today),
             then=Value(Arrangement.TRANSFER_REQUIRED),
         ),
         default=Value(Arrangement.CERTIFICATE),
@@ -88,17 +95,20 @@ def mobile_members(
 
 def member_classification(*, member: Member, today: date) -> Classification:
     episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
-    facts = (
-        EpisodeFacts(
-            mobility_type=episode.mobility_type,
-            left_on=episode.left_on,
-            is_fixed_place=episode.is_fixed_place,
-            graduated_on=episode.graduated_on,
-        )
-        if episode
-        else None
-    )
+    facts = episode_facts(episode) if episode else None
     return classify(episode=facts, member_active=member.status == Member.Status.ACTIVE, today=today)
+
+
+def episode_facts(episode: MobilityEpisode) -> EpisodeFacts:
+    return EpisodeFacts(
+        mobility_type=episode.mobility_type,
+        left_on=episode.left_on,
+        is_fixed_place=episode.is_fixed_place,
+        graduated_on=episode.graduated_on,
+        abroad_purpose=episode.abroad_purpose,
+        transfer_deferred=episode.transfer_deferred_reason_text,
+        transfer_deferred_until=episode.transfer_deferred_until,
+    )
 
 
 def episode_get(*, user, pk: int) -> MobilityEpisode:

@@ -9,15 +9,18 @@ from datetime import date
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import ExternalOrganisation, Member, Organisation, StaffAssignment
+from members.periods import months_after
 from members.selectors import (
     assignment_of,
     organisation_in_scope,
     require_editable,
     sees_everything,
 )
+from members.services import evidence_changed
 from members.steps import StepRefused
 
 from .models import (
@@ -31,6 +34,10 @@ from .models import (
 )
 
 # --- helpers -----------------------------------------------------------------------------
+#
+# Each write that can change what a rule finds (an episode, a certificate, a transfer step)
+# calls `evidence_changed`: after the commit the member's rules run again, so an alert whose
+# condition is gone closes the same day (the nightly scan stays the full pass).
 
 
 def _county_of(organisation: Organisation) -> Organisation:
@@ -68,6 +75,7 @@ def episode_start(*, actor, episode: MobilityEpisode) -> MobilityEpisode:
         raise StepRefused(_("This member is already recorded as away. Record a move or a return."))
     episode._history_user = actor
     episode.save()
+    evidence_changed(member_ids=[member.pk])
     return episode
 
 
@@ -92,6 +100,7 @@ def episode_end(*, actor, episode: MobilityEpisode, ended_on: date, reason: str)
                 ended_on=ended_on,
                 status=ActivityCertificate.Status.RETURNED,
             )
+    evidence_changed(member_ids=[episode.member_id])
     return episode
 
 
@@ -106,6 +115,83 @@ def episode_move(
     new_episode.member = episode.member
     new_episode.left_on = moved_on
     return episode_start(actor=actor, episode=new_episode)
+
+
+# A "cannot transfer for now" is looked at again at least once a year.
+DEFERRAL_MAX_MONTHS = 12
+
+
+def deferral_latest_until(today: date) -> date:
+    """The furthest until-date a "cannot transfer for now" may have: 12 months ahead."""
+    return months_after(today, DEFERRAL_MAX_MONTHS)
+
+
+@transaction.atomic
+def episode_defer_transfer(
+    *,
+    actor,
+    episode: MobilityEpisode,
+    reason: str,
+    until: date,
+    note: str = "",
+) -> MobilityEpisode:
+    """暂时无法转移: the relationship cannot be transferred for now, for a reason, until a day.
+
+    Until then (inclusive) the member carries the activity certificate and the "transfer
+    required" alert stays quiet; the day after, it comes back. The episode's history keeps
+    every reason recorded.
+    """
+    episode = MobilityEpisode.objects.select_for_update().get(pk=episode.pk)
+    require_editable(actor, episode.member)
+    if episode.ended_on is not None:
+        raise StepRefused(_("This stretch away has already ended."))
+    if episode.mobility_type == MobilityEpisode.Type.ABROAD:
+        raise StepRefused(
+            _("A member abroad keeps the relationship with the former unit: nothing to defer.")
+        )
+    if reason not in MobilityEpisode.DeferredReason.values:
+        raise StepRefused(_("Choose why the relationship cannot be transferred for now."))
+    note = note.strip()
+    if reason == MobilityEpisode.DeferredReason.OTHER and not note:
+        raise StepRefused(_("Explain the other reason."))
+    today = timezone.localdate()
+    if until <= today:
+        raise StepRefused(_("The until-date must be after today."))
+    if until > deferral_latest_until(today):
+        raise StepRefused(
+            _("The until-date can be at most %(months)d months ahead, by %(date)s.")
+            % {
+                "months": DEFERRAL_MAX_MONTHS,
+                "date": deferral_latest_until(today).isoformat(),
+            }
+        )
+    episode.transfer_deferred_reason = reason
+    episode.transfer_deferred_note = note
+    episode.transfer_deferred_until = until
+    episode._history_user = actor
+    episode.save()
+    evidence_changed(member_ids=[episode.member_id])
+    return episode
+
+
+@transaction.atomic
+def episode_record_abroad_purpose(
+    *, actor, episode: MobilityEpisode, purpose: str
+) -> MobilityEpisode:
+    """Why the member is abroad: it decides whether Reg. art. 24 applies."""
+    episode = MobilityEpisode.objects.select_for_update().get(pk=episode.pk)
+    require_editable(actor, episode.member)
+    if episode.ended_on is not None:
+        raise StepRefused(_("This stretch away has already ended."))
+    if episode.mobility_type != MobilityEpisode.Type.ABROAD:
+        raise StepRefused(_("The member is not recorded as abroad."))
+    if purpose not in MobilityEpisode.AbroadPurpose.values:
+        raise StepRefused(_("Choose the purpose of the stay abroad."))
+    episode.abroad_purpose = purpose
+    episode._history_user = actor
+    episode.save()
+    evidence_changed(member_ids=[episode.member_id])
+    return episode
 
 
 # --- activity certificates ---------------------------------------------------------------
@@ -149,6 +235,7 @@ def certificate_issue(
     )
     certificate._history_user = actor
     certificate.save()
+    evidence_changed(member_ids=[member.pk])
     return certificate
 
 
@@ -211,6 +298,7 @@ def certificate_review(
         raise StepRefused(_("Only a valid certificate is reviewed."))
     if certificate.reviews.filter(year=year).exists():
         raise StepRefused(_("The review for %(year)d is already recorded.") % {"year": year})
+    evidence_changed(member_ids=[certificate.member_id])
     return CertificateReview.objects.create(
         certificate=certificate,
         year=year,
@@ -233,6 +321,7 @@ def certificate_end(
     certificate.status, certificate.ended_on = status, ended_on
     certificate._history_user = actor
     certificate.save()
+    evidence_changed(member_ids=[certificate.member_id])
     return certificate
 
 
@@ -263,7 +352,9 @@ def certificate_reissue_lost(
 
 
 def _event(transfer: RelationshipTransfer, action: str, actor, note: str = "") -> None:
+    """Every transfer step is an event, and may change what the transfer rules find."""
     TransferEvent.objects.create(transfer=transfer, action=action, actor=actor, note=note)
+    evidence_changed(member_ids=[transfer.member_id])
 
 
 def _transfer_for_update(transfer: RelationshipTransfer) -> RelationshipTransfer:
@@ -375,7 +466,7 @@ def _issue_letter(
         valid_days=valid_days,
         expires_on=issued_on + relativedelta(days=valid_days),
         dues_paid_until=dues_paid_until.replace(day=1),
-        receipt_due_on=issued_on + relativedelta(months=settings.RECEIPT_DUE_MONTHS),
+        # The receipt is due a month after the other side *receives* the letter: set then.
         issued_by=actor,
     )
 
@@ -433,6 +524,14 @@ def letter_reissue(
     _require_decider(actor, transfer)
     _require_state(transfer, RelationshipTransfer.State.APPROVED)
     old = _live_letter(transfer)
+    if old.received_on is not None:
+        raise StepRefused(
+            _(
+                "The receiving organisation received this letter on %(date)s: it is not "
+                "reissued. Wait for the receipt."
+            )
+            % {"date": old.received_on.isoformat()}
+        )
     if old.expires_on >= issued_on:
         raise StepRefused(
             _("The letter is still valid until %(date)s.") % {"date": old.expires_on.isoformat()}
@@ -487,11 +586,64 @@ def transfer_accept(*, actor, transfer: RelationshipTransfer, on: date) -> Relat
             _("The introduction letter expired on %(date)s. Ask the sending side to reissue it.")
             % {"date": letter.expires_on.isoformat()}
         )
+    if letter.received_on is None:  # accepting is receiving the letter
+        _set_received(letter, on)
+    # Within the deployment the acceptance is the receipt: the sending side sees it at once.
     letter.state, letter.receipt_returned_on = IntroductionLetter.State.USED, on
-    letter.save(update_fields=["state", "receipt_returned_on"])
+    letter.save(update_fields=["state", "received_on", "receipt_due_on", "receipt_returned_on"])
     _complete(actor=actor, transfer=transfer, on=on)
     _event(transfer, TransferEvent.Action.ACCEPTED, actor, letter.number)
     return transfer
+
+
+def _set_received(letter: IntroductionLetter, received_on: date) -> None:
+    letter.received_on = received_on
+    letter.receipt_due_on = months_after(received_on, settings.RECEIPT_DUE_MONTHS)
+
+
+@transaction.atomic
+def letter_record_received(
+    *, actor, transfer: RelationshipTransfer, received_on: date
+) -> IntroductionLetter:
+    """对方已收到介绍信: an external organisation received the letter on `received_on`.
+
+    The receipt is due one month (RECEIPT_DUE_MONTHS) after that day. A branch of ours
+    records receiving by accepting the member.
+    """
+    transfer = _transfer_for_update(transfer)
+    require_editable(actor, transfer.member)
+    if transfer.to_external is None:
+        raise StepRefused(
+            _("A branch of ours receives the letter by accepting the member in Liudong.")
+        )
+    _require_state(transfer, RelationshipTransfer.State.APPROVED)
+    letter = _live_letter(transfer)
+    if letter.received_on is not None:
+        raise StepRefused(
+            _("The letter was already recorded as received on %(date)s.")
+            % {"date": letter.received_on.isoformat()}
+        )
+    if received_on < letter.issued_on:
+        raise StepRefused(_("The letter cannot be received before it was issued."))
+    if received_on > timezone.localdate():
+        raise StepRefused(_("The day received cannot be in the future."))
+    if received_on > letter.expires_on:
+        raise StepRefused(
+            _(
+                "The letter expired on %(date)s: a receiving organisation does not accept an "
+                "expired letter. Ask a reviewer to reissue it."
+            )
+            % {"date": letter.expires_on.isoformat()}
+        )
+    _set_received(letter, received_on)
+    letter.save(update_fields=["received_on", "receipt_due_on"])
+    _event(
+        transfer,
+        TransferEvent.Action.LETTER_RECEIVED,
+        actor,
+        f"{letter.number} · {received_on.isoformat()}",
+    )
+    return letter
 
 
 @transaction.atomic
@@ -507,6 +659,11 @@ def transfer_record_receipt(
     letter = _live_letter(transfer)
     if returned_on < letter.issued_on:
         raise StepRefused(_("The receipt cannot come back before the letter was issued."))
+    if letter.received_on is not None and returned_on < letter.received_on:
+        raise StepRefused(
+            _("The receipt cannot come back before the letter was received (%(date)s).")
+            % {"date": letter.received_on.isoformat()}
+        )
     letter.state, letter.receipt_returned_on = IntroductionLetter.State.USED, returned_on
     letter.save(update_fields=["state", "receipt_returned_on"])
     _complete(actor=actor, transfer=transfer, on=returned_on)

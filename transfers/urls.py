@@ -9,6 +9,12 @@ urlpatterns = [
     path("members/<int:member_pk>/left/", views.episode_start, name="episode_start"),
     path("episodes/<int:pk>/move/", views.episode_move, name="episode_move"),
     path("episodes/<int:pk>/return/", views.episode_return, name="episode_return"),
+    path("members/<int:member_pk>/transfer-deferred/", views.episode_defer, name="episode_defer"),
+    path(
+        "members/<int:member_pk>/abroad-purpose/",
+        views.episode_abroad_purpose,
+        name="episode_abroad_purpose",
+    ),
     path("members/<int:member_pk>/certificate/", views.certificate_issue, name="certificate_issue"),
     path("certificates/<int:pk>/", views.certificate_detail, name="certificate_detail"),
     path("certificates/<int:pk>/pdf/", views.certificate_pdf, name="certificate_pdf"),
@@ -32,6 +38,11 @@ urlpatterns = [
     path("transfers/<int:pk>/reject/", views.transfer_reject, name="transfer_reject"),
     path("transfers/<int:pk>/reissue/", views.transfer_reissue_letter, name="transfer_reissue"),
     path("transfers/<int:pk>/accept/", views.transfer_accept, name="transfer_accept"),
+    path(
+        "transfers/<int:pk>/letter-received/",
+        views.transfer_letter_received,
+        name="transfer_letter_received",
+    ),
     path("transfers/<int:pk>/receipt/", views.transfer_receipt, name="transfer_receipt"),
     path("transfers/<int:pk>/letter.pdf", views.letter_pdf, name="letter_pdf"),
 ]

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from members import selectors as member_selectors
@@ -16,6 +17,7 @@ from members.steps import client_address, step_view
 
 from . import pdf, selectors, services
 from .forms import (
+    AbroadPurposeForm,
     ApproveForm,
     ArrivalForm,
     CertificateEndForm,
@@ -29,11 +31,18 @@ from .forms import (
     ReissueLetterForm,
     RejectForm,
     ReviewForm,
+    TransferDeferForm,
     TransferDraftForm,
 )
 from .models import ActivityCertificate, MobilityEpisode, RelationshipTransfer
 
 VERIFY_SALT = "liudong.certificate.verify"
+# The certificate rules; printed in Chinese on the certificate itself (pdf.HOLDER_RIGHTS).
+HOLDER_RIGHTS = gettext_lazy(
+    "Certificate holders take part in organisational life and pay dues at the inflow side; "
+    "they do not take part in elections of the inflow Party organisation and have no right to "
+    "vote, to elect or to be elected there."
+)
 
 
 def _member_url(member) -> str:
@@ -54,7 +63,14 @@ def mobile_list(request):
     return render(
         request,
         "transfers/mobile_list.html",
-        {"form": form, "page": page, "query_string": query_string.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "query_string": query_string.urlencode(),
+            # Members we host who carry a certificate take part but do not vote there.
+            "side": filters.get("side", ""),
+            "holder_rights": HOLDER_RIGHTS,
+        },
     )
 
 
@@ -116,6 +132,58 @@ def episode_return(request, pk: int):
     )
 
 
+def _current_episode(request, member_pk: int) -> MobilityEpisode:
+    """The member's current stretch away, for a secretary who may edit the member."""
+    member = member_selectors.member_get_for_edit(user=request.user, pk=member_pk)
+    episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+    if episode is None:
+        raise Http404
+    return episode
+
+
+def episode_defer(request, member_pk: int):
+    """暂时无法转移: record why the relationship cannot be transferred for now, until when."""
+    episode = _current_episode(request, member_pk)
+    form = TransferDeferForm(request.POST or None, episode=episode)
+    return step_view(
+        request,
+        form=form,
+        title=_("The relationship cannot be transferred for now"),
+        subject=episode.member,
+        cancel_url=_member_url(episode.member),
+        perform=lambda data: _member_url(
+            services.episode_defer_transfer(
+                actor=request.user,
+                episode=episode,
+                reason=data["reason"],
+                note=data["note"],
+                until=data["until"],
+            ).member
+        ),
+        done=_("Recorded: the member carries the activity certificate until then."),
+    )
+
+
+def episode_abroad_purpose(request, member_pk: int):
+    episode = _current_episode(request, member_pk)
+    form = AbroadPurposeForm(
+        request.POST or None, initial={"purpose": episode.abroad_purpose or None}
+    )
+    return step_view(
+        request,
+        form=form,
+        title=_("Record why the member is abroad"),
+        subject=episode.member,
+        cancel_url=_member_url(episode.member),
+        perform=lambda data: _member_url(
+            services.episode_record_abroad_purpose(
+                actor=request.user, episode=episode, purpose=data["purpose"]
+            ).member
+        ),
+        done=_("Purpose of the stay abroad recorded."),
+    )
+
+
 # --- activity certificates ----------------------------------------------------------------
 
 
@@ -159,13 +227,15 @@ def certificate_detail(request, pk: int):
                 user=request.user, member=certificate.member
             ),
             "verify_url": _verify_url(request, certificate),
+            "holder_rights": HOLDER_RIGHTS,
         },
     )
 
 
 def _verify_url(request, certificate: ActivityCertificate) -> str:
-    token = signing.dumps(certificate.pk, salt=VERIFY_SALT)
-    return request.build_absolute_uri(reverse("transfers:certificate_verify", args=[token]))
+    return request.build_absolute_uri(
+        reverse("transfers:certificate_verify", args=[certificate.verify_code])
+    )
 
 
 def _certificate_step(request, pk: int, *, form, title, done, perform):
@@ -269,13 +339,16 @@ def certificate_pdf(request, pk: int):
 @require_GET
 def certificate_verify(request, token: str):
     """Public: anyone holding the QR code learns whether the certificate is genuine and valid."""
-    try:
-        pk = signing.loads(token, salt=VERIFY_SALT)
-        certificate = ActivityCertificate.objects.select_related(
-            "member", "issuing_branch", "stamping_committee"
-        ).get(pk=pk)
-    except (signing.BadSignature, ActivityCertificate.DoesNotExist) as error:
-        raise Http404 from error
+    certificates = ActivityCertificate.objects.select_related(
+        "member", "issuing_branch", "stamping_committee"
+    )
+    certificate = certificates.filter(verify_code=token).first()
+    if certificate is None:
+        # QR codes printed before the random codes carry a signed id: they keep working.
+        try:
+            certificate = certificates.get(pk=signing.loads(token, salt=VERIFY_SALT))
+        except (signing.BadSignature, ActivityCertificate.DoesNotExist) as error:
+            raise Http404 from error
     name = certificate.member.name
     return render(
         request,
@@ -439,6 +512,19 @@ def transfer_accept(request, pk: int):
         done=_("Accepted: the member's relationship is now with your branch."),
         perform=lambda t, data: services.transfer_accept(
             actor=request.user, transfer=t, on=data["on"]
+        ),
+    )
+
+
+def transfer_letter_received(request, pk: int):
+    return _transfer_step(
+        request,
+        pk,
+        form=DateForm(request.POST or None, label=_("received by the receiving side on")),
+        title=_("The receiving organisation received the introduction letter"),
+        done=_("Recorded: the receipt is due one month after that day."),
+        perform=lambda t, data: services.letter_record_received(
+            actor=request.user, transfer=t, received_on=data["on"]
         ),
     )
 
