@@ -176,6 +176,8 @@ AXES_RESET_ON_SUCCESS = True
 # Reverse proxies in front (TLS): the client is the PROXY_COUNT-th X-Forwarded-For entry from
 # the right (members/client_address.py), for the lockout and the access log alike.
 PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+# Exact searches by a full ID number per user per hour (each one is in the access log).
+NATIONAL_ID_SEARCH_PER_HOUR = env.int("NATIONAL_ID_SEARCH_PER_HOUR", default=20)
 AXES_CLIENT_IP_CALLABLE = "members.client_address.client_address"
 
 LANGUAGE_CODE = "zh-hans"
@@ -317,6 +319,10 @@ MOBILE_GROUP_MIN_MEMBERS = env.int("MOBILE_GROUP_MIN_MEMBERS", default=3)  # cer
 DASHBOARD_LIVE_MAX_MEMBERS = env.int("DASHBOARD_LIVE_MAX_MEMBERS", default=2000)
 # Imports above this many rows, and exports above that many, run on the Celery worker.
 IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=2000)
+# A ledger file holds at most this many member rows (checked while reading, before any work).
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=20000)
+# Errors kept per import job (all of them are in the downloadable error file of the preview).
+IMPORT_ERRORS_KEPT = env.int("IMPORT_ERRORS_KEPT", default=500)
 EXPORT_BACKGROUND_ROWS = env.int("EXPORT_BACKGROUND_ROWS", default=20000)
 
 # Organisational life and dues (Constitution art. 9; Reg. art. 29-31; 2008 dues rules).

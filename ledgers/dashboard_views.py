@@ -220,13 +220,15 @@ def dashboard_members(request):
     members = members.select_related("home_branch").order_by("home_branch__path", "name", "pk")
     query_string = request.GET.copy()
     query_string.pop("page", None)
+    page = Paginator(members, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "dashboard/figure_members.html",
         {
             "organisation": organisation,
             "title": title,
-            "page": Paginator(members, 50).get_page(request.GET.get("page")),
+            "page": page,
+            "home_side": member_selectors.home_side_ids(user=request.user, members=list(page)),
             "query_string": query_string.urlencode(),
         },
     )

@@ -106,7 +106,8 @@ def _five_clears(episode) -> str:
 
 
 def ledger_row(number: int, episode, *, full_id: bool = True) -> list:
-    """One ledger line; the inflow side's export has the ID number masked (home side only)."""
+    """One ledger line; the inflow side's export has neither the birth date nor more than the
+    last four characters of the ID number (the full number is the home side's)."""
     member: Member = episode.member
     record = getattr(member, "ledger", None)  # the reverse one-to-one may be missing
     cells = [
@@ -114,8 +115,9 @@ def ledger_row(number: int, episode, *, full_id: bool = True) -> list:
         member.name,
         GENDER.get(member.gender, ""),
         member.ethnicity,
-        member.birth_date,
-        member.national_id if full_id else member.national_id_masked,
+        # The hosting side: no birth date and four characters, which no search can complete.
+        member.birth_date if full_id else None,
+        member.national_id if full_id else member.national_id_tail,
         member.phone,
         member.home_branch.name,
         member.joined_on,

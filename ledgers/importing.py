@@ -34,6 +34,7 @@ from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
 from itertools import islice
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -82,6 +83,9 @@ class ImportPlan:
     evidence_columns: list[str] = field(default_factory=list)  # EVIDENCE_FIELDS in the sheet
     evidence_missing: int = 0  # new members with none of the three dates in the sheet
     evidence_partial: int = 0  # new members with some of them
+    # (member id, name in the sheet) of numbers held outside the user's scope: the user is told
+    # only that the row cannot be imported; the view records a case for the reviewers.
+    held_elsewhere: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -150,6 +154,7 @@ EVIDENCE_FIELDS = {
 }
 DUES_PREPAID_MONTHS = 12  # 党费交至 may be this many months after the import day, no more
 IMPORT_SOURCE = "台账导入 {file_name}"
+CANNOT_IMPORT_HERE = "该公民身份号码不能在此导入；已通知县委组织部核实，会与您联系"
 
 CHUNK = 500  # rows written (and progress reported) per step
 QUERY_CHUNK = 1000  # digests per `IN (...)` query
@@ -1126,6 +1131,7 @@ class _Context:
         self.user = user
         self.today = today
         self.default_branch = default_branch
+        self.held_elsewhere: list[tuple[int, str]] = []
         visible = list(organisations_visible_to(user).values_list("pk", "name", "code", "kind"))
         self.branch_ids = {pk for pk, _n, _c, kind in visible if kind in Organisation.MEMBER_KINDS}
         self.visible_by_name: dict[str, list[tuple[int, str]]] = {}
@@ -1175,7 +1181,7 @@ def _chunks(items: list, size: int) -> Iterator[list]:
 
 @dataclass
 class _Existing:
-    digests: set[str] = field(default_factory=set)  # every member with one of these IDs
+    digests: dict[str, int] = field(default_factory=dict)  # digest -> member, anywhere
     editable: dict[str, Member] = field(default_factory=dict)  # digest -> member (ours)
     episodes: dict[int, MobilityEpisode] = field(default_factory=dict)  # current, by member
     records: dict[int, LedgerRecord] = field(default_factory=dict)
@@ -1195,7 +1201,7 @@ def _lookup_existing(ctx: _Context, digests: list[str]) -> _Existing:
     for chunk in _chunks(digests, QUERY_CHUNK):
         existing.update(
             Member.objects.filter(national_id_digest__in=chunk).values_list(
-                "national_id_digest", flat=True
+                "national_id_digest", "pk"
             )
         )
         members = list(
@@ -1510,13 +1516,23 @@ def _prepare(
         return prepared
 
     from_xlsx = _kind_of(content, file_name) == "xlsx"
+    limit = settings.IMPORT_MAX_ROWS
     try:
+        # Read one row past the limit and stop: a huge file costs no more than that.
         rows = [
             _parse_row(number, values, table, today, from_xlsx)
-            for number, values in _data_rows(table)
+            for number, values in islice(_data_rows(table), limit + 1)
         ]
     except Unreadable as error:
         plan.file_issues.append(_file_issue(str(error)))
+        return prepared
+    if len(rows) > limit:
+        plan.file_issues.append(
+            _file_issue(
+                f"文件超过{limit}行党员数据：请按党支部分成几个文件分别导入"
+                f"（一个党支部的台账通常不过几千行）"
+            )
+        )
         return prepared
     if not rows:
         plan.file_issues.append(_file_issue("表头下面没有党员数据"))
@@ -1558,6 +1574,7 @@ def _prepare(
                 works.clear()  # a preview, or a file that will not be written: keep nothing
                 for_writing = False
         rows[start : start + QUERY_CHUNK] = [None] * len(chunk)
+    plan.held_elsewhere = ctx.held_elsewhere
     if plan.ok:
         prepared.works, prepared.externals = works, ctx.externals
     return prepared
@@ -1585,11 +1602,9 @@ def _plan_row(row: _Row, ctx: _Context, existing: _Existing) -> _Work:
     """Check one row against the database and work out what it changes."""
     member = existing.editable.get(row.digest) if row.digest else None
     if row.digest and member is None and row.digest in existing.digests:
-        row.error(
-            "national_id",
-            "该公民身份号码属于其他党组织的党员，您无权修改其信息；"
-            "如该党员要转入，请办理组织关系转接",
-        )
+        # Held outside the user's scope: no more than that it cannot be imported here.
+        row.error("national_id", CANNOT_IMPORT_HERE)
+        ctx.held_elsewhere.append((existing.digests[row.digest], row.name))
     branch_id = None
     if row.branch:
         branch_id, problem = ctx.branch_of(row.branch)
@@ -1659,6 +1674,23 @@ def _plan_baseline(
     if changed:
         work.baseline, work.baseline_fields = baseline, changed
     return labels
+
+
+def errors_kept(issues: list[RowIssue], limit: int) -> list[dict]:
+    """The problems stored with an import job: the first `limit`, then how many more."""
+    kept = [issue.__dict__ for issue in issues[:limit]]
+    if len(issues) > limit:
+        more = len(issues) - limit
+        kept.append({"row": None, "column": "", "message": f"另有{more}个问题，见预览中的问题清单"})
+    return kept
+
+
+def errors_xlsx(issues: list[RowIssue]) -> bytes:
+    """Every problem of a file, to fix it row by row."""
+    from .exporting import write_table_xlsx
+
+    rows = ([issue.row or "", issue.column, issue.message] for issue in issues)
+    return write_table_xlsx(["行", "列", "问题"], rows, title="导入问题清单")
 
 
 def plan_import(*, content: bytes, file_name: str, user, default_branch=None) -> ImportPlan:

@@ -22,6 +22,7 @@ urlpatterns = [
     path("ledger/import/", views.import_upload, name="import_upload"),
     path("ledger/import/<int:pk>/apply/", views.import_apply, name="import_apply"),
     path("ledger/import/<int:pk>/", views.import_detail, name="import_detail"),
+    path("ledger/import/<int:pk>/errors.xlsx", views.import_errors, name="import_errors"),
     path("ledger/jobs/", views.jobs, name="jobs"),
     path("ledger/exports/<int:pk>/", views.export_download, name="export_download"),
     path("report/<str:token>/", views.self_report, name="self_report"),

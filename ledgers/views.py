@@ -20,8 +20,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from members import phone, validators
 from members import selectors as member_selectors
+from members import services as member_services
 from members.access_log import log_sensitive_access
-from members.models import Member, SensitiveAccess
+from members.models import DuplicateRegistration, Member, SensitiveAccess
 from members.steps import StepRefused, client_address, step_view
 
 from . import exporting, importing, selectors, selfreport, services, staging, tasks
@@ -265,6 +266,12 @@ def import_upload(request):
         plan = importing.plan_import(
             content=content, file_name=upload.name, user=request.user, default_branch=branch
         )
+        member_services.duplicate_registration_record(
+            actor=request.user,
+            organisation=branch or member_selectors.scope_root_of(request.user),
+            held=plan.held_elsewhere,
+            source=DuplicateRegistration.Source.IMPORT,
+        )
         job = LedgerImport.objects.create(
             user=request.user,
             branch=branch or member_selectors.scope_root_of(request.user),
@@ -275,8 +282,10 @@ def import_upload(request):
             created=plan.counts.get("create", 0),
             updated=plan.counts.get("update", 0),
             unchanged=plan.counts.get("unchanged", 0),
-            errors=[issue.__dict__ for issue in plan.issues],
+            errors=importing.errors_kept(plan.issues, settings.IMPORT_ERRORS_KEPT),
         )
+        if plan.issues:
+            staging.stash_as(f"import-errors-{job.pk}", importing.errors_xlsx(plan.issues))
         token = staging.stash(content) if plan.ok else ""
         if token is None:
             messages.error(request, CANNOT_KEEP_FILE)
@@ -337,6 +346,20 @@ def import_apply(request, pk: int):
 def import_detail(request, pk: int):
     job = get_object_or_404(LedgerImport, pk=pk, user=request.user)
     return render(request, "ledgers/import_detail.html", {"job": job})
+
+
+@require_GET
+def import_errors(request, pk: int):
+    """Every problem of a previewed file as an .xlsx (row, column, why); kept for a day."""
+    job = get_object_or_404(LedgerImport, pk=pk, user=request.user)
+    content = staging.fetch(f"import-errors-{job.pk}")
+    if content is None:
+        raise Http404
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.xlsx"'
+    return response
 
 
 @require_GET

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import conflicts, crypto, national_id, phone, validators
 from .models import Member, MembershipDecision, Organisation
-from .selectors import member_branch_choices, organisations_visible_to
+from .selectors import member_branch_choices, members_editable_by, organisations_visible_to
 
 
 class DateInput(forms.DateInput):
@@ -12,6 +12,12 @@ class DateInput(forms.DateInput):
 
     def __init__(self, **kwargs):
         super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+CANNOT_REGISTER_HERE = _(
+    "This ID number cannot be registered here. The county organisation department has been "
+    "notified and will contact you."
+)
 
 
 class MemberForm(forms.ModelForm):
@@ -49,8 +55,12 @@ class MemberForm(forms.ModelForm):
 
     field_order = ["name", "national_id_input"]
 
+    # The member outside the user's scope who already holds the number typed (see the view).
+    held_elsewhere: Member | None = None
+
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         self.fields["home_branch"].queryset = member_branch_choices(user=user)
         if self.instance.pk:
             self.fields["national_id_input"].help_text = _(
@@ -82,11 +92,18 @@ class MemberForm(forms.ModelForm):
         duplicates = Member.objects.filter(national_id_digest__in=crypto.digests(number))
         if self.instance.pk:
             duplicates = duplicates.exclude(pk=self.instance.pk)
-        if duplicates.exists():
+        duplicate = duplicates.first()
+        if duplicate is None:
+            return number
+        if members_editable_by(self.user).filter(pk=duplicate.pk).exists():
             raise forms.ValidationError(
-                _("A member with this ID number is already registered."), code="duplicate"
+                _("A member with this ID number is already registered here: %(name)s.")
+                % {"name": duplicate.name},
+                code="duplicate",
             )
-        return number
+        # Held outside the user's scope: say no more than that (no existence oracle).
+        self.held_elsewhere = duplicate
+        raise forms.ValidationError(CANNOT_REGISTER_HERE, code="held_elsewhere")
 
     def clean_phone(self) -> str:
         return phone.validate(self.cleaned_data["phone"])

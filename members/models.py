@@ -143,7 +143,13 @@ class Member(models.Model):
 
     @property
     def national_id_masked(self) -> str:
+        """What the home side sees (the full number is one logged click away)."""
         return national_id.mask(self.national_id)
+
+    @property
+    def national_id_tail(self) -> str:
+        """What a hosting side sees: the last four characters only."""
+        return national_id.mask_tail(self.national_id)
 
     def clean(self) -> None:
         errors: dict[str, list] = {}
@@ -223,6 +229,11 @@ class SensitiveAccess(models.Model):
         EXPORT_LEDGER = "export_ledger", _("Exported a ledger")
         EXPORT_REPORT = "export_report", _("Exported a dashboard or report")
         VIEW_CONDUCT_NOTE = "view_conduct_note", _("Opened a note on thought and conduct")
+        SEARCH_NATIONAL_ID = "search_national_id", _("Searched by a full national ID number")
+        DUPLICATE_REGISTRATION = (
+            "duplicate_registration",
+            _("Tried to register a number held elsewhere"),
+        )
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("user")
@@ -487,3 +498,42 @@ class CorrectionTerm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} {self.condition} → {self.ends_on}"
+
+
+class DuplicateRegistration(models.Model):
+    """Someone tried to register (by hand or by import) an ID number that belongs to a member
+    outside their scope. The secretary learns only that the number cannot be registered
+    there; the reviewers who see both sides get the case (no existence oracle)."""
+
+    class Source(models.TextChoices):
+        FORM = "form", _("New-member form")
+        IMPORT = "import", _("Ledger import")
+
+    attempted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("registering organisation"),
+    )
+    existing_member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="+", verbose_name=_("member registered")
+    )
+    source = models.CharField(_("where"), max_length=10, choices=Source.choices)
+    name_given = models.CharField(_("name given"), max_length=50, blank=True)
+    at = models.DateTimeField(_("time"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolution = models.CharField(_("how it was settled"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("duplicate registration attempt")
+        verbose_name_plural = _("duplicate registration attempts")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d} {self.organisation} → {self.existing_member}"

@@ -57,6 +57,14 @@ def validate(value: str) -> str:
     return number
 
 
+def mask_tail(number: str) -> str:
+    """330102199001011234 -> **************1234: what a hosting side sees. With neither region
+    nor birth date, no list of candidates can be drawn up to try in a search."""
+    if not number:
+        return ""
+    return "*" * (len(number) - 4) + number[-4:]
+
+
 def mask(number: str) -> str:
     """330102199001011234 -> 330102**********34 (region and last two characters only)."""
     if not number:

@@ -13,7 +13,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from . import crypto, national_id
+from . import national_id
 from .models import Member, Organisation, StaffAssignment
 from .name_search import filter_by_name
 from .steps import StepRefused
@@ -237,13 +237,14 @@ def member_search(
     status: str = "",
     sort: str = "name",
 ) -> QuerySet[Member]:
-    """Search by name, phone, or exact ID number (through its digest), with filters."""
+    """Search by name or phone, with filters. A full ID number is not searched here (it would
+    sit in the address bar and the logs): see `looks_like_national_id` and the logged search
+    `services.member_find_by_national_id`."""
     members = members_visible_to(user).select_related("home_branch")
     query = query.strip()
     if query:
-        number = national_id.normalise(query)
-        if len(number) == 18 and number[:17].isdigit():
-            members = members.filter(national_id_digest__in=crypto.digests(number))
+        if looks_like_national_id(query):
+            members = members.none()
         elif PHONE_QUERY.match(query):
             members = members.filter(phone__contains=query.replace(" ", ""))
         else:
@@ -255,6 +256,22 @@ def member_search(
     if status:
         members = members.filter(status=status)
     return members.order_by(*member_order(sort))
+
+
+def home_side_ids(*, user, members: list[Member]) -> set[int]:
+    """Which of these members the user holds (and may see more of their ID number)."""
+    if sees_everything(user):
+        return {member.pk for member in members}
+    return set(
+        members_editable_by(user)
+        .filter(pk__in=[member.pk for member in members])
+        .values_list("pk", flat=True)
+    )
+
+
+def looks_like_national_id(query: str) -> bool:
+    number = national_id.normalise(query)
+    return len(number) == 18 and number[:17].isdigit()
 
 
 def member_order(sort: str) -> tuple[str, ...]:
@@ -373,3 +390,24 @@ def organisation_from_query(request, name: str = "org") -> Organisation | None:
     if not pk.isdigit():
         raise Http404
     return organisation_get(user=request.user, pk=int(pk))
+
+
+def can_review(user) -> bool:
+    """A reviewer (committee or county) or an administrator."""
+    assignment = assignment_of(user)
+    return sees_everything(user) or (
+        assignment is not None and assignment.role == StaffAssignment.Role.REVIEWER
+    )
+
+
+def duplicate_cases_visible_to(user) -> QuerySet:
+    """Attempts to register a number held elsewhere, for the reviewers who see both sides (the
+    registering organisation and the member's home branch); nobody else."""
+    from .models import DuplicateRegistration
+
+    if not can_review(user):
+        return DuplicateRegistration.objects.none()
+    visible = organisations_visible_to(user)
+    return DuplicateRegistration.objects.filter(
+        organisation__in=visible, existing_member__home_branch__in=visible
+    ).select_related("attempted_by", "organisation", "existing_member__home_branch")

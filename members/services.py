@@ -1,7 +1,7 @@
 """Writes. Views and tasks call these; they record who acted (history, access log)."""
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from axes.models import AccessAttempt
 from django.conf import settings
@@ -10,9 +10,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import conflicts, periods
-from .models import Alert, AlertAction, CorrectionTerm, Member, MembershipDecision, SensitiveAccess
-from .selectors import require_editable
+from . import conflicts, crypto, national_id, periods
+from .models import (
+    Alert,
+    AlertAction,
+    CorrectionTerm,
+    DuplicateRegistration,
+    Member,
+    MembershipDecision,
+    Organisation,
+    SensitiveAccess,
+)
+from .selectors import members_editable_by, require_editable
 from .steps import StepRefused
 
 logger = logging.getLogger(__name__)
@@ -191,3 +200,64 @@ def correction_term_open(
     )
     Alert.objects.filter(pk=alert.pk, state=Alert.State.OPEN).update(state=Alert.State.ACKNOWLEDGED)
     return term
+
+
+# --- the full ID number: exact search and duplicates, without an oracle ---------------------
+
+
+def member_find_by_national_id(*, actor, number: str, ip_address: str | None) -> Member | None:
+    """Exact search by a full ID number, only among the members whose full number the actor may
+    already see (the home side). Rate-limited per user and logged like a reveal: a masked
+    number and a birth date cannot be completed by trying the candidates here."""
+    since = timezone.now() - timedelta(hours=1)
+    done = SensitiveAccess.objects.filter(
+        user=actor, action=SensitiveAccess.Action.SEARCH_NATIONAL_ID, at__gte=since
+    ).count()
+    if done >= settings.NATIONAL_ID_SEARCH_PER_HOUR:
+        raise StepRefused(
+            _("Too many searches by ID number in the last hour (%(n)d). Try again later.")
+            % {"n": settings.NATIONAL_ID_SEARCH_PER_HOUR}
+        )
+    found = (
+        members_editable_by(actor)
+        .filter(national_id_digest__in=crypto.digests(national_id.normalise(number)))
+        .first()
+    )
+    SensitiveAccess.objects.create(
+        user=actor,
+        member=found,
+        action=SensitiveAccess.Action.SEARCH_NATIONAL_ID,
+        ip_address=ip_address,
+        detail="found" if found else "not found",
+    )
+    return found
+
+
+def duplicate_registration_record(
+    *, actor, organisation: Organisation, held: list[tuple[int, str]], source: str
+) -> list[DuplicateRegistration]:
+    """Numbers held outside the actor's scope, as (member id, name given): a case each for the
+    reviewers above both sides, and a line each in the access log. Its own transaction, so a
+    refused form or import still records them."""
+    if not held:
+        return []
+    with transaction.atomic():
+        SensitiveAccess.objects.bulk_create(
+            SensitiveAccess(
+                user=actor,
+                member_id=member_id,
+                action=SensitiveAccess.Action.DUPLICATE_REGISTRATION,
+                detail=f"{organisation.name} ({source})"[:200],
+            )
+            for member_id, _name in held
+        )
+        return DuplicateRegistration.objects.bulk_create(
+            DuplicateRegistration(
+                attempted_by=actor,
+                organisation=organisation,
+                existing_member_id=member_id,
+                source=source,
+                name_given=name[:50],
+            )
+            for member_id, name in held
+        )

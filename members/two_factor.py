@@ -83,9 +83,7 @@ def end_other_sessions(*, user, keep: str | None) -> int:
     """Log the user out everywhere else: a session opened before the second factor was set up
     (perhaps by whoever knew the password) must not outlive it."""
     ended = 0
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).exclude(
-        session_key=keep
-    ):
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).exclude(session_key=keep):
         if session.get_decoded().get("_auth_user_id") == str(user.pk):
             session.delete()
             ended += 1

@@ -7,6 +7,8 @@ app_name = "members"
 urlpatterns = [
     path("members/", views.member_list, name="list"),
     path("members/new/", views.member_create, name="create"),
+    path("members/find-by-id/", views.member_find_by_id, name="find_by_id"),
+    path("members/duplicates/", views.duplicate_cases, name="duplicate_cases"),
     path("members/<int:pk>/", views.member_detail, name="detail"),
     path("members/<int:pk>/edit/", views.member_edit, name="edit"),
     path(

@@ -1,18 +1,20 @@
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
 from .forms import DecisionForm, MemberFilterForm, MemberForm
-from .models import EmailPreference, Organisation
+from .models import DuplicateRegistration, EmailPreference, Organisation
 from .pagination import keyset_page
 from .rules import rule_book_entries
 from .sections import render_member_sections
-from .steps import client_address, step_view
+from .steps import StepRefused, client_address, step_view
 
 
 @require_GET
@@ -42,8 +44,67 @@ def member_list(request):
     return render(
         request,
         "members/member_list.html",
-        {"form": form, "page": page, "query_string": query_string.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "query_string": query_string.urlencode(),
+            # A full ID number typed into the name search: pointed to the logged search.
+            "id_query": selectors.looks_like_national_id(filters.get("q", "")),
+            # Rows whose full number the user holds; hosted members show four characters.
+            "home_side": selectors.home_side_ids(user=request.user, members=list(page)),
+            "find_form": FindByIdForm(),
+        },
     )
+
+
+class NotEchoedInput(forms.TextInput):
+    """The number typed is never written back into the page (nor its cache or history)."""
+
+    def format_value(self, value):
+        return None
+
+
+class FindByIdForm(forms.Form):
+    number = forms.CharField(
+        label=gettext_lazy("Full national ID number"),
+        max_length=30,
+        widget=NotEchoedInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+def member_find_by_id(request):
+    """Exact search by a full ID number: a POST (never in an address bar or a log line), among
+    the members whose full number the user may see, rate-limited and in the access log."""
+    form = FindByIdForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            found = services.member_find_by_national_id(
+                actor=request.user,
+                number=form.cleaned_data["number"],
+                ip_address=client_address(request),
+            )
+        except StepRefused as refused:
+            form.add_error(None, refused.messages)
+        else:
+            if found is not None:
+                return redirect("members:detail", pk=found.pk)
+            form.add_error(
+                "number",
+                _(
+                    "No member of your organisation has this ID number. (Members hosted from "
+                    "elsewhere are found by name.)"
+                ),
+            )
+    return render(request, "members/find_by_id.html", {"form": form})
+
+
+@require_GET
+def duplicate_cases(request):
+    """Attempts to register a number held elsewhere, for the reviewers above both sides."""
+    if not selectors.can_review(request.user):
+        raise Http404
+    cases = selectors.duplicate_cases_visible_to(request.user)[:200]
+    return render(request, "members/duplicate_cases.html", {"cases": cases})
 
 
 @require_GET
@@ -72,12 +133,25 @@ def member_reveal_national_id(request, pk: int):
     )
 
 
+def _report_duplicate(request, form: MemberForm) -> None:
+    if form.held_elsewhere is not None:
+        services.duplicate_registration_record(
+            actor=request.user,
+            organisation=form.cleaned_data.get("home_branch")
+            or selectors.scope_root_of(request.user),
+            held=[(form.held_elsewhere.pk, form.data.get("name", ""))],
+            source=DuplicateRegistration.Source.FORM,
+        )
+
+
 def member_create(request):
     form = MemberForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        member = services.member_save(member=form.instance, actor=request.user)
-        messages.success(request, _("Member %(name)s added.") % {"name": member.name})
-        return redirect("members:detail", pk=member.pk)
+    if request.method == "POST":
+        if form.is_valid():
+            member = services.member_save(member=form.instance, actor=request.user)
+            messages.success(request, _("Member %(name)s added.") % {"name": member.name})
+            return redirect("members:detail", pk=member.pk)
+        _report_duplicate(request, form)
     return render(request, "members/member_form.html", {"form": form})
 
 
@@ -96,6 +170,8 @@ def member_edit(request, pk: int):
         else:
             messages.success(request, _("Changes to %(name)s saved.") % {"name": member.name})
             return redirect("members:detail", pk=member.pk)
+    elif request.method == "POST":
+        _report_duplicate(request, form)
     return render(
         request,
         "members/member_form.html",

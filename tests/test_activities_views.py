@@ -93,7 +93,7 @@ def test_roster_page_includes_hosted_members(client, life):
     assert "流入丙" in html and life.branch_b.name in html  # marked with its home branch
     assert "丙村党员" not in html
     # Certificate rules: the hosted member takes part but does not vote or stand here.
-    assert html.count('class="status no-vote"') == 1
+    assert html.count('class="no-vote"') == 1
 
 
 def test_recording_an_activity_creates_its_attendance(client, life):

@@ -2,7 +2,7 @@ from django.db import connection
 
 from members import crypto
 from members.models import Member
-from members.selectors import member_search
+from members.services import member_find_by_national_id
 
 
 def test_the_database_column_never_holds_the_clear_number(county):
@@ -37,8 +37,10 @@ def test_exact_id_search_goes_through_the_digest(county):
     wanted = county.member(county.branch_a, name="李四")
     county.member(county.branch_a, name="王五")
     admin = county.user("root", county.county, "administrator")
-    found = member_search(user=admin, query=wanted.national_id.lower())
-    assert list(found) == [wanted]
+    found = member_find_by_national_id(
+        actor=admin, number=wanted.national_id.lower(), ip_address=None
+    )
+    assert found == wanted
 
 
 def test_old_keys_still_decrypt_after_a_new_key_is_added(county, settings):

@@ -66,7 +66,7 @@ def test_search_by_another_branchs_id_number_finds_nothing(client, two_branches)
 def test_filtering_by_a_branch_out_of_scope_is_refused(client, two_branches):
     client.force_login(two_branches.sec_a)
     response = client.get(reverse("members:list"), {"branch": two_branches.branch_b.pk})
-    assert "丙党员" not in [member.name for member in response.context["page"]]
+    assert response.status_code == 404  # refused, not silently ignored (#15)
 
 
 def test_reviewer_sees_their_subtree_only(two_branches):
