@@ -135,6 +135,8 @@ def test_permission_matrix(name, case, role, scenario, client, db, settings):
 
     response = client.get(url, query)
     _expect(response, case.get[role], url=url, method="GET", role=role)
+    # No page or export is kept by a browser or a proxy (#15).
+    assert "no-store" in response.get("Cache-Control", ""), f"GET {url} as {role}: cacheable"
     if response.status_code == 200:
         _check_body(response, role=role, case=case, url=url, scenario=scenario)
 
