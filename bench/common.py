@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Count
 from django.db.models.functions import Left
 
-from members.models import Member, Organisation, StaffAssignment
+from members.models import Organisation, StaffAssignment
 from members.pagination import cursor_after
 from members.selectors import member_order, members_visible_to
 
@@ -109,7 +109,6 @@ def pages_for(user: User) -> dict[str, str]:
         "member list, page 1": "/members/",
         "member list, last page": f"/members/?after={quote(last_cursor)}",
         "name search": f"/members/?q={prefix}",
-        "exact ID search": f"/members/?q={Member.objects.get(pk=someone.pk).national_id}",
         "member detail": f"/members/{(mobile or someone).pk}/",
         "outflow ledger": "/ledger/?side=outflow",
         "alert inbox": "/alerts/",

@@ -30,7 +30,6 @@ WEIGHTS = {
     "member list, page 1": 4,
     "member list, last page": 1,
     "name search": 2,
-    "exact ID search": 2,
     "member detail": 4,
     "outflow ledger": 2,
     "alert inbox": 2,
