@@ -486,3 +486,25 @@ def test_the_dashboard_counts_lost_contact_as_the_rule_does(away):
     assert away.member_away not in ledger_rules.lost_contact(TODAY)
     lost = dashboard._lost_contact(away.county.path, TODAY)
     assert not lost.filter(member=away.member_away).exists()
+
+
+@pytest.mark.parametrize(("start", "months", "end"), [p for p in PERIODS if p[1] == 6])
+def test_the_half_yearly_contact_abroad_has_the_same_boundary(away, start, months, end):
+    away.episode.mobility_type = "abroad"
+    away.episode.save()
+    _contact(away, start)
+    assert away.member_away not in ledger_rules.overseas_not_contacted(end)
+    assert away.member_away in ledger_rules.overseas_not_contacted(end + timedelta(days=1))
+
+
+@pytest.mark.parametrize(("start", "months", "end"), [p for p in PERIODS if p[1] == 6])
+def test_the_member_page_names_the_day_the_rule_starts_flagging(away, client, start, months, end):
+    """The member page (Python) says from which day the member counts as 失联; the rule (SQL)
+    flags from exactly that day."""
+    _contact(away, start)
+    client.force_login(away.sec)
+    section = client.get(reverse("members:detail", args=[away.member_away.pk])).content.decode()
+    first_day = end + timedelta(days=1)
+    assert first_day.isoformat() in section
+    assert away.member_away not in ledger_rules.lost_contact(first_day - timedelta(days=1))
+    assert away.member_away in ledger_rules.lost_contact(first_day)
