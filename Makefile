@@ -114,6 +114,7 @@ bench-load: $(VENV)/.installed-bench
 bench-import: $(VENV)/.installed-bench
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python -m bench.import_export_bench --rows $(BENCH_IMPORT_ROWS) --repeat 3 --export-rows $(BENCH_EXPORT_ROWS)
+	DATABASE_URL=$(BENCH_URL) $(BIN)/python -m bench.import_export_bench --preview-at-limit
 
 ## bench-writes: secretaries writing to the same members at once; then every write is checked
 # On its own database, liudong_bench_writes, made afresh (not BENCH_DB).

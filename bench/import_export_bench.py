@@ -327,6 +327,33 @@ def import_benchmark(content: bytes, rows: int, *, profile: bool, repeat: int = 
     }
 
 
+def preview_at_limit(*, seed: int, over: int) -> dict:
+    """Peak memory of a preview at the row limit (IMPORT_MAX_ROWS), and of a file `over` rows
+    longer, which is refused while reading. Run in a process of its own (ru_maxrss only grows)."""
+    from django.conf import settings
+
+    from ledgers.importing import plan_import
+
+    limit = settings.IMPORT_MAX_ROWS
+    user, _branch = fresh_tree()
+    results = {"limit": limit}
+    for label, rows in (("at_limit", limit), ("over_limit", limit + over)):
+        content = ledger_xlsx(rows, seed=seed)
+        before = rss_mib()
+        started = time.perf_counter()
+        plan = plan_import(content=content, file_name="bench.xlsx", user=user)
+        results[label] = {
+            "rows": rows,
+            "file_mib": round(len(content) / 2**20, 2),
+            "seconds": round(time.perf_counter() - started, 3),
+            "refused": bool(plan.file_issues),
+            "peak_rss_mib": round(rss_mib()),
+            "rss_before_mib": round(before),
+        }
+        del plan, content
+    return results
+
+
 def _resource_dataset(content: bytes, rows: int, branch_id: int):
     """The same sheet for a plain ModelResource: headers renamed to fields, values mapped."""
     import tablib
@@ -447,6 +474,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=20261101)
     parser.add_argument("--force", action="store_true", help="run on any database")
+    parser.add_argument(
+        "--preview-at-limit",
+        action="store_true",
+        help="only the memory of a preview at IMPORT_MAX_ROWS and of a longer file (issue #15)",
+    )
     args = parser.parse_args(argv)
 
     setup_django()
@@ -460,6 +492,21 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+
+    if args.preview_at_limit:
+        found = preview_at_limit(seed=args.seed, over=100_000)
+        for label in ("at_limit", "over_limit"):
+            part = found[label]
+            print(
+                f"preview of {part['rows']} rows ({part['file_mib']} MiB .xlsx): "
+                f"{part['seconds']} s, peak RSS {part['peak_rss_mib']} MiB"
+                + (", refused while reading" if part["refused"] else "")
+            )
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        stored["preview_at_limit"] = found | {"when": datetime.now().isoformat(timespec="seconds")}
+        RESULTS.write_text(json.dumps(stored, ensure_ascii=False, indent=2) + "\n")
+        return 0
 
     results: dict = {
         "database": f"{connection.vendor} {name}",

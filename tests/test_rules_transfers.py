@@ -671,7 +671,9 @@ def test_demo_shows_received_letters_abroad_purposes_and_a_deferral(db):
 # --- alerts follow the evidence the same day ----------------------------------------------------
 
 
-def test_starting_the_transfer_closes_the_alert_at_once(people, django_capture_on_commit_callbacks):
+def test_starting_the_transfer_closes_the_alert_at_once(
+    people, django_capture_on_commit_callbacks, eager_celery
+):
     from members import scanning
     from members.models import Alert
 
@@ -688,7 +690,9 @@ def test_starting_the_transfer_closes_the_alert_at_once(people, django_capture_o
     assert alert.closed_at is not None and alert.close_reason == "condition_cleared"
 
 
-def test_recording_a_deferral_closes_the_alert_at_once(people, django_capture_on_commit_callbacks):
+def test_recording_a_deferral_closes_the_alert_at_once(
+    people, django_capture_on_commit_callbacks, eager_celery
+):
     from members import scanning
     from members.models import Alert
 
