@@ -3,9 +3,11 @@
 from datetime import date
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members.models import Member, Organisation, StaffAssignment
+from members.access_log import log_sensitive_access
+from members.models import Member, Organisation, SensitiveAccess, StaffAssignment
 from members.selectors import (
     assignment_of,
     members_editable_by,
@@ -18,7 +20,7 @@ from members.services import evidence_changed
 from members.steps import StepRefused
 from transfers.models import MobilityEpisode
 
-from .models import CensusCampaign, ContactAttempt, FiveClearsItem, LedgerRecord
+from .models import CensusCampaign, ContactAttempt, FiveClearsItem, LedgerExport, LedgerRecord
 
 
 def _record_for_update(member: Member) -> LedgerRecord:
@@ -115,3 +117,37 @@ def campaign_close(*, actor, campaign: CensusCampaign, on: date) -> CensusCampai
     campaign.closed_on = on
     campaign.save(update_fields=["closed_on"])
     return campaign
+
+
+def ledger_export_start(
+    *, actor, file_format: str, query: dict, total: int, ip_address: str | None
+) -> LedgerExport:
+    """A large export for the worker: logged, the job committed, then the task sent.
+
+    The task goes out on commit, never before: a worker quicker than the request's
+    transaction would not find the job (tests/test_export_race.py). If the broker cannot take
+    it, the job is marked failed at once.
+    """
+    with transaction.atomic():
+        log_sensitive_access(
+            user=actor, action=SensitiveAccess.Action.EXPORT_LEDGER, ip_address=ip_address
+        )
+        job = LedgerExport.objects.create(
+            user=actor,
+            file_format=file_format,
+            filters=query,
+            status=LedgerExport.Status.RUNNING,
+            rows_total=total,
+        )
+        transaction.on_commit(lambda: _send_export(job.pk))
+    job.refresh_from_db()
+    return job
+
+
+def _send_export(job_id: int) -> None:
+    from . import tasks  # tasks use the forms and selectors, which use these services
+
+    if not tasks.enqueue(tasks.export_ledger, job_id):
+        LedgerExport.objects.filter(pk=job_id).update(
+            status=LedgerExport.Status.FAILED, finished_at=timezone.now()
+        )

@@ -117,35 +117,33 @@ def ledger(request):
 
 
 @require_GET
+@transaction.non_atomic_requests  # the job must be committed before the worker looks for it
 def ledger_export(request, file_format: str):
     if file_format not in ("xlsx", "csv"):
         raise Http404
     _form, filters, rows = _ledger_query(request, life=False)
     side = filters["side"]
     total = rows.count()
-    SensitiveAccess.objects.create(
+    if total > settings.EXPORT_BACKGROUND_ROWS:
+        job = services.ledger_export_start(
+            actor=request.user,
+            file_format=file_format,
+            query=request.GET.dict(),
+            total=total,
+            ip_address=client_address(request),
+        )
+        if job.status == LedgerExport.Status.FAILED:
+            messages.error(request, BACKGROUND_UNAVAILABLE)
+        else:
+            messages.info(
+                request, _("A large export runs in the background; it appears here when ready.")
+            )
+        return redirect("ledgers:jobs")
+    log_sensitive_access(
         user=request.user,
         action=SensitiveAccess.Action.EXPORT_LEDGER,
         ip_address=client_address(request),
     )
-    if total > settings.EXPORT_BACKGROUND_ROWS:
-        job = LedgerExport.objects.create(
-            user=request.user,
-            file_format=file_format,
-            filters=request.GET.dict(),
-            status=LedgerExport.Status.RUNNING,
-            rows_total=total,
-        )
-        if tasks.enqueue(tasks.export_ledger, job.pk):
-            messages.info(
-                request, _("A large export runs in the background; it appears here when ready.")
-            )
-        else:
-            LedgerExport.objects.filter(pk=job.pk).update(
-                status=LedgerExport.Status.FAILED, finished_at=timezone.now()
-            )
-            messages.error(request, BACKGROUND_UNAVAILABLE)
-        return redirect("ledgers:jobs")
     episodes = rows.iterator(chunk_size=2000)
     full_ids = side != "inflow"  # the hosting side sees masked ID numbers, as on the page
     if file_format == "xlsx":

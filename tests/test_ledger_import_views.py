@@ -133,7 +133,7 @@ def test_an_expired_upload_asks_to_upload_again(secretary_client, county):
 
 
 def test_a_large_export_runs_as_a_task_and_is_downloaded_later(
-    secretary_client, county, settings, eager_celery
+    secretary_client, county, settings, eager_celery, django_capture_on_commit_callbacks
 ):
     upload_response = upload(secretary_client, [row(1, "张一")])
     secretary_client.post(
@@ -141,7 +141,8 @@ def test_a_large_export_runs_as_a_task_and_is_downloaded_later(
         {"token": upload_response.context["token"]},
     )
     settings.EXPORT_BACKGROUND_ROWS = 0
-    response = secretary_client.get(reverse("ledgers:export", args=["xlsx"]))
+    with django_capture_on_commit_callbacks(execute=True):  # the task goes out on commit
+        response = secretary_client.get(reverse("ledgers:export", args=["xlsx"]))
     assert response.url == reverse("ledgers:jobs")
     job = LedgerExport.objects.get()
     assert job.status == "ready"
