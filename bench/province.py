@@ -147,6 +147,9 @@ def fill(*, members: int, seed: int = 1) -> dict:
                 "工人",
                 rng.random() < 0.5,
                 "",
+                "study" if kind == "abroad" else "",  # abroad_purpose: art. 24 applies
+                "",
+                "",
             )
 
     copy_rows(
@@ -164,6 +167,9 @@ def fill(*, members: int, seed: int = 1) -> dict:
             "occupation",
             "is_fixed_place",
             "end_reason",
+            "abroad_purpose",
+            "transfer_deferred_reason",
+            "transfer_deferred_note",
         ],
         episode_rows(),
     )
