@@ -81,14 +81,15 @@ def _candidates(what: str, window: date) -> QuerySet[Member]:
     return members
 
 
-def _excused_in(what: str, window: date, this_month: date) -> Q:
-    """Members with an excuse touching a month from `window` up to last month."""
+def _excuses(what: str, window: date, this_month: date) -> list[Exists]:
+    """Each kind of excuse touching a month from `window` up to last month, as its own EXISTS
+    (two NOT EXISTS become two anti-joins; NOT (A OR B) would be a subplan per member)."""
     reasons = GoodReason.objects.filter(
         member=OuterRef("pk"), ends_on__gte=window, starts_on__lt=this_month
     )
     if what != LIFE:
         reasons = reasons.exclude(kind__in=GoodReason.LIFE_ONLY)
-    excused = Q(Exists(reasons))
+    excuses = [Exists(reasons)]
     if what == LIFE:
         absences = Attendance.objects.filter(
             member=OuterRef("pk"),
@@ -96,8 +97,8 @@ def _excused_in(what: str, window: date, this_month: date) -> Q:
             activity__held_on__gte=window,
             activity__held_on__lt=this_month,
         )
-        excused |= Q(Exists(absences))
-    return excused
+        excuses.append(Exists(absences))
+    return excuses
 
 
 def flagged(what: str, months: int, today: date) -> QuerySet[Member]:
@@ -105,11 +106,16 @@ def flagged(what: str, months: int, today: date) -> QuerySet[Member]:
     this_month = first_of_month(today)
     window = month_add(this_month, -months)
     candidates = _candidates(what, window)
-    excused = _excused_in(what, window, this_month)
-    plain = candidates.exclude(excused)
+    excuses = _excuses(what, window, this_month)
+    plain = candidates
+    for excuse in excuses:
+        plain = plain.exclude(excuse)
+    excused = set()
+    for excuse in excuses:
+        excused.update(candidates.filter(excuse).values_list("pk", flat=True))
     counted = [
         member.pk
-        for member in candidates.filter(excused).select_related("baseline")
+        for member in Member.objects.filter(pk__in=excused).select_related("baseline")
         if len(count(member, what, today).counted) >= months
     ]
     if not counted:
