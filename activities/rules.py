@@ -23,10 +23,10 @@ def _months() -> tuple[int, int]:
     return settings.SELF_WITHDRAWAL_WARNING_MONTHS, settings.SELF_WITHDRAWAL_MONTHS
 
 
-def _warning_only(what: str, today: date) -> QuerySet[Member]:
+def _warning_only(what: str, today: date, among: list[int] | None) -> QuerySet[Member]:
     warning, serious = _months()
-    return withdrawal.flagged(what, warning, today).exclude(
-        pk__in=withdrawal.flagged(what, serious, today).values("pk")
+    return withdrawal.flagged(what, warning, today, among=among).exclude(
+        pk__in=withdrawal.flagged(what, serious, today, among=among).values("pk")
     )
 
 
@@ -50,8 +50,8 @@ COUNTING = _(
     thresholds=("SELF_WITHDRAWAL_WARNING_MONTHS", "ACTIVITIES_TRACKING_START"),
     counting=COUNTING,
 )
-def no_life_3_months(today: date) -> QuerySet[Member]:
-    return _warning_only(withdrawal.LIFE, today)
+def no_life_3_months(today: date, among: list[int] | None = None) -> QuerySet[Member]:
+    return _warning_only(withdrawal.LIFE, today, among)
 
 
 @rule(
@@ -69,8 +69,8 @@ def no_life_3_months(today: date) -> QuerySet[Member]:
     counting=COUNTING,
     correctable=True,
 )
-def no_life_6_months(today: date) -> QuerySet[Member]:
-    return withdrawal.flagged(withdrawal.LIFE, settings.SELF_WITHDRAWAL_MONTHS, today)
+def no_life_6_months(today: date, among: list[int] | None = None) -> QuerySet[Member]:
+    return withdrawal.flagged(withdrawal.LIFE, settings.SELF_WITHDRAWAL_MONTHS, today, among=among)
 
 
 @rule(
@@ -87,8 +87,8 @@ def no_life_6_months(today: date) -> QuerySet[Member]:
     thresholds=("SELF_WITHDRAWAL_WARNING_MONTHS", "DUES_TRACKING_START"),
     counting=COUNTING,
 )
-def dues_unpaid_3_months(today: date) -> QuerySet[Member]:
-    return _warning_only(withdrawal.DUES, today)
+def dues_unpaid_3_months(today: date, among: list[int] | None = None) -> QuerySet[Member]:
+    return _warning_only(withdrawal.DUES, today, among)
 
 
 @rule(
@@ -106,8 +106,8 @@ def dues_unpaid_3_months(today: date) -> QuerySet[Member]:
     counting=COUNTING,
     correctable=True,
 )
-def dues_unpaid_6_months(today: date) -> QuerySet[Member]:
-    return withdrawal.flagged(withdrawal.DUES, settings.SELF_WITHDRAWAL_MONTHS, today)
+def dues_unpaid_6_months(today: date, among: list[int] | None = None) -> QuerySet[Member]:
+    return withdrawal.flagged(withdrawal.DUES, settings.SELF_WITHDRAWAL_MONTHS, today, among=among)
 
 
 @rule(
@@ -125,8 +125,8 @@ def dues_unpaid_6_months(today: date) -> QuerySet[Member]:
     counting=COUNTING,
     correctable=True,
 )
-def assigned_work_undone(today: date) -> QuerySet[Member]:
-    return withdrawal.flagged(withdrawal.WORK, settings.SELF_WITHDRAWAL_MONTHS, today)
+def assigned_work_undone(today: date, among: list[int] | None = None) -> QuerySet[Member]:
+    return withdrawal.flagged(withdrawal.WORK, settings.SELF_WITHDRAWAL_MONTHS, today, among=among)
 
 
 @rule(

@@ -101,11 +101,16 @@ def _excuses(what: str, window: date, this_month: date) -> list[Exists]:
     return excuses
 
 
-def flagged(what: str, months: int, today: date) -> QuerySet[Member]:
-    """The members with `months` or more counted months of `what` (the rule's query)."""
+def flagged(
+    what: str, months: int, today: date, *, among: list[int] | None = None
+) -> QuerySet[Member]:
+    """The members with `months` or more counted months of `what` (the rule's query); with
+    `among`, only those members (a write's re-evaluation)."""
     this_month = first_of_month(today)
     window = month_add(this_month, -months)
     candidates = _candidates(what, window)
+    if among is not None:
+        candidates = candidates.filter(pk__in=among)
     excuses = _excuses(what, window, this_month)
     plain = candidates
     for excuse in excuses:

@@ -82,7 +82,9 @@ def contact_overdue(today: date) -> QuerySet[Member]:
     silent = silent_episodes(settings.CONTACT_WARNING_MONTHS, today).exclude(
         mobility_type=MobilityEpisode.Type.ABROAD
     )
-    return _members(silent).exclude(pk__in=lost_contact_episodes(today).values("member_id"))
+    # Correlated, so that one member's re-evaluation does not compute everyone's 失联.
+    lost = lost_contact_episodes(today).filter(member_id=OuterRef("pk"))
+    return _members(silent).exclude(Exists(lost))
 
 
 @rule(
@@ -217,6 +219,6 @@ def correction_term_ended(today: date) -> QuerySet[Member]:
             continue
         still |= Q(
             pk__in=ended.filter(condition=condition).values("member_id"),
-            id__in=condition_rule.members(today).values("pk"),
+            id__in=condition_rule.matching(today).values("pk"),
         )
     return Member.objects.filter(still)

@@ -5,6 +5,7 @@ one query, with the words a secretary needs: what it means, where the rule comes
 and what to do first. The nightly scan (issue #6) runs every registered rule.
 """
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -16,7 +17,8 @@ from django.utils.module_loading import autodiscover_modules
 
 from .models import Alert, Member
 
-RuleQuery = Callable[[date], QuerySet[Member]]
+# (today) -> members; a rule may also take `among` (member ids) to narrow its own work.
+RuleQuery = Callable[..., QuerySet[Member]]
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,15 @@ class Rule:
     counting: str | Promise = ""
     # Criticism and education on its alert opens a correction term (Reg. arts. 29-30).
     correctable: bool = False
+
+    def matching(self, today: date, *, among: list[int] | None = None) -> QuerySet[Member]:
+        """The members the rule flags today; with `among`, only those members. A rule that
+        takes `among` itself (one with a per-member step in Python) narrows its own work."""
+        if among is None:
+            return self.members(today)
+        if "among" in inspect.signature(self.members).parameters:
+            return self.members(today, among=among)
+        return self.members(today).filter(pk__in=among)
 
     @property
     def threshold_values(self) -> list[tuple[str, object]]:

@@ -61,7 +61,9 @@ def _apply_rule(
     member_ids: list[int] | None = None,
 ) -> dict[str, int]:
     """Run the rule's query once, compare with the open alerts, write only the differences."""
-    members = _in_scope(rule.members(today), member="", branches=branches, member_ids=member_ids)
+    members = _in_scope(
+        rule.matching(today, among=member_ids), member="", branches=branches, member_ids=None
+    )
     matched = set(members.values_list("pk", flat=True))
     with transaction.atomic():
         open_alerts = dict(

@@ -508,3 +508,31 @@ def test_the_member_page_names_the_day_the_rule_starts_flagging(away, client, st
     assert first_day.isoformat() in section
     assert away.member_away not in ledger_rules.lost_contact(first_day - timedelta(days=1))
     assert away.member_away in ledger_rules.lost_contact(first_day)
+
+
+def test_a_rule_narrowed_to_some_members_agrees_with_the_whole_rule(county, settings):
+    """A write re-evaluates only its members (`Rule.matching(among=...)`); each rule must then
+    find exactly what the full rule finds among them."""
+    from . import scan_data
+
+    settings.ACTIVITIES_TRACKING_START = settings.DUES_TRACKING_START = "2000-01-01"
+    scan_data.fill(county)
+    members = list(Member.objects.order_by("pk"))
+    secretary = county.secretary(county.branch_a, "sec-narrow")
+    activity_services.good_reason_record(
+        actor=secretary,
+        member=next(m for m in members if m.home_branch_id == county.branch_a.pk),
+        kind=GoodReason.Kind.ILLNESS,
+        starts_on=TODAY - relativedelta(months=4),
+        ends_on=TODAY,
+        note="住院",
+        approved_by="支部委员会",
+    )
+    some = [m.pk for m in members[::2]]
+    found = 0
+    for rule in registered_rules():
+        whole = set(rule.members(TODAY).values_list("pk", flat=True))
+        narrowed = set(rule.matching(TODAY, among=some).values_list("pk", flat=True))
+        assert narrowed == whole & set(some), rule.code
+        found += bool(narrowed)
+    assert found >= 4  # the data makes several rules flag some of these members
