@@ -50,6 +50,7 @@ def life(request, member) -> dict:
         row.linked = row.activity.branch_id in open_branches
     amount = selectors.dues_amount_for(member, today.year)
     owed, owed_total = selectors.arrears(member=member, today=today)
+    reasons = list(member.good_reasons.select_related("recorded_by"))
     return {
         "home": not member_is_hosted_for(user=request.user, member=member),
         "today": today,
@@ -69,8 +70,8 @@ def life(request, member) -> dict:
         "service_requests": list(member.service_requests.all()),
         "honours": list(member.honours.all()),
         "withdrawal": [
-            {"label": label, "count": withdrawal.count(member, what, today)}
+            {"label": label, "count": withdrawal.count(member, what, today, reasons=reasons)}
             for what, label in WITHDRAWAL_ROWS
         ],
-        "reasons": list(member.good_reasons.select_related("recorded_by")),
+        "reasons": reasons,
     }

@@ -174,11 +174,14 @@ def _anchor(member: Member, what: str) -> date | None:
     return first_of_month(last) if last else None
 
 
-def _excused_months(member: Member, what: str, first: date, last: date) -> dict[date, str]:
+def _excused_months(
+    member: Member, what: str, first: date, last: date, reasons: list[GoodReason] | None
+) -> dict[date, str]:
     excused: dict[date, str] = {}
-    reasons = member.good_reasons.filter(ends_on__gte=first, starts_on__lte=last)
+    if reasons is None:
+        reasons = list(member.good_reasons.filter(ends_on__gte=first, starts_on__lte=last))
     for reason in reasons:
-        if not reason.covers(what):
+        if not reason.covers(what) or reason.ends_on < first or reason.starts_on > last:
             continue
         for month in countable_months(max(reason.starts_on, first), min(reason.ends_on, last)):
             excused.setdefault(month, f"{reason.get_kind_display()}：{reason.note}")
@@ -194,8 +197,11 @@ def _excused_months(member: Member, what: str, first: date, last: date) -> dict[
     return excused
 
 
-def count(member: Member, what: str, today: date) -> Count:
-    """Which whole months count against `member` for `what`, and which were excused."""
+def count(
+    member: Member, what: str, today: date, *, reasons: list[GoodReason] | None = None
+) -> Count:
+    """Which whole months count against `member` for `what`, and which were excused.
+    `reasons`: the member's good reasons, when the caller has them already."""
     last_month = month_add(first_of_month(today), -1)
     anchor = _anchor(member, what)
     if what == WORK:
@@ -212,7 +218,7 @@ def count(member: Member, what: str, today: date) -> Count:
         first = max(starts)
     if first > last_month:
         return Count(since=first)
-    excused = _excused_months(member, what, first, month_add(last_month, 1))
+    excused = _excused_months(member, what, first, month_add(last_month, 1), reasons)
     result = Count(since=first)
     for month in countable_months(first, last_month):
         if month in excused:

@@ -59,8 +59,11 @@ class SignOfLife:
     what: str
 
 
-def signs_of_life(member: Member) -> list[SignOfLife]:
-    """The latest sign of life of each kind, latest first."""
+def signs_of_life(
+    member: Member, *, baseline: EvidenceBaseline | None | bool = False
+) -> list[SignOfLife]:
+    """The latest sign of life of each kind, latest first (`baseline`: the member's, if the
+    caller has looked it up already; None for none)."""
     found = []
     contact = (
         member.contacts.filter(reached=True).order_by("-on").values_list("on", "channel").first()
@@ -81,7 +84,8 @@ def signs_of_life(member: Member) -> list[SignOfLife]:
     paid = member.dues_payments.order_by("-paid_on").values_list("paid_on", flat=True).first()
     if paid:
         found.append(SignOfLife(paid, str(_("dues payment"))))
-    baseline = EvidenceBaseline.objects.filter(member=member).first()
+    if baseline is False:
+        baseline = EvidenceBaseline.objects.filter(member=member).first()
     if baseline is not None:
         for on, what in (
             (baseline.last_contact_on, _("last contact in the imported ledger")),
@@ -92,13 +96,22 @@ def signs_of_life(member: Member) -> list[SignOfLife]:
     return sorted(found, key=lambda sign: sign.on, reverse=True)
 
 
-def clock_start(member: Member, *, left_on: date | None = None) -> date | None:
+def clock_start(
+    member: Member,
+    *,
+    left_on: date | None = None,
+    signs: list[SignOfLife] | None = None,
+    baseline: EvidenceBaseline | None = None,
+) -> date | None:
     """The day the lost-contact clock runs from: the last sign of life, else the day they left
-    or Liudong's records started, whichever is later."""
-    starts = [sign.on for sign in signs_of_life(member)[:1]]
+    or Liudong's records started, whichever is later. `signs` and `baseline`, when the caller
+    has them already (the baseline is then looked up only if `signs` is not given)."""
+    if signs is None:
+        signs = signs_of_life(member)
+        baseline = EvidenceBaseline.objects.filter(member=member).first()
+    starts = [sign.on for sign in signs[:1]]
     if left_on:
         starts.append(left_on)
-    baseline = EvidenceBaseline.objects.filter(member=member).first()
     if baseline is not None:
         starts.append(baseline.since)
     return max(starts, default=None)

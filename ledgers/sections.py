@@ -76,15 +76,19 @@ def ledger(request, member) -> dict:
 def standing(request, member) -> dict:
     today = timezone.localdate()
     episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
-    start = evidence.clock_start(member, left_on=episode.left_on if episode else None)
+    baseline = EvidenceBaseline.objects.filter(member=member).first()
+    signs = evidence.signs_of_life(member, baseline=baseline)
+    start = evidence.clock_start(
+        member, left_on=episode.left_on if episode else None, signs=signs, baseline=baseline
+    )
     titles = {rule.code: rule.title for rule in registered_rules()}
     terms = list(member.correction_terms.select_related("opened_by"))
     for term in terms:
         term.rule_title = titles.get(term.condition, term.condition)
     return {
         "home": not member_is_hosted_for(user=request.user, member=member),
-        "signs": evidence.signs_of_life(member),
-        "baseline": EvidenceBaseline.objects.filter(member=member).first(),
+        "signs": signs,
+        "baseline": baseline,
         "clock_start": start if episode else None,
         "lost_from": (
             periods.months_after(start, settings.LOST_CONTACT_MONTHS) + timedelta(days=1)
