@@ -7,3 +7,7 @@ class ActivitiesConfig(AppConfig):
 
     name = "activities"
     verbose_name = _("Organisational life and dues")
+
+    def ready(self) -> None:
+        # Registered with members/: the life, dues and work rules and the member page's section.
+        from . import rules, sections  # noqa: F401

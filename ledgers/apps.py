@@ -8,6 +8,7 @@ class LedgersConfig(AppConfig):
     name = "ledgers"
     verbose_name = _("Five-clears ledger")
 
-    def ready(self):
-        # Registers the alert inbox's nightly counts for large subtrees (members.alerts).
-        from . import dashboard  # noqa: F401
+    def ready(self) -> None:
+        # Registered with members/: the contact and standing rules, the member page's ledger
+        # and standing sections, and the alert inbox's nightly counts for large subtrees.
+        from . import dashboard, rules, sections  # noqa: F401

@@ -1,4 +1,5 @@
-"""The registry of rules that flag members. Each app contributes its own in `rules.py`.
+"""The registry of rules that flag members. Each app contributes its own in `rules.py`,
+imported by its AppConfig.ready().
 
 A rule is a function `(today) -> QuerySet[Member]` that finds every matching member in
 one query, with the words a secretary needs: what it means, where the rule comes from,
@@ -13,7 +14,6 @@ from datetime import date
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.functional import Promise
-from django.utils.module_loading import autodiscover_modules
 
 from .models import Alert, Member
 
@@ -98,12 +98,11 @@ def rule(
 
 
 def registered_rules() -> list[Rule]:
-    autodiscover_modules("rules")
+    """Every rule the apps registered in their AppConfig.ready()."""
     return sorted(_rules.values(), key=lambda r: r.code)
 
 
 def rule_for(code: str) -> Rule | None:
-    registered_rules()
     return _rules.get(code)
 
 

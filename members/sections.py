@@ -1,6 +1,7 @@
 """Sections of the member page that other apps contribute (mobility, ledger, life...).
 
-An app registers a function in its own `sections.py`; `members/` never imports the apps.
+An app registers a function in its own `sections.py`, imported by its AppConfig.ready();
+`members/` never imports the apps.
 """
 
 from collections.abc import Callable
@@ -8,7 +9,6 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils.module_loading import autodiscover_modules
 
 from .models import Member
 
@@ -31,10 +31,6 @@ def member_section(*, slug: str, title: str, order: int, template: str):
         return context
 
     return register
-
-
-def autodiscover() -> None:
-    autodiscover_modules("sections")
 
 
 def render_member_sections(request: HttpRequest, member: Member) -> list[dict]:

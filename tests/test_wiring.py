@@ -1,0 +1,27 @@
+"""Issue #16, hidden wiring: each app registers its rules, member-page sections and hosting in
+its AppConfig.ready(), not because another module happens to import it."""
+
+from django.apps import apps
+
+from members import rules, sections, selectors
+
+
+def test_each_app_registers_its_rules_in_ready():
+    by_app = {}
+    for rule in rules.registered_rules():
+        by_app.setdefault(rule.members.__module__.split(".")[0], set()).add(rule.code)
+    assert {"lost_contact", "removal_due", "correction_term_ended"} <= by_app["ledgers"]
+    assert {"no_life_6_months", "dues_unpaid_6_months"} <= by_app["activities"]
+    assert {"receipt_overdue", "abroad_five_years"} <= by_app["transfers"]
+    assert "members" not in by_app  # the bottom layer flags nothing itself
+
+
+def test_the_registries_are_filled_at_start_up_by_the_apps_ready():
+    assert apps.ready
+    slugs = {section.slug for section in sections._sections}
+    assert {"ledger", "standing", "life"} <= slugs
+    from transfers.selectors import hosted_members
+
+    assert hosted_members in selectors._hosting
+    # registered_rules() only reads the registry: nothing is imported on the way.
+    assert "autodiscover" not in rules.registered_rules.__code__.co_names
