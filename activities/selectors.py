@@ -46,9 +46,9 @@ def activity_get(*, user, pk: int) -> Activity:
 
 def roster(branch: Organisation) -> QuerySet[Member]:
     """Who is on the attendance list: the branch's own active members and those it hosts."""
-    hosted = MobilityEpisode.objects.filter(
-        ended_on__isnull=True, inflow_organisation=branch
-    ).values("member_id")
+    hosted = (
+        MobilityEpisode.objects.current().filter(inflow_organisation=branch).values("member_id")
+    )
     return (
         Member.objects.filter(Q(home_branch=branch) | Q(pk__in=hosted), status=Member.Status.ACTIVE)
         .select_related("home_branch")

@@ -199,7 +199,7 @@ def evaluation_record(
     if side == Side.HOME and not home:
         raise StepRefused(_("Only the home branch records the home side's evaluation."))
     if side == Side.INFLOW:
-        episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+        episode = member.mobility_episodes.current().first()
         internal = episode.inflow_organisation if episode else None
         if internal is not None:
             if not organisation_in_scope(actor, internal):

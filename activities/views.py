@@ -458,7 +458,7 @@ def dues_payment_new(request, member_pk: int):
         if _home(request, member):
             initial["paid_to"] = member.home_branch_id
         else:
-            episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+            episode = member.mobility_episodes.current().first()
             if episode and choices.filter(pk=episode.inflow_organisation_id).exists():
                 initial["paid_to"] = episode.inflow_organisation_id
     form = DuesPaymentForm(request.POST or None, initial=initial, paid_to_choices=choices)

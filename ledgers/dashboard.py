@@ -92,19 +92,19 @@ def _members(path: str) -> QuerySet[Member]:
 
 
 def _mobile(path: str) -> QuerySet[MobilityEpisode]:
-    return MobilityEpisode.objects.filter(
-        ended_on__isnull=True,
-        member__status=Member.Status.ACTIVE,
+    return MobilityEpisode.objects.away_now().filter(
         member__home_branch__path__startswith=path,
     )
 
 
 def _hosted(path: str) -> QuerySet[MobilityEpisode]:
-    return MobilityEpisode.objects.filter(
-        ended_on__isnull=True,
-        member__status=Member.Status.ACTIVE,
-        inflow_organisation__path__startswith=path,
-    ).exclude(member__home_branch__path__startswith=path)
+    return (
+        MobilityEpisode.objects.away_now()
+        .filter(
+            inflow_organisation__path__startswith=path,
+        )
+        .exclude(member__home_branch__path__startswith=path)
+    )
 
 
 def _no_life(path: str, today: date) -> QuerySet[Member]:
@@ -245,9 +245,8 @@ def unit_counts(organisation: Organisation, today: date) -> dict[str, dict]:
     add_breakdown(alerts, "alerts_by_kind", "kind")
     # Hosted per unit: inflow organisation in the unit, home branch outside that unit.
     hosted = (
-        MobilityEpisode.objects.filter(
-            ended_on__isnull=True,
-            member__status=Member.Status.ACTIVE,
+        MobilityEpisode.objects.away_now()
+        .filter(
             inflow_organisation__path__startswith=path,
         )
         .order_by()

@@ -26,7 +26,7 @@ NOTES = [
 def seed_ledger(demo: DemoCounty) -> None:
     rng = demo.rng
     clerk, _ = User.objects.get_or_create(username="demo-clerk", defaults={"is_active": False})
-    episodes = MobilityEpisode.objects.filter(ended_on__isnull=True).select_related("member")
+    episodes = MobilityEpisode.objects.current().select_related("member")
     records, contacts = [], []
     for episode in episodes:
         kept = rng.random()
@@ -96,7 +96,8 @@ def seed_reasons_and_decisions(demo: DemoCounty) -> None:
     today = demo.today
     branch = next(b for b in demo.branches if b.name == SECRETARY_BRANCH)
     away = list(
-        MobilityEpisode.objects.filter(member__home_branch=branch, ended_on__isnull=True)
+        MobilityEpisode.objects.current()
+        .filter(member__home_branch=branch)
         .select_related("member")
         .order_by("member_id")
     )

@@ -1212,7 +1212,7 @@ def _lookup_existing(ctx: _Context, digests: list[str]) -> _Existing:
             editable[member.national_id_digest] = member
         if not ids:
             continue
-        for episode in MobilityEpisode.objects.filter(member_id__in=ids, ended_on__isnull=True):
+        for episode in MobilityEpisode.objects.current().filter(member_id__in=ids):
             episodes[episode.member_id] = episode
         for record in LedgerRecord.objects.filter(member_id__in=ids):
             records[record.member_id] = record

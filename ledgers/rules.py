@@ -21,9 +21,7 @@ from .selectors import with_five_clears
 
 
 def _away() -> QuerySet[MobilityEpisode]:
-    return MobilityEpisode.objects.filter(
-        ended_on__isnull=True, member__status=Member.Status.ACTIVE
-    )
+    return MobilityEpisode.objects.away_now()
 
 
 def silent_episodes(months: int, today: date) -> QuerySet[MobilityEpisode]:

@@ -38,7 +38,7 @@ def _value(item, member, episode, record) -> str:
 )
 def ledger(request, member) -> dict:
     today = timezone.localdate()
-    episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+    episode = member.mobility_episodes.current().first()
     record = ledger_record_of(member)
     cutoffs = confirm_cutoffs(today)
     items = []
@@ -75,7 +75,7 @@ def ledger(request, member) -> dict:
 )
 def standing(request, member) -> dict:
     today = timezone.localdate()
-    episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+    episode = member.mobility_episodes.current().first()
     baseline = EvidenceBaseline.objects.filter(member=member).first()
     signs = evidence.signs_of_life(member, baseline=baseline)
     start = evidence.clock_start(

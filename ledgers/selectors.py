@@ -261,9 +261,8 @@ def _campaign_rows(*, user, campaign: CensusCampaign) -> QuerySet[MobilityEpisod
         }
     )
     return (
-        MobilityEpisode.objects.filter(
-            ended_on__isnull=True,
-            member__status=Member.Status.ACTIVE,
+        MobilityEpisode.objects.away_now()
+        .filter(
             member__in=members_editable_by(user).filter(
                 home_branch__path__startswith=campaign.organisation.path
             ),

@@ -71,9 +71,7 @@ def decide(*, actor, report: SelfReport, accept: bool) -> SelfReport:
     report.save()
     if accept:
         today = timezone.localdate()
-        episode = MobilityEpisode.objects.filter(
-            member=report.member, ended_on__isnull=True
-        ).first()
+        episode = MobilityEpisode.objects.current().filter(member=report.member).first()
         if episode is not None:
             services.ledger_update_item(
                 actor=actor,
@@ -109,13 +107,13 @@ def decide(*, actor, report: SelfReport, accept: bool) -> SelfReport:
 
 
 def members_to_remind():
-    away = MobilityEpisode.objects.filter(ended_on__isnull=True).values("member_id")
+    away = MobilityEpisode.objects.current().values("member_id")
     return Member.objects.filter(status=Member.Status.ACTIVE, pk__in=away).exclude(email="")
 
 
 def upcoming_activities(member: Member, *, today: date, limit: int = 5):
     """Planned activities of the home branch and of an internal inflow branch."""
-    episode = MobilityEpisode.objects.filter(member=member, ended_on__isnull=True).first()
+    episode = MobilityEpisode.objects.current().filter(member=member).first()
     branches = [member.home_branch_id]
     if episode is not None and episode.inflow_organisation_id:
         branches.append(episode.inflow_organisation_id)

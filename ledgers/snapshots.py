@@ -57,7 +57,7 @@ def take_snapshots(*, today: date) -> int:
 def ledger_by_home_branch(*, today: date) -> dict[int, dict]:
     """{organisation id: the outflow ledger's completeness of the members it holds directly},
     in one grouped pass; the ledger page of a large subtree sums these (selectors)."""
-    current = MobilityEpisode.objects.filter(ended_on__isnull=True)
+    current = MobilityEpisode.objects.current()
     grouped = (
         with_five_clears(current, today=today, life=False)
         .order_by()

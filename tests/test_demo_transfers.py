@@ -8,7 +8,7 @@ from django.utils import timezone
 from members.demo import SECRETARY_BRANCH
 from members.models import Member, StaffAssignment
 from members.selectors import members_visible_to
-from transfers import services
+from transfers import selectors
 from transfers.models import (
     ActivityCertificate,
     CertificateReview,
@@ -66,7 +66,7 @@ def test_demo_has_transfers_in_every_state_for_the_demo_logins(demo):
     # The reviewer has a transfer to decide.
     reviewer = User.objects.get(username="reviewer")
     waiting = RelationshipTransfer.objects.filter(state=State.SUBMITTED)
-    assert any(services.can_decide(reviewer, transfer) for transfer in waiting)
+    assert any(selectors.can_decide(reviewer, transfer) for transfer in waiting)
     assert all(
         n.startswith("511925-") for n in IntroductionLetter.objects.values_list("number", flat=True)
     )

@@ -221,7 +221,7 @@ def seed_certificates_and_transfers(demo: DemoCounty) -> None:
         )
 
     current = list(
-        MobilityEpisode.objects.filter(ended_on__isnull=True, member__status=Member.Status.ACTIVE)
+        MobilityEpisode.objects.away_now()
         .select_related("member", "inflow_organisation", "inflow_external")
         .order_by("pk")
     )

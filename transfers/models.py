@@ -9,6 +9,22 @@ from simple_history.models import HistoricalRecords
 from members.models import ExternalOrganisation, Member, Organisation
 
 
+class EpisodeQuerySet(models.QuerySet):
+    """The questions asked of mobility episodes everywhere: which are current, whose."""
+
+    def current(self) -> "EpisodeQuerySet":
+        """Episodes still running (at most one per member)."""
+        return self.filter(ended_on__isnull=True)
+
+    def away_now(self) -> "EpisodeQuerySet":
+        """Current episodes of active members: the mobile members the rules look at."""
+        return self.current().filter(member__status=Member.Status.ACTIVE)
+
+    def hosted_by(self, organisation) -> "EpisodeQuerySet":
+        """Current episodes whose inflow organisation is in `organisation`'s subtree."""
+        return self.current().filter(inflow_organisation__path__startswith=organisation.path)
+
+
 class MobilityEpisode(models.Model):
     """One stretch of time a member lives, works or studies away from their home branch."""
 
@@ -100,6 +116,7 @@ class MobilityEpisode(models.Model):
         _("how it ended"), max_length=20, choices=EndReason.choices, blank=True
     )
     history = HistoricalRecords()
+    objects = EpisodeQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("mobility episode")

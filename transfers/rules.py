@@ -29,9 +29,7 @@ from .selectors import arrangement_expression
 
 
 def _current_episodes() -> QuerySet[MobilityEpisode]:
-    return MobilityEpisode.objects.filter(
-        ended_on__isnull=True, member__status=Member.Status.ACTIVE
-    )
+    return MobilityEpisode.objects.away_now()
 
 
 def _members(ids: QuerySet) -> QuerySet[Member]:

@@ -10,6 +10,7 @@ from members.models import Member, Organisation, StaffAssignment
 from members.periods import period_cutoff
 from members.selectors import (
     assignment_of,
+    can_review,
     members_editable_by,
     members_visible_to,
     organisation_in_scope,
@@ -25,9 +26,7 @@ from .models import ActivityCertificate, MobilityEpisode, RelationshipTransfer
 @register_hosting
 def hosted_members(root: Organisation) -> QuerySet:
     """Members away now whose inflow organisation is in `root`'s subtree."""
-    return MobilityEpisode.objects.filter(
-        ended_on__isnull=True, inflow_organisation__path__startswith=root.path
-    ).values("member_id")
+    return MobilityEpisode.objects.hosted_by(root).values("member_id")
 
 
 def arrangement_expression(*, today: date, thresholds: Thresholds | None = None) -> Case:
@@ -71,7 +70,8 @@ def mobile_members(
     # The outflow side is the editable members, a part of the visible ones: one scope filter.
     in_scope = members_editable_by(user) if side == "outflow" else members_visible_to(user)
     episodes = (
-        MobilityEpisode.objects.filter(ended_on__isnull=True, member__in=in_scope)
+        MobilityEpisode.objects.current()
+        .filter(member__in=in_scope)
         .select_related("member", "member__home_branch", "inflow_organisation", "inflow_external")
         .annotate(
             arrangement=arrangement_expression(today=today),
@@ -94,7 +94,7 @@ def mobile_members(
 
 
 def member_classification(*, member: Member, today: date) -> Classification:
-    episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+    episode = member.mobility_episodes.current().first()
     facts = episode_facts(episode) if episode else None
     return classify(episode=facts, member_active=member.status == Member.Status.ACTIVE, today=today)
 
@@ -174,6 +174,15 @@ def transfer_get_for_letter(*, user, pk: int) -> RelationshipTransfer:
 def transfer_destinations() -> QuerySet[Organisation]:
     """Any branch of the deployment can receive a member, whoever sends them."""
     return Organisation.objects.filter(kind__in=Organisation.MEMBER_KINDS).order_by("path")
+
+
+def can_decide(user, transfer: RelationshipTransfer) -> bool:
+    """A reviewer above the sending branch who did not ask for the transfer decides it."""
+    return (
+        can_review(user)
+        and organisation_in_scope(user, transfer.from_branch)
+        and transfer.requested_by_id != user.pk
+    )
 
 
 def transfers_to_decide(*, user) -> QuerySet[RelationshipTransfer]:

@@ -12,17 +12,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members.models import ExternalOrganisation, Member, Organisation, StaffAssignment
+from members.models import ExternalOrganisation, Member, Organisation
 from members.periods import months_after
 from members.selectors import (
-    assignment_of,
     organisation_in_scope,
     require_editable,
-    sees_everything,
 )
 from members.services import evidence_changed
 from members.steps import StepRefused
 
+from . import selectors
 from .models import (
     ActivityCertificate,
     CertificateReview,
@@ -71,7 +70,7 @@ def episode_start(*, actor, episode: MobilityEpisode) -> MobilityEpisode:
     """Record that a member has left (or moved on): `episode` is validated and unsaved."""
     member = Member.objects.select_for_update().get(pk=episode.member_id)
     require_editable(actor, member)
-    if member.mobility_episodes.filter(ended_on__isnull=True).exists():
+    if member.mobility_episodes.current().exists():
         raise StepRefused(_("This member is already recorded as away. Record a move or a return."))
     episode._history_user = actor
     episode.save()
@@ -222,7 +221,7 @@ def certificate_issue(
     certificate = ActivityCertificate(
         number=f"{county.code or county.pk}{issued_on.year}{sequence:04d}",
         member=member,
-        episode=member.mobility_episodes.filter(ended_on__isnull=True).first(),
+        episode=member.mobility_episodes.current().first(),
         issuing_branch=member.home_branch,
         stamping_committee=_committee_of(member.home_branch),
         issued_on=issued_on,
@@ -424,22 +423,10 @@ def transfer_withdraw(*, actor, transfer: RelationshipTransfer) -> RelationshipT
     return transfer
 
 
-def can_decide(actor, transfer: RelationshipTransfer) -> bool:
-    assignment = assignment_of(actor)
-    is_reviewer = sees_everything(actor) or (
-        assignment is not None and assignment.role == StaffAssignment.Role.REVIEWER
-    )
-    return (
-        is_reviewer
-        and organisation_in_scope(actor, transfer.from_branch)
-        and transfer.requested_by_id != actor.pk
-    )
-
-
 def _require_decider(actor, transfer: RelationshipTransfer) -> None:
     if transfer.requested_by_id == actor.pk:
         raise StepRefused(_("You cannot approve or reject a transfer you asked for yourself."))
-    if not can_decide(actor, transfer):
+    if not selectors.can_decide(actor, transfer):
         raise StepRefused(
             _("Only a reviewer of the committee or county above the branch can decide this.")
         )
@@ -552,7 +539,7 @@ def letter_reissue(
 def _complete(*, actor, transfer: RelationshipTransfer, on: date) -> None:
     """The member leaves the old branch's care: episodes end, certificates are cancelled."""
     member = Member.objects.select_for_update().get(pk=transfer.member_id)
-    for episode in member.mobility_episodes.filter(ended_on__isnull=True):
+    for episode in member.mobility_episodes.current():
         episode.ended_on = max(on, episode.left_on)
         episode.end_reason = MobilityEpisode.EndReason.TRANSFERRED
         episode._history_user = actor

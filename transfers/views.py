@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from members import selectors as member_selectors
+from members.access_log import log_sensitive_access
 from members.models import SensitiveAccess
 from members.steps import client_address, step_view
 
@@ -135,7 +136,7 @@ def episode_return(request, pk: int):
 def _current_episode(request, member_pk: int) -> MobilityEpisode:
     """The member's current stretch away, for a secretary who may edit the member."""
     member = member_selectors.member_get_for_edit(user=request.user, pk=member_pk)
-    episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+    episode = member.mobility_episodes.current().first()
     if episode is None:
         raise Http404
     return episode
@@ -189,7 +190,7 @@ def episode_abroad_purpose(request, member_pk: int):
 
 def certificate_issue(request, member_pk: int):
     member = member_selectors.member_get_for_edit(user=request.user, pk=member_pk)
-    episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+    episode = member.mobility_episodes.current().first()
     initial = {"issued_on": timezone.localdate()}
     if episode:
         initial.update(
@@ -421,7 +422,7 @@ def transfer_detail(request, pk: int):
             "sending_side": member_selectors.members_editable_by(user)
             .filter(pk=transfer.member_id)
             .exists(),
-            "can_decide": services.can_decide(user, transfer),
+            "can_decide": selectors.can_decide(user, transfer),
             "can_accept": selectors.transfers_to_accept(user=user).filter(pk=transfer.pk).exists(),
         },
     )
@@ -549,7 +550,7 @@ def letter_pdf(request, pk: int):
     if letter is None:
         raise Http404
     # The letter carries the full ID number: printing it is a sensitive read.
-    SensitiveAccess.objects.create(
+    log_sensitive_access(
         user=request.user,
         member=transfer.member,
         action=SensitiveAccess.Action.PRINT_LETTER,
