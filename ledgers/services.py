@@ -29,7 +29,7 @@ def _record_for_update(member: Member) -> LedgerRecord:
 
 
 def _current_episode(member: Member) -> MobilityEpisode:
-    episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+    episode = member.mobility_episodes.current().first()
     if episode is None:
         raise StepRefused(_("This member is not recorded as away."))
     return episode

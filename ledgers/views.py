@@ -188,7 +188,7 @@ def ledger_item_edit(request, member_pk: int, item: str):
     if item not in FiveClearsItem.values:
         raise Http404
     member = member_selectors.member_get_for_edit(user=request.user, pk=member_pk)
-    episode = member.mobility_episodes.filter(ended_on__isnull=True).first()
+    episode = member.mobility_episodes.current().first()
     record = selectors.ledger_record_of(member)
     form = ItemForm(request.POST or None, item=item, member=member, episode=episode, record=record)
     if item == FiveClearsItem.CONDUCT and record.conduct_note and request.method == "GET":

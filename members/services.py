@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import conflicts, crypto, national_id, periods
+from .access_log import log_sensitive_access
 from .models import (
     Alert,
     AlertAction,
@@ -59,7 +60,7 @@ def member_save(*, member: Member, actor, version: int | None = None) -> Member:
 @transaction.atomic
 def national_id_reveal(*, member: Member, actor, ip_address: str | None) -> str:
     """Return the clear ID number and log that `actor` saw it."""
-    SensitiveAccess.objects.create(
+    log_sensitive_access(
         user=actor,
         member=member,
         action=SensitiveAccess.Action.REVEAL_NATIONAL_ID,
@@ -223,7 +224,7 @@ def member_find_by_national_id(*, actor, number: str, ip_address: str | None) ->
         .filter(national_id_digest__in=crypto.digests(national_id.normalise(number)))
         .first()
     )
-    SensitiveAccess.objects.create(
+    log_sensitive_access(
         user=actor,
         member=found,
         action=SensitiveAccess.Action.SEARCH_NATIONAL_ID,
