@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint format migrate seed worker beat messages check-deploy clean
+.PHONY: run test lint format migrate seed worker beat messages check-deploy clean lock
 .PHONY: bench bench-build bench-scan bench-dashboard bench-import bench-pages bench-load bench-writes
 
 # Benchmarks run on their own PostgreSQL database: `make bench` rebuilds it; the bench-*
@@ -129,3 +129,16 @@ check-deploy: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+
+## lock: refresh requirements.lock, the hashed pins the Docker image installs (uv, in a
+# throwaway venv): pyproject.toml's dependencies and build requirement, for Python 3.11 on
+# x86_64 Linux. Pins already in the file are kept while they fit; LOCK_ARGS=--upgrade takes
+# the newest releases that pyproject.toml allows.
+lock:
+	@set -e; tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	$(PY) -m venv "$$tmp"; "$$tmp/bin/pip" install --quiet 'uv==0.13.9'; \
+	$(PY) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' \
+	| "$$tmp/bin/uv" pip compile --quiet pyproject.toml - --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+		--custom-compile-command 'make lock' --output-file requirements.lock $(LOCK_ARGS)
+	@echo "requirements.lock: $$(grep -c '==' requirements.lock) pinned packages"
