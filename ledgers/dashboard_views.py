@@ -4,7 +4,6 @@ Thin views over ledgers/dashboard.py. Every number links to the list behind it; 
 can filter to exactly that figure, the link goes to the nearest one (see `links`).
 """
 
-import io
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -15,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
-from openpyxl import Workbook
 
 from members import selectors as member_selectors
 from members.access_log import log_sensitive_access
@@ -25,7 +23,7 @@ from transfers.classification import Arrangement
 
 from . import dashboard as board
 from . import snapshots
-from .exporting import TYPE, escape
+from .exporting import TYPE, XlsxBook
 
 CHART_WIDTH = 520
 CHART_LABEL = 190
@@ -242,24 +240,24 @@ def dashboard_print(request):
     return render(request, "dashboard/print.html", context)
 
 
-def _xlsx_response(workbook: Workbook, filename: str) -> HttpResponse:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+def _xlsx_response(workbook: XlsxBook, filename: str) -> HttpResponse:
     response = HttpResponse(
-        buffer.getvalue(),
+        workbook.to_bytes(),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def _sheet(workbook: Workbook, title: str, headers: list[str], rows) -> None:
-    sheet = workbook.create_sheet(title)
-    sheet.append(headers)
-    for row in rows:
-        sheet.append(
-            [escape(str(cell)) if not isinstance(cell, int | float) else cell for cell in row]
-        )
+def _sheet(workbook: XlsxBook, title: str, headers: list[str], rows) -> None:
+    workbook.add_sheet(
+        title,
+        headers,
+        (
+            [str(cell) if not isinstance(cell, int | float) else cell for cell in row]
+            for row in rows
+        ),
+    )
 
 
 @require_GET
@@ -273,7 +271,7 @@ def dashboard_export(request):
     _log_report(request, f"dashboard.xlsx · {organisation.name}")
     f = report.figures
     with translation.override("zh-hans"):
-        workbook = Workbook(write_only=True)
+        workbook = XlsxBook()
         campaign = f["campaign"]
         _sheet(
             workbook,
@@ -412,7 +410,7 @@ def yearly_export(request):
     s = board.yearly_statistics(
         user=request.user, organisation=organisation, year=year, today=today
     )
-    workbook = Workbook(write_only=True)
+    workbook = XlsxBook()
     _sheet(
         workbook,
         "年度统计",

@@ -1,7 +1,8 @@
 """The ledger as a spreadsheet, in the standard layout with Chinese headers.
 
-Written with openpyxl's write-only mode and the csv module rather than a django-import-export
-Resource: a county exports 100,000 rows, and per-field dehydration costs too much there.
+Written with XlsxWriter (XlsxBook, the one .xlsx writer) and the csv module rather than a
+django-import-export Resource: a county exports 100,000 rows, and per-field dehydration costs
+too much there.
 The headers are ones the importer reads back, so an exported sheet re-imports unchanged.
 """
 
@@ -10,8 +11,6 @@ import io
 from collections.abc import Iterable
 
 import xlsxwriter
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from members.models import Member
 from transfers.models import MobilityEpisode
@@ -143,30 +142,49 @@ def _rows(episodes: Iterable, full_ids: bool) -> Iterable[list]:
         yield ledger_row(number, episode, full_id=full_ids)
 
 
-def write_table_xlsx(headers: list[str], rows: Iterable[list], *, title: str) -> bytes:
-    """One sheet, bold headers, dates as date cells.
+class XlsxBook:
+    """The one .xlsx writer: XlsxWriter, all in memory, a sheet per table, bold headers, dates
+    as date cells.
 
-    XlsxWriter rather than openpyxl here: it writes twice as fast (100,000 ledger rows in
-    about 13 s instead of 25), all in memory so the ID numbers never touch a temporary file.
-    Text is only ever text: no formulas, numbers or links are read into strings.
+    XlsxWriter rather than openpyxl: it writes twice as fast (100,000 ledger rows in about
+    13 s instead of 25), and in memory the ID numbers never touch a temporary file. Text is
+    only ever text: no formulas, numbers or links are read into strings.
     """
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(
-        buffer,
-        {
-            "in_memory": True,
-            "default_date_format": "yyyy-mm-dd",
-            "strings_to_formulas": False,
-            "strings_to_numbers": False,
-            "strings_to_urls": False,
-        },
-    )
-    sheet = workbook.add_worksheet(title[:31])
-    sheet.write_row(0, 0, headers, workbook.add_format({"bold": True}))
-    for number, row in enumerate(rows, start=1):
-        sheet.write_row(number, 0, [escape(cell) for cell in row])
-    workbook.close()
-    return buffer.getvalue()
+
+    def __init__(self):
+        self.buffer = io.BytesIO()
+        self.workbook = xlsxwriter.Workbook(
+            self.buffer,
+            {
+                "in_memory": True,
+                "default_date_format": "yyyy-mm-dd",
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
+        self.bold = self.workbook.add_format({"bold": True})
+
+    def add_sheet(
+        self, title: str, headers: list[str], rows: Iterable, *, widths: list[int] | None = None
+    ) -> None:
+        sheet = self.workbook.add_worksheet(title[:31])
+        sheet.write_row(0, 0, headers, self.bold)
+        for number, row in enumerate(rows, start=1):
+            sheet.write_row(number, 0, [escape(cell) for cell in row])
+        for column, width in enumerate(widths or ()):
+            sheet.set_column(column, column, width)
+
+    def to_bytes(self) -> bytes:
+        self.workbook.close()
+        return self.buffer.getvalue()
+
+
+def write_table_xlsx(headers: list[str], rows: Iterable[list], *, title: str) -> bytes:
+    """One sheet of a table."""
+    book = XlsxBook()
+    book.add_sheet(title, headers, rows)
+    return book.to_bytes()
 
 
 def export_ledger_xlsx(episodes: Iterable, *, full_ids: bool = True) -> bytes:
@@ -184,44 +202,31 @@ def export_ledger_csv(episodes: Iterable, *, full_ids: bool = True) -> bytes:
 
 def template_xlsx() -> bytes:
     """A blank ledger with the headers and one example row to copy."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "五清台账"
-    sheet.append(HEADERS)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.append(
-        [
-            1,
-            "张三（示例，请删除本行）",
-            "男",
-            "汉族",
-            "1985-03-14",
-            "11010519491231002X",
-            "13800138000",
-            "城关镇东街社区党支部",
-            "2010-07-01",
-            "2011-07-01",
-            "正式党员",
-            "是",
-            "2024-05-01",
-            "就业流动",
-            "广东省深圳市南山区科技园",
-            "电子厂工人",
-            "深圳市南山区科技园流动党员党支部",
-            "陈立新 0755-86012345",
-            "",
-            "良好：积极参加流入地组织生活",
-            "",
-            "",
-        ]
-    )
-    for column, width in zip(
-        "ABCDEFGHIJKLMNOPQRSTUV",
-        [6, 10, 6, 8, 12, 22, 14, 22, 12, 12, 10, 8, 12, 10, 28, 12, 28, 20, 16, 28, 12, 16],
-        strict=True,
-    ):
-        sheet.column_dimensions[column].width = width
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    example = [
+        1,
+        "张三（示例，请删除本行）",
+        "男",
+        "汉族",
+        "1985-03-14",
+        "11010519491231002X",
+        "13800138000",
+        "城关镇东街社区党支部",
+        "2010-07-01",
+        "2011-07-01",
+        "正式党员",
+        "是",
+        "2024-05-01",
+        "就业流动",
+        "广东省深圳市南山区科技园",
+        "电子厂工人",
+        "深圳市南山区科技园流动党员党支部",
+        "陈立新 0755-86012345",
+        "",
+        "良好：积极参加流入地组织生活",
+        "",
+        "",
+    ]
+    widths = [6, 10, 6, 8, 12, 22, 14, 22, 12, 12, 10, 8, 12, 10, 28, 12, 28, 20, 16, 28, 12, 16]
+    book = XlsxBook()
+    book.add_sheet("五清台账", HEADERS, [example], widths=widths)
+    return book.to_bytes()
