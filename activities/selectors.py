@@ -56,6 +56,20 @@ def roster(branch: Organisation) -> QuerySet[Member]:
     )
 
 
+def attendance_roster(*, user, activity: Activity, marked) -> list[Member]:
+    """The lines of an activity's attendance form: the branch's roster, then anyone marked
+    before who has since left it (a former member keeps their line, if still in scope)."""
+    members = list(roster(activity.branch))
+    on_roster = {member.pk for member in members}
+    members += list(
+        members_visible_to(user)
+        .filter(pk__in=set(marked) - on_roster)
+        .select_related("home_branch")
+        .order_by("name", "id")
+    )
+    return members
+
+
 def last_attended_subquery(member_ref: str = "pk") -> Subquery:
     return Subquery(
         Attendance.objects.filter(member=OuterRef(member_ref), status__in=Attendance.ATTENDED)

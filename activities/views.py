@@ -255,15 +255,7 @@ def activity_detail(request, pk: int):
 def attendance_edit(request, pk: int):
     activity = selectors.activity_get(user=request.user, pk=pk)
     existing = {row.member_id: row for row in activity.attendance.all()}
-    members = list(selectors.roster(activity.branch))
-    on_roster = {member.pk for member in members}
-    # Someone marked before who has since left the roster keeps a line, if still in scope.
-    members += list(
-        member_selectors.members_visible_to(request.user)
-        .filter(pk__in=set(existing) - on_roster)
-        .select_related("home_branch")
-        .order_by("name", "id")
-    )
+    members = selectors.attendance_roster(user=request.user, activity=activity, marked=existing)
     initial = {
         member_id: {"status": row.status, "reason": row.reason, "makeup": row.makeup}
         for member_id, row in existing.items()
