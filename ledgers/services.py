@@ -2,7 +2,8 @@
 
 from datetime import date
 
-from django.db import transaction
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,7 +21,15 @@ from members.services import evidence_changed
 from members.steps import StepRefused
 from transfers.models import MobilityEpisode
 
-from .models import CensusCampaign, ContactAttempt, FiveClearsItem, LedgerExport, LedgerRecord
+from . import importing, staging
+from .models import (
+    CensusCampaign,
+    ContactAttempt,
+    FiveClearsItem,
+    LedgerExport,
+    LedgerImport,
+    LedgerRecord,
+)
 
 
 def _record_for_update(member: Member) -> LedgerRecord:
@@ -151,3 +160,75 @@ def _send_export(job_id: int) -> None:
         LedgerExport.objects.filter(pk=job_id).update(
             status=LedgerExport.Status.FAILED, finished_at=timezone.now()
         )
+
+
+# --- imports: the job's state machine ----------------------------------------------------------
+
+NOTHING_WRITTEN = "导入时出现系统错误，未写入任何数据，请稍后重试。"  # shown as the import's error
+RAN, QUEUED, QUEUE_DOWN, FAILED = "ran", "queued", "queue_down", "failed"
+
+
+def import_confirm(
+    *, job: LedgerImport, content: bytes, token: str, branch: Organisation | None
+) -> str:
+    """The user confirmed a preview: previewed → running → applied or failed, here or on the
+    worker for a large file (back to previewed if the worker cannot take it, to confirm again).
+    Call it outside a transaction, so that the job is saved before the worker looks for it."""
+    from . import tasks  # tasks call back into these services
+
+    job.status = LedgerImport.Status.RUNNING
+    job.save(update_fields=["status"])
+    if job.rows_total > settings.IMPORT_BACKGROUND_ROWS:
+        if tasks.enqueue(tasks.import_ledger, job.pk, token, branch.pk if branch else None):
+            return QUEUED
+        job.status = LedgerImport.Status.PREVIEWED
+        job.save(update_fields=["status"])
+        return QUEUE_DOWN
+    try:
+        import_run(job=job, content=content, default_branch=branch)
+    except DatabaseError:
+        # The import's own transaction rolled back; a dropped connection is reopened here.
+        if not connection.is_usable():
+            connection.close()
+        _import_failed(job)
+        return FAILED
+    finally:
+        staging.drop(token)
+    return RAN
+
+
+def _import_failed(job: LedgerImport) -> None:
+    LedgerImport.objects.filter(pk=job.pk).update(
+        status=LedgerImport.Status.FAILED,
+        finished_at=timezone.now(),
+        errors=[{"row": 0, "column": "", "message": NOTHING_WRITTEN}],
+    )
+
+
+def import_run(*, job: LedgerImport, content: bytes, default_branch: Organisation | None) -> None:
+    """Apply an import and record the outcome on `job` (all-or-nothing)."""
+
+    def progress(done: int, total: int) -> None:
+        LedgerImport.objects.filter(pk=job.pk).update(rows_done=done, rows_total=total)
+
+    try:
+        plan = importing.apply_import(
+            content=content,
+            file_name=job.file_name,
+            user=job.user,
+            default_branch=default_branch,
+            progress=progress,
+        )
+    except Exception:
+        # Nothing was written (one transaction); say so rather than stay "running".
+        _import_failed(job)
+        raise
+    job.status = LedgerImport.Status.APPLIED if plan.ok else LedgerImport.Status.FAILED
+    job.created = plan.counts.get("create", 0)
+    job.updated = plan.counts.get("update", 0)
+    job.unchanged = plan.counts.get("unchanged", 0)
+    job.rows_total = len(plan.rows)
+    job.rows_done = len(plan.rows) if plan.ok else 0
+    job.errors = importing.errors_kept(plan.issues, settings.IMPORT_ERRORS_KEPT)
+    job.finished_at = timezone.now()
+    job.save()

@@ -10,45 +10,11 @@ from redis.exceptions import RedisError
 
 from members.models import Member, Organisation
 
-from . import exporting, importing, selectors, selfreport, snapshots, staging
+from . import exporting, selectors, selfreport, services, snapshots, staging
 from .forms import ledger_filters
 from .models import LedgerExport, LedgerImport
 
 logger = logging.getLogger(__name__)
-NOTHING_WRITTEN = "导入时出现系统错误，未写入任何数据，请稍后重试。"  # shown as the import's error
-
-
-def run_import(*, job: LedgerImport, content: bytes, default_branch: Organisation | None) -> None:
-    """Apply an import and record the outcome on `job` (all-or-nothing)."""
-
-    def progress(done: int, total: int) -> None:
-        LedgerImport.objects.filter(pk=job.pk).update(rows_done=done, rows_total=total)
-
-    try:
-        plan = importing.apply_import(
-            content=content,
-            file_name=job.file_name,
-            user=job.user,
-            default_branch=default_branch,
-            progress=progress,
-        )
-    except Exception:
-        # Nothing was written (one transaction); say so rather than stay "running".
-        LedgerImport.objects.filter(pk=job.pk).update(
-            status=LedgerImport.Status.FAILED,
-            finished_at=timezone.now(),
-            errors=[{"row": 0, "column": "", "message": NOTHING_WRITTEN}],
-        )
-        raise
-    job.status = LedgerImport.Status.APPLIED if plan.ok else LedgerImport.Status.FAILED
-    job.created = plan.counts.get("create", 0)
-    job.updated = plan.counts.get("update", 0)
-    job.unchanged = plan.counts.get("unchanged", 0)
-    job.rows_total = len(plan.rows)
-    job.rows_done = len(plan.rows) if plan.ok else 0
-    job.errors = [issue.__dict__ for issue in plan.issues]
-    job.finished_at = timezone.now()
-    job.save()
 
 
 def enqueue(task, *args) -> bool:
@@ -77,7 +43,7 @@ def import_ledger(job_id: int, token: str, branch_id: int | None) -> str:
         return job.status
     branch = Organisation.objects.filter(pk=branch_id).first() if branch_id else None
     try:
-        run_import(job=job, content=content, default_branch=branch)
+        services.import_run(job=job, content=content, default_branch=branch)
     finally:
         staging.drop(token)
     return job.status

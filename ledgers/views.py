@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core import signing
 from django.core.paginator import Paginator
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,7 +25,7 @@ from members.access_log import log_sensitive_access
 from members.models import DuplicateRegistration, Member, SensitiveAccess
 from members.steps import StepRefused, client_address, step_view
 
-from . import exporting, importing, selectors, selfreport, services, staging, tasks
+from . import exporting, importing, selectors, selfreport, services, staging
 from .forms import CampaignForm, ContactForm, ImportUploadForm, ItemForm, ledger_filters
 from .models import ContactAttempt, FiveClearsItem, LedgerExport, LedgerImport, SelfReport
 
@@ -312,31 +312,15 @@ def import_apply(request, pk: int):
         .filter(pk=request.POST.get("branch") or 0)
         .first()
     )
-    job.status = LedgerImport.Status.RUNNING
-    job.save(update_fields=["status"])
-    if job.rows_total > settings.IMPORT_BACKGROUND_ROWS:
-        branch_id = branch.pk if branch else None
-        if tasks.enqueue(tasks.import_ledger, job.pk, request.POST["token"], branch_id):
-            messages.info(request, _("The import runs in the background. You can leave this page."))
-            return redirect("ledgers:import_detail", pk=job.pk)
-        job.status = LedgerImport.Status.PREVIEWED  # the preview can be confirmed again later
-        job.save(update_fields=["status"])
+    outcome = services.import_confirm(
+        job=job, content=content, token=request.POST["token"], branch=branch
+    )
+    if outcome == services.QUEUED:
+        messages.info(request, _("The import runs in the background. You can leave this page."))
+    elif outcome == services.QUEUE_DOWN:
         messages.error(request, BACKGROUND_UNAVAILABLE)
-        return redirect("ledgers:import_detail", pk=job.pk)
-    try:
-        tasks.run_import(job=job, content=content, default_branch=branch)
-    except DatabaseError:
-        # The import's own transaction rolled back; a dropped connection is reopened here.
-        if not connection.is_usable():
-            connection.close()
-        LedgerImport.objects.filter(pk=job.pk).update(
-            status=LedgerImport.Status.FAILED,
-            finished_at=timezone.now(),
-            errors=[{"row": 0, "column": "", "message": tasks.NOTHING_WRITTEN}],
-        )
-        messages.error(request, tasks.NOTHING_WRITTEN)
-    finally:
-        staging.drop(request.POST["token"])
+    elif outcome == services.FAILED:
+        messages.error(request, services.NOTHING_WRITTEN)
     return redirect("ledgers:import_detail", pk=job.pk)
 
 
