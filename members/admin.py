@@ -1,12 +1,17 @@
 """The operators' admin: organisations, staff assignments and the access log.
 
 Secretaries never need it; members are managed in the app, where the ID number stays masked.
+The reference data (the organisation tree, external organisations, staff accounts with their
+assignments) imports from a spreadsheet with a preview and exports in the same columns
+(django-import-export; the columns are in members/resources/).
 """
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportMixin
+from import_export.formats import base_formats
 from simple_history.admin import SimpleHistoryAdmin
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
@@ -21,10 +26,29 @@ from .models import (
     SensitiveAccess,
     StaffAssignment,
 )
+from .resources import ExternalOrganisationResource, OrganisationResource, StaffResource
+
+
+class ReferenceImportExportMixin(ImportExportMixin):
+    """Import (upload, preview, confirm) and export of a ModelAdmin's reference data.
+
+    Importing needs the add and change permissions of the model, exporting its view permission
+    (django-import-export alone lets any staff user do both unless settings say otherwise).
+    """
+
+    import_formats = [base_formats.XLSX, base_formats.CSV]
+    export_formats = [base_formats.XLSX, base_formats.CSV]
+
+    def has_import_permission(self, request):
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(TreeAdmin, SimpleHistoryAdmin):
+class OrganisationAdmin(ReferenceImportExportMixin, TreeAdmin, SimpleHistoryAdmin):
+    resource_classes = [OrganisationResource]
     form = movenodeform_factory(Organisation)
     list_display = ["name", "kind", "region", "contact_person", "phone"]
     list_filter = ["kind"]
@@ -32,7 +56,8 @@ class OrganisationAdmin(TreeAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(ExternalOrganisation)
-class ExternalOrganisationAdmin(SimpleHistoryAdmin):
+class ExternalOrganisationAdmin(ReferenceImportExportMixin, SimpleHistoryAdmin):
+    resource_classes = [ExternalOrganisationResource]
     list_display = ["name", "region", "contact_person", "phone"]
     search_fields = ["name", "region"]
 
@@ -65,9 +90,16 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(ReferenceImportExportMixin, UserAdmin):
     inlines = [StaffAssignmentInline]
     list_display = ["username", "first_name", "last_name", "email", "is_active", "is_superuser"]
+    resource_classes = [StaffResource]
+
+    def has_import_permission(self, request):
+        # The import writes assignments as well as users.
+        return super().has_import_permission(request) and request.user.has_perms(
+            ["members.add_staffassignment", "members.change_staffassignment"]
+        )
 
 
 @admin.register(SensitiveAccess)
