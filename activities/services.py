@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from infrastructure.steps import StepRefused
 from members.models import Member, Organisation
 from members.selectors import (
     members_editable_by,
@@ -17,7 +18,6 @@ from members.selectors import (
     require_visible,
 )
 from members.services import evidence_changed
-from members.steps import StepRefused
 
 from . import dues
 from .models import (

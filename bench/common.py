@@ -13,8 +13,8 @@ from django.db import connection
 from django.db.models import Count
 from django.db.models.functions import Left
 
+from infrastructure.pagination import cursor_after
 from members.models import Organisation, StaffAssignment
-from members.pagination import cursor_after
 from members.selectors import member_order, members_visible_to
 
 # Set on the bench users only, which exist only in liudong_bench* databases (guard()).

@@ -174,11 +174,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 # Reverse proxies in front (TLS): the client is the PROXY_COUNT-th X-Forwarded-For entry from
-# the right (members/client_address.py), for the lockout and the access log alike.
+# the right (infrastructure/client_address.py), for the lockout and the access log alike.
 PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 # Exact searches by a full ID number per user per hour (each one is in the access log).
 NATIONAL_ID_SEARCH_PER_HOUR = env.int("NATIONAL_ID_SEARCH_PER_HOUR", default=20)
-AXES_CLIENT_IP_CALLABLE = "members.client_address.client_address"
+AXES_CLIENT_IP_CALLABLE = "infrastructure.client_address.client_address"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

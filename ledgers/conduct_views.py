@@ -4,10 +4,10 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from infrastructure.steps import client_address
 from members import selectors as member_selectors
 from members.access_log import log_sensitive_access
 from members.models import SensitiveAccess
-from members.steps import client_address
 
 from .selectors import ledger_record_of
 

@@ -15,10 +15,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from infrastructure.steps import client_address
 from members import selectors as member_selectors
 from members.access_log import log_sensitive_access
 from members.models import Member, Organisation, SensitiveAccess
-from members.steps import client_address
 from transfers.classification import Arrangement
 
 from . import dashboard as board

@@ -40,9 +40,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
 
+from infrastructure.bulk_copy import copy_create
+from infrastructure.bulk_history import record_history
 from members import crypto, national_id, phone
-from members.bulk_copy import copy_create
-from members.bulk_history import record_history
 from members.models import EvidenceBaseline, ExternalOrganisation, Member, Organisation
 from members.selectors import members_editable_by, organisations_visible_to
 from transfers import divisions

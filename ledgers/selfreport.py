@@ -9,11 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from activities.models import Activity
+from infrastructure.steps import StepRefused
 from members.models import Member
 from members.notifications import deliver
 from members.selectors import members_editable_by
 from members.services import evidence_changed
-from members.steps import StepRefused
 from transfers.models import MobilityEpisode
 
 from . import services

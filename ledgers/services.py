@@ -7,6 +7,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from infrastructure.steps import StepRefused
 from members.access_log import log_sensitive_access
 from members.models import Member, Organisation, SensitiveAccess, StaffAssignment
 from members.selectors import (
@@ -18,7 +19,6 @@ from members.selectors import (
     sees_everything,
 )
 from members.services import evidence_changed
-from members.steps import StepRefused
 from transfers.models import MobilityEpisode
 
 from . import importing, staging

@@ -18,12 +18,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from infrastructure.steps import StepRefused, client_address, step_view
 from members import phone, validators
 from members import selectors as member_selectors
 from members import services as member_services
 from members.access_log import log_sensitive_access
 from members.models import DuplicateRegistration, Member, SensitiveAccess
-from members.steps import StepRefused, client_address, step_view
 
 from . import exporting, importing, selectors, selfreport, services, staging
 from .forms import CampaignForm, ContactForm, ImportUploadForm, ItemForm, ledger_filters

@@ -10,13 +10,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from infrastructure.steps import step_view
+
 from . import alerts, services
 from .forms import CorrectionTermForm, DateInput
 from .models import Alert
 from .rules import registered_rules
 from .sections import render_member_sections
 from .selectors import organisation_from_query
-from .steps import step_view
 
 
 class InboxFilterForm(forms.Form):

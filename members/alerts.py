@@ -10,6 +10,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from infrastructure.steps import StepRefused
+
 from .models import Alert, AlertAction, Organisation
 from .rules import SEVERITY_ORDER, registered_rules, rule_for
 from .selectors import (
@@ -19,7 +21,6 @@ from .selectors import (
     scope_root_of,
     sees_everything,
 )
-from .steps import StepRefused
 
 
 def alerts_visible_to(user, *, today: date | None = None, include_snoozed: bool = False):

@@ -13,10 +13,11 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
+from infrastructure.steps import StepRefused
+
 from . import national_id
 from .models import Member, Organisation, StaffAssignment
 from .name_search import filter_by_name
-from .steps import StepRefused
 
 MEMBER_SORTS = {
     "name": ("name", "id"),

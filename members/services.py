@@ -10,6 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from infrastructure.steps import StepRefused
+
 from . import conflicts, crypto, national_id, periods
 from .access_log import log_sensitive_access
 from .models import (
@@ -23,7 +25,6 @@ from .models import (
     SensitiveAccess,
 )
 from .selectors import members_editable_by, require_editable
-from .steps import StepRefused
 
 logger = logging.getLogger(__name__)
 

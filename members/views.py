@@ -8,13 +8,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from infrastructure.pagination import keyset_page
+from infrastructure.steps import StepRefused, client_address, step_view
+
 from . import selectors, services
 from .forms import DecisionForm, MemberFilterForm, MemberForm
 from .models import DuplicateRegistration, EmailPreference, Organisation
-from .pagination import keyset_page
 from .rules import rule_book_entries
 from .sections import render_member_sections
-from .steps import StepRefused, client_address, step_view
 
 
 @require_GET

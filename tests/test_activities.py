@@ -19,8 +19,8 @@ from activities.models import (
     ExternalParticipation,
     Side,
 )
+from infrastructure.steps import StepRefused
 from members.models import ExternalOrganisation, Member
-from members.steps import StepRefused
 from transfers.models import MobilityEpisode
 
 TODAY = timezone.localdate()
@@ -580,7 +580,7 @@ def test_a_planned_activity_takes_no_attendance_marks_yet(life):
     from datetime import timedelta
 
     from activities import services as activity_services
-    from members.steps import StepRefused
+    from infrastructure.steps import StepRefused
 
     planned = activity_services.activity_record(
         actor=life.sec_a,

@@ -10,10 +10,10 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
+from infrastructure.steps import StepRefused
 from ledgers.models import ContactAttempt
 from members import alerts, notifications, rules, scanning
 from members.models import Alert, AlertAction, EmailPreference, EmailSent, ScanRun
-from members.steps import StepRefused
 from transfers.models import MobilityEpisode
 
 TODAY = timezone.localdate()

@@ -4,7 +4,7 @@ import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 
-from members.client_address import client_address
+from infrastructure.client_address import client_address
 from members.models import SensitiveAccess
 
 PROXY = "10.0.0.2"  # the TLS proxy's own address, as gunicorn sees the socket

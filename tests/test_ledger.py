@@ -10,11 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from infrastructure.steps import StepRefused
 from ledgers import exporting, rules, services
 from ledgers.models import CensusCampaign, ContactAttempt, LedgerRecord
 from ledgers.selectors import completeness, ledger_rows
 from members.models import SensitiveAccess
-from members.steps import StepRefused
 from transfers.models import MobilityEpisode
 
 TODAY = timezone.localdate()

@@ -16,6 +16,7 @@ from activities import dues
 from activities import rules as activity_rules
 from activities import services as activity_services
 from activities.models import Activity, Attendance, DuesPayment, GoodReason
+from infrastructure.steps import StepRefused
 from ledgers import rules as ledger_rules
 from ledgers import services as ledger_services
 from ledgers.evidence import signs_of_life
@@ -30,7 +31,6 @@ from members.models import (
     MembershipDecision,
 )
 from members.rules import registered_rules
-from members.steps import StepRefused
 from transfers.models import MobilityEpisode
 
 TODAY = timezone.localdate()

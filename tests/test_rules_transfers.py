@@ -16,10 +16,10 @@ from django.utils import timezone, translation
 from django.utils.html import escape
 from pypdf import PdfReader
 
+from infrastructure.steps import StepRefused
 from members.models import ExternalOrganisation, Member
 from members.periods import months_after, period_over
 from members.rules import rule_for
-from members.steps import StepRefused
 from transfers import rules, services
 from transfers.classification import Arrangement, Thresholds, classify
 from transfers.forms import EpisodeForm, TransferDeferForm

@@ -8,8 +8,8 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from infrastructure.steps import StepRefused
 from members.models import ExternalOrganisation, Member, SensitiveAccess
-from members.steps import StepRefused
 from transfers import services
 from transfers.models import (
     ActivityCertificate,

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from infrastructure.steps import StepRefused
 from members.models import ExternalOrganisation, Member, Organisation
 from members.periods import months_after
 from members.selectors import (
@@ -19,7 +20,6 @@ from members.selectors import (
     require_editable,
 )
 from members.services import evidence_changed
-from members.steps import StepRefused
 
 from . import selectors
 from .models import (

@@ -11,10 +11,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from infrastructure.steps import client_address, step_view
 from members import selectors as member_selectors
 from members.access_log import log_sensitive_access
 from members.models import SensitiveAccess
-from members.steps import client_address, step_view
 
 from . import pdf, selectors, services
 from .forms import (
