@@ -279,7 +279,7 @@ def import_benchmark(content: bytes, rows: int, *, profile: bool, repeat: int = 
     """Preview, import and re-import `repeat` times (fresh tree each time); median and best."""
     import statistics
 
-    from ledgers.importing import apply_import, plan_import
+    from ledgers.imports import apply_import, plan_import
 
     rss_before = rss_mib()
     previews, imports, reimports = [], [], []
@@ -332,7 +332,7 @@ def preview_at_limit(*, seed: int, over: int) -> dict:
     longer, which is refused while reading. Run in a process of its own (ru_maxrss only grows)."""
     from django.conf import settings
 
-    from ledgers.importing import plan_import
+    from ledgers.imports import plan_import
 
     limit = settings.IMPORT_MAX_ROWS
     user, _branch = fresh_tree()
@@ -423,7 +423,7 @@ def export_benchmark(rows: int) -> dict | None:
         return None
     from django.utils import timezone
 
-    from ledgers.importing import apply_import
+    from ledgers.imports import apply_import
     from members.models import Organisation
     from transfers.models import MobilityEpisode
 

@@ -21,7 +21,7 @@ from members.selectors import (
 from members.services import evidence_changed
 from transfers.models import MobilityEpisode
 
-from . import importing, staging
+from . import imports, staging
 from .models import (
     CensusCampaign,
     ContactAttempt,
@@ -212,7 +212,7 @@ def import_run(*, job: LedgerImport, content: bytes, default_branch: Organisatio
         LedgerImport.objects.filter(pk=job.pk).update(rows_done=done, rows_total=total)
 
     try:
-        plan = importing.apply_import(
+        plan = imports.apply_import(
             content=content,
             file_name=job.file_name,
             user=job.user,
@@ -229,6 +229,6 @@ def import_run(*, job: LedgerImport, content: bytes, default_branch: Organisatio
     job.unchanged = plan.counts.get("unchanged", 0)
     job.rows_total = len(plan.rows)
     job.rows_done = len(plan.rows) if plan.ok else 0
-    job.errors = importing.errors_kept(plan.issues, settings.IMPORT_ERRORS_KEPT)
+    job.errors = imports.errors_kept(plan.issues, settings.IMPORT_ERRORS_KEPT)
     job.finished_at = timezone.now()
     job.save()

@@ -25,7 +25,7 @@ from members import services as member_services
 from members.access_log import log_sensitive_access
 from members.models import DuplicateRegistration, Member, SensitiveAccess
 
-from . import exporting, importing, selectors, selfreport, services, staging
+from . import exporting, imports, selectors, selfreport, services, staging
 from .forms import CampaignForm, ContactForm, ImportUploadForm, ItemForm, ledger_filters
 from .models import ContactAttempt, FiveClearsItem, LedgerExport, LedgerImport, SelfReport
 
@@ -261,7 +261,7 @@ def import_upload(request):
         upload = form.cleaned_data["file"]
         content = upload.read()
         branch = form.cleaned_data["branch"]
-        plan = importing.plan_import(
+        plan = imports.plan_import(
             content=content, file_name=upload.name, user=request.user, default_branch=branch
         )
         member_services.duplicate_registration_record(
@@ -280,10 +280,10 @@ def import_upload(request):
             created=plan.counts.get("create", 0),
             updated=plan.counts.get("update", 0),
             unchanged=plan.counts.get("unchanged", 0),
-            errors=importing.errors_kept(plan.issues, settings.IMPORT_ERRORS_KEPT),
+            errors=imports.errors_kept(plan.issues, settings.IMPORT_ERRORS_KEPT),
         )
         if plan.issues:
-            staging.stash_as(f"import-errors-{job.pk}", importing.errors_xlsx(plan.issues))
+            staging.stash_as(f"import-errors-{job.pk}", imports.errors_xlsx(plan.issues))
         token = staging.stash(content) if plan.ok else ""
         if token is None:
             messages.error(request, CANNOT_KEEP_FILE)

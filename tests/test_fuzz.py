@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from ledgers import importing
-from ledgers.importing import BadValue, apply_import, parse_date, plan_import
+from ledgers import imports as importing
+from ledgers.imports import BadValue, apply_import, parse_date, plan_import
 from ledgers.models import ContactAttempt, LedgerImport, LedgerRecord
 from members import national_id
 from members.models import ExternalOrganisation, Member
@@ -251,7 +251,7 @@ def test_the_header_is_found_under_titles_or_not_at_all(header, titles, after):
     _count("header")
     cells, positions = header
     rows = [*titles, cells, *after]
-    table = importing._find_header(iter(enumerate((tuple(row) for row in rows), start=1)))
+    table = importing.reading._find_header(iter(enumerate((tuple(row) for row in rows), start=1)))
     if len(titles) >= importing.HEADER_SEARCH_ROWS:
         assert table is None
         return
@@ -585,10 +585,10 @@ def test_a_cell_beyond_excels_last_column_is_refused_without_filling_memory(secr
 
 
 def test_escaped_characters_that_cannot_be_stored_are_dropped():
-    assert importing._unescape("李_x0000_四") == "李四"
-    assert importing._unescape("_xD800_甲_xDFFF_") == "甲"
-    assert importing._unescape("_xD83D__xDE00_") == "😀"  # an escaped pair is one character
-    assert importing._unescape("A_x000D_B") == "A\rB"
+    assert importing.reading._unescape("李_x0000_四") == "李四"
+    assert importing.reading._unescape("_xD800_甲_xDFFF_") == "甲"
+    assert importing.reading._unescape("_xD83D__xDE00_") == "😀"  # an escaped pair is one character
+    assert importing.reading._unescape("A_x000D_B") == "A\rB"
 
 
 @DB_SETTINGS

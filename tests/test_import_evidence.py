@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from ledgers import importing
+from ledgers import imports as importing
 from ledgers.models import ContactAttempt, LedgerImport
 from members import crypto
 from members.models import EvidenceBaseline, Member
@@ -268,14 +268,14 @@ def test_an_export_with_a_recorded_contact_reimports_unchanged(county, secretary
 
 @pytest.mark.django_db
 def test_a_failed_baseline_write_writes_nothing(county, secretary, monkeypatch):
-    real = importing.copy_create
+    real = importing.writing.copy_create
 
     def refusing(model, objs, **kwargs):
         if model is EvidenceBaseline:
             raise IntegrityError("baseline refused")
         return real(model, objs, **kwargs)
 
-    monkeypatch.setattr(importing, "copy_create", refusing)
+    monkeypatch.setattr(importing.writing, "copy_create", refusing)
     result = apply(xlsx([person(ident(seq=1)), person(ident(seq=2))]), secretary)
     assert not result.ok and "没有导入任何数据" in result.file_issues[0].message
     assert not Member.objects.exists() and not EvidenceBaseline.objects.exists()

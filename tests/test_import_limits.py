@@ -10,7 +10,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from ledgers.importing import apply_import, plan_import
+from ledgers.imports import apply_import, plan_import
 from members.models import Member
 
 from .test_ledger_import_views import HEADERS, row

@@ -12,8 +12,8 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from openpyxl import Workbook
 
-from ledgers import importing
-from ledgers.importing import apply_import, count_rows, parse_date, parse_destination, plan_import
+from ledgers import imports as importing
+from ledgers.imports import apply_import, count_rows, parse_date, parse_destination, plan_import
 from ledgers.models import ContactAttempt, LedgerImport, LedgerRecord
 from members import crypto, national_id
 from members.models import ExternalOrganisation, Member
@@ -346,7 +346,7 @@ def test_the_fast_xlsx_reader_reads_what_openpyxl_reads():
     content = io.BytesIO()
     book.save(content)
     content = content.getvalue()
-    fast = importing._FastXlsx(zipfile.ZipFile(io.BytesIO(content)))
+    fast = importing.reading._FastXlsx(zipfile.ZipFile(io.BytesIO(content)))
     got = list(fast.rows(fast.sheets[0]))
     from openpyxl import load_workbook
 
@@ -383,7 +383,7 @@ def test_chinese_builtin_date_formats_are_dates():
         return data
 
     content = _rewrite_zip(buffer.getvalue(), builtin_31)
-    fast = importing._FastXlsx(zipfile.ZipFile(io.BytesIO(content)))
+    fast = importing.reading._FastXlsx(zipfile.ZipFile(io.BytesIO(content)))
     rows = list(fast.rows(fast.sheets[0]))
     assert rows[1] == (2, ("张三", datetime(2010, 7, 1)))
 
@@ -393,7 +393,7 @@ def test_openpyxl_reads_what_the_fast_reader_refuses(county, secretary, monkeypa
     def refuse(archive):
         raise KeyError("unusual workbook")
 
-    monkeypatch.setattr(importing, "_FastXlsx", refuse)
+    monkeypatch.setattr(importing.reading, "_FastXlsx", refuse)
     result = apply(xlsx([person(ident())], titles=("标题",)), secretary)
     assert result.ok and result.rows[0].row == 3
     assert Member.objects.get().joined_on == date(2010, 7, 1)

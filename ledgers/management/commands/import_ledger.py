@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from ledgers import importing
+from ledgers import imports
 from ledgers.models import LedgerImport
 from members.models import Organisation
 from members.selectors import scope_root_of
@@ -39,7 +39,7 @@ class Command(BaseCommand):
         default_branch = self._branch(branch) if branch else None
 
         if dry_run:
-            plan = importing.plan_import(
+            plan = imports.plan_import(
                 content=content, file_name=path.name, user=actor, default_branch=default_branch
             )
             self._report(plan, dry_run=True)
@@ -68,7 +68,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"已写入 {done}/{total} 行")
 
         try:
-            plan = importing.apply_import(
+            plan = imports.apply_import(
                 content=content,
                 file_name=path.name,
                 user=actor,
@@ -123,7 +123,7 @@ class Command(BaseCommand):
             raise CommandError(f"有{len(matches)}个党组织都是“{value}”：请改用编号。")
         return matches[0]
 
-    def _report(self, plan: importing.ImportPlan, *, dry_run: bool) -> None:
+    def _report(self, plan: imports.ImportPlan, *, dry_run: bool) -> None:
         counts = plan.counts
         prefix = "（试运行，未写入）" if dry_run else ""
         self.stdout.write(
