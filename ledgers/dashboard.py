@@ -25,7 +25,7 @@ Who is counted where:
 - **Open alerts** are counted by the member's home branch, whatever the member's status (an open
   alert is work to do); snoozed ones are left out until their date, as in the alert inbox.
 
-The organisation must lie inside the user's scope (`_require_in_scope`, a 404 otherwise); all
+The organisation must lie inside the user's scope (`require_in_scope`, a 404 otherwise); all
 figures are then limited to its subtree, which is part of the user's scope.
 """
 
@@ -34,7 +34,7 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db.models import CharField, Count, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import CharField, Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber, Substr
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -75,7 +75,7 @@ UNIT_SORTS = (
 )
 
 
-def _require_in_scope(user, organisation: Organisation) -> None:
+def require_in_scope(user, organisation: Organisation) -> None:
     if not organisation_in_scope(user, organisation):
         raise Http404
 
@@ -152,7 +152,7 @@ def figure_members(*, user, organisation: Organisation, figure: str, today: date
 
     `place` ("country|province|city", as in the report's places) lists the mobile members there.
     """
-    _require_in_scope(user, organisation)
+    require_in_scope(user, organisation)
     path = organisation.path
     if figure == "place":
         parts = place.split(PLACE_SEPARATOR)
@@ -333,7 +333,7 @@ def report(*, user, organisation: Organisation, today: date, sort: str = "name")
     one from today or yesterday (`figures["as_of"]` says which), since live grouped queries over
     a county of 100,000 members take seconds. The lists behind the figures are always live.
     """
-    _require_in_scope(user, organisation)
+    require_in_scope(user, organisation)
     children = (
         list(Organisation.objects.get_children(organisation)) if not organisation.is_leaf() else []
     )
@@ -346,7 +346,7 @@ def report(*, user, organisation: Organisation, today: date, sort: str = "name")
         result["hosted"] = _hosted(organisation.path).count()
         as_of = None
     result["as_of"] = as_of
-    result["by_type"] = _labelled(result["by_type"], MobilityEpisode.Type.choices)
+    result["by_type"] = labelled(result["by_type"], MobilityEpisode.Type.choices)
     by_province: dict[str, int] = {}
     for place, n in result["places"].items():
         province = place.split(PLACE_SEPARATOR)[1]
@@ -437,7 +437,7 @@ def snapshot_counts(organisation: Organisation, children: list, *, today: date):
     return derived(own.figures), per_unit, own.day
 
 
-def _labelled(counts: dict, choices) -> list[dict]:
+def labelled(counts: dict, choices) -> list[dict]:
     return [
         {"value": value, "label": label, "count": counts.get(value, 0)} for value, label in choices
     ]
@@ -502,7 +502,7 @@ def destinations(
     Without `names` (a large subtree: the names query would read every member) each place links
     to its list instead.
     """
-    _require_in_scope(user, organisation)
+    require_in_scope(user, organisation)
     place_fields = ("destination_country", "destination_province", "destination_city")
     ranked = sorted(
         ((tuple(key.split(PLACE_SEPARATOR)), n) for key, n in places.items() if n > 0),
@@ -546,81 +546,3 @@ def destinations(
             if tuple(key) in by_key:  # a place whose count came from last night's snapshot
                 by_key[tuple(key)]["names"].append({"name": name, "pk": pk})
     return found
-
-
-# --- yearly statistics -----------------------------------------------------------------------
-
-
-def yearly_statistics(*, user, organisation: Organisation, year: int, today: date) -> dict:
-    """The year's figures for reporting upward.
-
-    Counts by type, destination province and arrangement are of the episodes current at the end
-    of the year (or today, for the current year) of members whose relationship is in the subtree
-    now; the arrangement uses the member's present status (no longer active: "none").
-    New outflows are episodes that started in the year, returns those that ended with the member
-    coming home. Transfers in and out are those completed in the year that cross the subtree's
-    boundary (a move between two branches below is neither). Suspensions and removals are members
-    whose status changed to suspended or removed in the year (from the member's history), counted
-    where the member's relationship was at the time.
-    """
-    _require_in_scope(user, organisation)
-    path = organisation.path
-    start, end = date(year, 1, 1), date(year, 12, 31)
-    as_of = min(end, today)
-    at_end = MobilityEpisode.objects.filter(
-        member__home_branch__path__startswith=path, left_on__lte=as_of
-    ).filter(Q(ended_on__isnull=True) | Q(ended_on__gt=as_of))
-    at_end = at_end.order_by()
-    by_type = dict(at_end.values_list("mobility_type").annotate(n=Count("pk")))
-    by_province = list(
-        at_end.values_list("destination_province")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "destination_province")
-    )
-    by_arrangement = dict(
-        at_end.annotate(arrangement=arrangement_expression(today=as_of))
-        .values_list("arrangement")
-        .annotate(n=Count("pk"))
-    )
-    episodes = MobilityEpisode.objects.filter(member__home_branch__path__startswith=path)
-    completed = RelationshipTransfer.objects.filter(
-        state=RelationshipTransfer.State.COMPLETED, completed_on__range=(start, end)
-    )
-    history = Member.history.model.objects
-    previous_status = Subquery(
-        history.filter(id=OuterRef("id"), history_date__lt=OuterRef("history_date"))
-        .order_by("-history_date")
-        .values("status")[:1]
-    )
-    changed = dict(
-        history.filter(
-            history_date__year=year,
-            status__in=[Member.Status.SUSPENDED, Member.Status.REMOVED],
-            home_branch__path__startswith=path,
-        )
-        .annotate(previous=previous_status)
-        .filter(Q(previous__isnull=True) | ~Q(previous=F("status")))
-        .order_by()
-        .values_list("status")
-        .annotate(n=Count("id", distinct=True))
-    )
-    return {
-        "year": year,
-        "as_of": as_of,
-        "mobile": sum(by_type.values()),
-        "by_type": _labelled(by_type, MobilityEpisode.Type.choices),
-        "by_province": [{"value": p, "label": p or "—", "count": n} for p, n in by_province],
-        "by_arrangement": _labelled(by_arrangement, Arrangement.choices),
-        "new_outflows": episodes.filter(left_on__range=(start, end)).count(),
-        "returns": episodes.filter(
-            ended_on__range=(start, end), end_reason=MobilityEpisode.EndReason.RETURNED
-        ).count(),
-        "transfers_out": completed.filter(from_branch__path__startswith=path)
-        .exclude(to_organisation__path__startswith=path)
-        .count(),
-        "transfers_in": completed.filter(to_organisation__path__startswith=path)
-        .exclude(from_branch__path__startswith=path)
-        .count(),
-        "suspensions": changed.get(Member.Status.SUSPENDED, 0),
-        "removals": changed.get(Member.Status.REMOVED, 0),
-    }

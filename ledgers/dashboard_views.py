@@ -23,6 +23,7 @@ from transfers.classification import Arrangement
 
 from . import dashboard as board
 from . import snapshots
+from . import yearly as statistics
 from .exporting import TYPE, XlsxBook
 
 CHART_WIDTH = 520
@@ -392,7 +393,7 @@ def yearly(request):
         context.update(
             year=year,
             years=range(today.year, max(today.year - 6, 1999), -1),
-            stats=board.yearly_statistics(
+            stats=statistics.yearly_statistics(
                 user=request.user, organisation=organisation, year=year, today=today
             ),
         )
@@ -407,7 +408,7 @@ def yearly_export(request):
     today = timezone.localdate()
     year = _year(request)
     _log_report(request, f"yearly.xlsx {year} · {organisation.name}")
-    s = board.yearly_statistics(
+    s = statistics.yearly_statistics(
         user=request.user, organisation=organisation, year=year, today=today
     )
     workbook = XlsxBook()

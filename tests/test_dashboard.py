@@ -12,7 +12,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from activities.models import ExternalParticipation
-from ledgers import dashboard
+from ledgers import dashboard, yearly
 from ledgers.models import ContactAttempt, LedgerRecord
 from ledgers.selectors import ITEMS
 from members.models import Alert, ExternalOrganisation, Member
@@ -383,7 +383,7 @@ def test_yearly_statistics(county):
     b_suspended.save()
     _at(b_suspended, datetime(year, 4, 1, tzinfo=tz))
 
-    s = dashboard.yearly_statistics(user=rev_a, organisation=c.township_a, year=year, today=TODAY)
+    s = yearly.yearly_statistics(user=rev_a, organisation=c.township_a, year=year, today=TODAY)
     assert s["mobile"] == 2  # 年一 and 年三 were away at the end of the year; 年二 came home
     assert {r["value"]: r["count"] for r in s["by_type"]}["work"] == 1
     assert {r["value"]: r["count"] for r in s["by_province"]} == {"广东省": 2}
@@ -391,9 +391,7 @@ def test_yearly_statistics(county):
     assert (s["new_outflows"], s["returns"]) == (2, 1)
     assert (s["transfers_out"], s["transfers_in"]) == (1, 1)
     assert (s["suspensions"], s["removals"]) == (1, 1)
-    branch = dashboard.yearly_statistics(
-        user=rev_a, organisation=c.branch_a, year=year, today=TODAY
-    )
+    branch = yearly.yearly_statistics(user=rev_a, organisation=c.branch_a, year=year, today=TODAY)
     assert (branch["transfers_out"], branch["transfers_in"], branch["suspensions"]) == (2, 0, 1)
 
 
