@@ -15,13 +15,27 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from members.models import Member, Organisation
-from members.selectors import members_visible_to, organisations_visible_to
+from members.selectors import (
+    members_editable_by,
+    members_visible_to,
+    organisation_in_scope,
+    organisations_visible_to,
+)
 from transfers.models import MobilityEpisode
 
 from . import dues
-from .models import Activity, Attendance, DuesAmount, DuesPayment, Evaluation, ExternalParticipation
+from .models import (
+    Activity,
+    Attendance,
+    DuesAmount,
+    DuesPayment,
+    Evaluation,
+    ExternalParticipation,
+    Side,
+)
 
 # The rhythm of Reg. art. 16-18: how many of each kind a branch holds per year.
 EXPECTED_PER_YEAR = {
@@ -233,3 +247,30 @@ def evaluation_missing(*, year: int) -> QuerySet[Member]:
     ).values("member_id")
     evaluated = Evaluation.objects.filter(year=year).values("member_id")
     return Member.objects.filter(status=Member.Status.ACTIVE, pk__in=away).exclude(pk__in=evaluated)
+
+
+# --- who may record what (beside the scoping selectors they rest on) -----------------------
+
+
+def may_record_dues(*, user, member: Member, paid_to: Organisation | None) -> bool:
+    """The home branch, or the inflow side for dues paid to it (certificate holders)."""
+    if members_editable_by(user).filter(pk=member.pk).exists():
+        return True
+    return organisation_in_scope(user, paid_to) and (
+        members_visible_to(user).filter(pk=member.pk).exists()
+    )
+
+
+def evaluation_refusal(*, user, member: Member, side: str) -> str:
+    """Why `user` may not record `side`'s evaluation of `member`, or "" if they may: the home
+    branch records its own grade and an external inflow side's; an internal inflow branch
+    records its own."""
+    home = members_editable_by(user).filter(pk=member.pk).exists()
+    if side == Side.HOME:
+        return "" if home else _("Only the home branch records the home side's evaluation.")
+    episode = member.mobility_episodes.current().first()
+    internal = episode.inflow_organisation if episode else None
+    if internal is not None:
+        ok = organisation_in_scope(user, internal)
+        return "" if ok else _("The inflow branch records its own evaluation.")
+    return "" if home else _("Only the home branch records an external inflow side's result.")

@@ -11,15 +11,13 @@ from django.utils.translation import gettext as _
 from infrastructure.steps import StepRefused
 from members.models import Member, Organisation
 from members.selectors import (
-    members_editable_by,
-    members_visible_to,
     organisation_in_scope,
     require_editable,
     require_visible,
 )
 from members.services import evidence_changed
 
-from . import dues
+from . import dues, selectors
 from .models import (
     Activity,
     AssignedWork,
@@ -154,9 +152,7 @@ def dues_payment_record(
 ) -> DuesPayment:
     """Record dues paid. Paying ahead is fine; back-payment is limited (default 6 months)."""
     from_month, to_month = dues.first_of_month(from_month), dues.first_of_month(to_month)
-    home = members_editable_by(actor).filter(pk=member.pk).exists()
-    inflow = organisation_in_scope(actor, paid_to)
-    if not home and not (inflow and members_visible_to(actor).filter(pk=member.pk).exists()):
+    if not selectors.may_record_dues(user=actor, member=member, paid_to=paid_to):
         raise StepRefused(
             _("Only the home branch, or the inflow side for dues paid to it, records this.")
         )
@@ -195,17 +191,9 @@ def evaluation_record(
 ) -> Evaluation:
     """The home branch records its own grade and an external inflow side's; an internal
     inflow branch records its own."""
-    home = members_editable_by(actor).filter(pk=member.pk).exists()
-    if side == Side.HOME and not home:
-        raise StepRefused(_("Only the home branch records the home side's evaluation."))
-    if side == Side.INFLOW:
-        episode = member.mobility_episodes.current().first()
-        internal = episode.inflow_organisation if episode else None
-        if internal is not None:
-            if not organisation_in_scope(actor, internal):
-                raise StepRefused(_("The inflow branch records its own evaluation."))
-        elif not home:
-            raise StepRefused(_("Only the home branch records an external inflow side's result."))
+    refusal = selectors.evaluation_refusal(user=actor, member=member, side=side)
+    if refusal:
+        raise StepRefused(refusal)
     evaluation, _created = Evaluation.objects.update_or_create(
         member=member,
         year=year,
