@@ -15,7 +15,6 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 
-from ledgers.models import ContactAttempt
 from members.demo import DemoCounty, demo_step
 from members.models import Member
 from transfers.models import MobilityEpisode
@@ -106,7 +105,7 @@ def _day(month: date, first: int, last: int, rng) -> date:
     return month.replace(day=rng.randint(first, last))
 
 
-@demo_step
+@demo_step(order=55)  # after the ledger, whose unanswered calls it follows
 def seed_party_life(demo: DemoCounty) -> None:
     today = demo.today
     clerk, _ = User.objects.get_or_create(username="demo-clerk", defaults={"is_active": False})
@@ -131,11 +130,7 @@ def _profiles(demo: DemoCounty, members: list[Member]) -> dict[int, Profile]:
     profiles = {m.pk: Profile() for m in members}
     for episode in MobilityEpisode.objects.filter(member__in=profiles).order_by("left_on", "pk"):
         profiles[episode.member_id].episodes.append(episode)
-    silent = set(
-        ContactAttempt.objects.filter(reached=False, note="无人接听").values_list(
-            "member_id", flat=True
-        )
-    )
+    silent = demo.unreachable
     for member in members:
         profile = profiles[member.pk]
         current = profile.away_on(today)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from infrastructure.steps import StepRefused, step_view
-from ledgers.exporting import write_table_xlsx
+from infrastructure.xlsx import write_table_xlsx
 from members import selectors as member_selectors
 from members.models import Organisation
 

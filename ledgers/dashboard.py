@@ -30,7 +30,7 @@ figures are then limited to its subtree, which is part of the user's scope.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -50,7 +50,12 @@ from transfers.rules import certificate_review_due, receipt_overdue
 from transfers.selectors import arrangement_expression
 
 from .rules import lost_contact_episodes
-from .selectors import campaign_checklist, campaigns_visible_to, with_five_clears
+from .selectors import (
+    campaign_checklist,
+    campaigns_visible_to,
+    large_subtree_snapshot,
+    with_five_clears,
+)
 
 NO_LIFE_REFERENCE_PERCENT = 14.5  # share of members without organisational life, published surveys
 ARRANGEMENTS = [value for value in Arrangement.values if value != Arrangement.NONE]
@@ -383,23 +388,6 @@ def report(*, user, organisation: Organisation, today: date, sort: str = "name")
     if key in UNIT_SORTS:
         units.sort(key=lambda r: r[key], reverse=sort.startswith("-"))
     return Report(organisation=organisation, figures=result, units=units)
-
-
-def large_subtree_snapshot(organisation: Organisation, *, today: date):
-    """The organisation's latest nightly snapshot from today or yesterday, if its subtree has
-    more than DASHBOARD_LIVE_MAX_MEMBERS members; else None (count live)."""
-    from .models import FigureSnapshot  # the model module imports nothing from here
-
-    own = (
-        FigureSnapshot.objects.filter(
-            organisation=organisation, day__gte=today - timedelta(days=1), day__lte=today
-        )
-        .order_by("-day")
-        .first()
-    )
-    if own is None or own.figures.get("members", 0) <= settings.DASHBOARD_LIVE_MAX_MEMBERS:
-        return None
-    return own
 
 
 @register_nightly_alert_counts

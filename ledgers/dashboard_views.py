@@ -15,7 +15,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from infrastructure.steps import client_address
+from infrastructure.client_address import client_address
+from infrastructure.xlsx import XlsxBook
 from members import selectors as member_selectors
 from members.access_log import log_sensitive_access
 from members.models import Member, Organisation, SensitiveAccess
@@ -24,7 +25,7 @@ from transfers.classification import Arrangement
 from . import dashboard as board
 from . import snapshots
 from . import yearly as statistics
-from .exporting import TYPE, XlsxBook
+from .exporting import TYPE
 
 CHART_WIDTH = 520
 CHART_LABEL = 190

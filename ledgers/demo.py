@@ -70,6 +70,7 @@ def seed_ledger(demo: DemoCounty) -> None:
                 )
             )
         if silent:
+            demo.unreachable.add(episode.member_id)
             for days in (20, 45, 90):
                 contacts.append(
                     ContactAttempt(

@@ -1,7 +1,7 @@
 """Reads for the five-clears ledger, the contact log and census campaigns, from the user's scope."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -197,7 +197,6 @@ def nightly_completeness(
 
     Grouping a county's 20,000 mobile members live took 200 ms of a 400 ms page.
     """
-    from .dashboard import large_subtree_snapshot  # the dashboard imports this module
 
     own = large_subtree_snapshot(root, today=today)
     if own is None or "ledger" not in own.figures:  # older snapshots had no ledger figures
@@ -297,3 +296,18 @@ def campaign_progress(*, user, campaign: CensusCampaign) -> list[Completeness]:
         )
         for g in grouped
     ]
+
+
+def large_subtree_snapshot(organisation: Organisation, *, today: date):
+    """The organisation's latest nightly snapshot from today or yesterday, if its subtree has
+    more than DASHBOARD_LIVE_MAX_MEMBERS members; else None (count live)."""
+    own = (
+        FigureSnapshot.objects.filter(
+            organisation=organisation, day__gte=today - timedelta(days=1), day__lte=today
+        )
+        .order_by("-day")
+        .first()
+    )
+    if own is None or own.figures.get("members", 0) <= settings.DASHBOARD_LIVE_MAX_MEMBERS:
+        return None
+    return own

@@ -3,13 +3,12 @@
 from datetime import date
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from infrastructure.steps import StepRefused
-from members.access_log import log_sensitive_access
-from members.models import Member, Organisation, SensitiveAccess, StaffAssignment
+from members.models import Member, Organisation, StaffAssignment
 from members.selectors import (
     assignment_of,
     members_editable_by,
@@ -21,12 +20,11 @@ from members.selectors import (
 from members.services import evidence_changed
 from transfers.models import MobilityEpisode
 
-from . import imports, staging
+from . import imports
 from .models import (
     CensusCampaign,
     ContactAttempt,
     FiveClearsItem,
-    LedgerExport,
     LedgerImport,
     LedgerRecord,
 )
@@ -128,76 +126,13 @@ def campaign_close(*, actor, campaign: CensusCampaign, on: date) -> CensusCampai
     return campaign
 
 
-def ledger_export_start(
-    *, actor, file_format: str, query: dict, total: int, ip_address: str | None
-) -> LedgerExport:
-    """A large export for the worker: logged, the job committed, then the task sent.
-
-    The task goes out on commit, never before: a worker quicker than the request's
-    transaction would not find the job (tests/test_export_race.py). If the broker cannot take
-    it, the job is marked failed at once.
-    """
-    with transaction.atomic():
-        log_sensitive_access(
-            user=actor, action=SensitiveAccess.Action.EXPORT_LEDGER, ip_address=ip_address
-        )
-        job = LedgerExport.objects.create(
-            user=actor,
-            file_format=file_format,
-            filters=query,
-            status=LedgerExport.Status.RUNNING,
-            rows_total=total,
-        )
-        transaction.on_commit(lambda: _send_export(job.pk))
-    job.refresh_from_db()
-    return job
-
-
-def _send_export(job_id: int) -> None:
-    from . import tasks  # tasks use the forms and selectors, which use these services
-
-    if not tasks.enqueue(tasks.export_ledger, job_id):
-        LedgerExport.objects.filter(pk=job_id).update(
-            status=LedgerExport.Status.FAILED, finished_at=timezone.now()
-        )
-
-
 # --- imports: the job's state machine ----------------------------------------------------------
 
 NOTHING_WRITTEN = "导入时出现系统错误，未写入任何数据，请稍后重试。"  # shown as the import's error
-RAN, QUEUED, QUEUE_DOWN, FAILED = "ran", "queued", "queue_down", "failed"
 
 
-def import_confirm(
-    *, job: LedgerImport, content: bytes, token: str, branch: Organisation | None
-) -> str:
-    """The user confirmed a preview: previewed → running → applied or failed, here or on the
-    worker for a large file (back to previewed if the worker cannot take it, to confirm again).
-    Call it outside a transaction, so that the job is saved before the worker looks for it."""
-    from . import tasks  # tasks call back into these services
-
-    job.status = LedgerImport.Status.RUNNING
-    job.save(update_fields=["status"])
-    if job.rows_total > settings.IMPORT_BACKGROUND_ROWS:
-        if tasks.enqueue(tasks.import_ledger, job.pk, token, branch.pk if branch else None):
-            return QUEUED
-        job.status = LedgerImport.Status.PREVIEWED
-        job.save(update_fields=["status"])
-        return QUEUE_DOWN
-    try:
-        import_run(job=job, content=content, default_branch=branch)
-    except DatabaseError:
-        # The import's own transaction rolled back; a dropped connection is reopened here.
-        if not connection.is_usable():
-            connection.close()
-        _import_failed(job)
-        return FAILED
-    finally:
-        staging.drop(token)
-    return RAN
-
-
-def _import_failed(job: LedgerImport) -> None:
+def import_failed(job: LedgerImport) -> None:
+    """Nothing was written: say so on the job rather than leave it running."""
     LedgerImport.objects.filter(pk=job.pk).update(
         status=LedgerImport.Status.FAILED,
         finished_at=timezone.now(),
@@ -221,7 +156,7 @@ def import_run(*, job: LedgerImport, content: bytes, default_branch: Organisatio
         )
     except Exception:
         # Nothing was written (one transaction); say so rather than stay "running".
-        _import_failed(job)
+        import_failed(job)
         raise
     job.status = LedgerImport.Status.APPLIED if plan.ok else LedgerImport.Status.FAILED
     job.created = plan.counts.get("create", 0)

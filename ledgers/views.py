@@ -18,14 +18,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from infrastructure.steps import StepRefused, client_address, step_view
+from infrastructure.client_address import client_address
+from infrastructure.steps import StepRefused, step_view
+from infrastructure.xlsx import write_table_xlsx
 from members import phone, validators
 from members import selectors as member_selectors
 from members import services as member_services
 from members.access_log import log_sensitive_access
 from members.models import DuplicateRegistration, Member, SensitiveAccess
 
-from . import exporting, imports, selectors, selfreport, services, staging
+from . import background, exporting, imports, selectors, selfreport, services, staging
 from .forms import CampaignForm, ContactForm, ImportUploadForm, ItemForm, ledger_filters
 from .models import ContactAttempt, FiveClearsItem, LedgerExport, LedgerImport, SelfReport
 
@@ -125,7 +127,7 @@ def ledger_export(request, file_format: str):
     side = filters["side"]
     total = rows.count()
     if total > settings.EXPORT_BACKGROUND_ROWS:
-        job = services.ledger_export_start(
+        job = background.ledger_export_start(
             actor=request.user,
             file_format=file_format,
             query=request.GET.dict(),
@@ -312,14 +314,14 @@ def import_apply(request, pk: int):
         .filter(pk=request.POST.get("branch") or 0)
         .first()
     )
-    outcome = services.import_confirm(
+    outcome = background.import_confirm(
         job=job, content=content, token=request.POST["token"], branch=branch
     )
-    if outcome == services.QUEUED:
+    if outcome == background.QUEUED:
         messages.info(request, _("The import runs in the background. You can leave this page."))
-    elif outcome == services.QUEUE_DOWN:
+    elif outcome == background.QUEUE_DOWN:
         messages.error(request, BACKGROUND_UNAVAILABLE)
-    elif outcome == services.FAILED:
+    elif outcome == background.FAILED:
         messages.error(request, services.NOTHING_WRITTEN)
     return redirect("ledgers:import_detail", pk=job.pk)
 
@@ -434,7 +436,7 @@ def campaign_export(request, pk: int):
         [p.name, p.total, p.clear, f"{p.percent}%"]
         for p in selectors.campaign_progress(user=request.user, campaign=campaign)
     ]
-    content = exporting.write_table_xlsx(
+    content = write_table_xlsx(
         ["党支部", "流动党员数", "已核实", "完成率"], rows, title=campaign.name[:30]
     )
     response = HttpResponse(

@@ -7,7 +7,7 @@ own `demo.py`, so that members/ imports none of them.
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -80,6 +80,8 @@ class DemoCounty:
     external: list[ExternalOrganisation]
     rng: random.Random
     today: date
+    # Members the ledger step left with only unanswered calls; later steps keep them quiet.
+    unreachable: set[int] = field(default_factory=set)
 
 
 DemoStep = Callable[[DemoCounty], None]

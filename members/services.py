@@ -3,16 +3,14 @@
 import logging
 from datetime import date, timedelta
 
-from axes.models import AccessAttempt
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from infrastructure.steps import StepRefused
 
-from . import conflicts, crypto, national_id, periods
+from . import conflicts, crypto, national_id, periods, tasks
 from .access_log import log_sensitive_access
 from .models import (
     Alert,
@@ -24,6 +22,7 @@ from .models import (
     Organisation,
     SensitiveAccess,
 )
+from .rules import rule_for
 from .selectors import members_editable_by, require_editable
 
 logger = logging.getLogger(__name__)
@@ -70,21 +69,10 @@ def national_id_reveal(*, member: Member, actor, ip_address: str | None) -> str:
     return member.national_id
 
 
-def housekeeping() -> dict[str, int]:
-    """Drop expired sessions and login attempts whose cool-off has passed. Safe to run twice."""
-    now = timezone.now()
-    sessions, _ = Session.objects.filter(expire_date__lt=now).delete()
-    attempts, _ = AccessAttempt.objects.filter(
-        attempt_time__lt=now - settings.AXES_COOLOFF_TIME
-    ).delete()
-    return {"expired_sessions": sessions, "expired_login_attempts": attempts}
-
-
 def evidence_changed(*, member_ids: list[int]) -> None:
     """After the commit, re-evaluate the member's rules (on the worker where there is one), so
     an alert whose condition is gone closes the same day. The nightly scan stays the full pass;
     if the broker is down the write stands and the night catches up."""
-    from . import tasks  # tasks import this module
 
     def enqueue() -> None:
         try:
@@ -165,7 +153,6 @@ def correction_term_open(
     *, actor, alert: Alert, educated_on: date, months: int, note: str
 ) -> CorrectionTerm:
     """批评教育, then 限期改正 (Reg. arts. 29-30): a term of at most a year to correct."""
-    from .rules import rule_for  # the registry discovers every app's rules
 
     alert = Alert.objects.select_related("member").get(pk=alert.pk)
     require_editable(actor, alert.member)

@@ -6,14 +6,15 @@ from celery import chord, shared_task
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from . import notifications, scanning, services
+from . import housekeeping as tidying
+from . import notifications, scanning
 from .models import Organisation, ScanRun
 
 
 @shared_task
 def housekeeping() -> dict[str, int]:
     """Nightly: drop expired sessions and login attempts whose cool-off has passed."""
-    return services.housekeeping()
+    return tidying.housekeeping()
 
 
 @shared_task(bind=True)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from infrastructure.xlsx import write_table_xlsx
 from members import national_id, phone
 from members.models import EvidenceBaseline, Member
 from transfers.models import MobilityEpisode
@@ -517,8 +518,6 @@ def errors_kept(issues: list[RowIssue], limit: int) -> list[dict]:
 
 def errors_xlsx(issues: list[RowIssue]) -> bytes:
     """Every problem of a file, to fix it row by row."""
-    from ..exporting import write_table_xlsx
-
     rows = ([issue.row or "", issue.column, issue.message] for issue in issues)
     return write_table_xlsx(["行", "列", "问题"], rows, title="导入问题清单")
 
