@@ -8,6 +8,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from dateutil.relativedelta import relativedelta
 
+# Months are counted one way for dues and for the rules (members/periods.py).
+from members.periods import countable_months as months_between  # noqa: F401
+from members.periods import first_of_month
+
 # (upper bound of monthly after-tax income, inclusive; rate)
 BANDS = [
     (Decimal("3000"), Decimal("0.005")),
@@ -40,19 +44,6 @@ def monthly_dues(*, basis: str, monthly_income: Decimal | None) -> tuple[Decimal
             percent = (rate * 100).normalize()
             return amount, f"{what}{monthly_income}元 × {percent}% = {amount}元"
     raise AssertionError("unreachable")
-
-
-def first_of_month(day: date) -> date:
-    return day.replace(day=1)
-
-
-def months_between(start: date, end: date) -> list[date]:
-    """First days of every month from start's month to end's month, inclusive."""
-    months, month = [], first_of_month(start)
-    while month <= first_of_month(end):
-        months.append(month)
-        month += relativedelta(months=1)
-    return months
 
 
 def earliest_back_payment(paid_on: date, limit_months: int) -> date:

@@ -1,4 +1,4 @@
-from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -51,11 +51,17 @@ def life(request, member) -> dict:
     amount = selectors.dues_amount_for(member, today.year)
     owed, owed_total = selectors.arrears(member=member, today=today)
     reasons = list(member.good_reasons.select_related("recorded_by"))
+    counts = {
+        what: withdrawal.count(member, what, today, reasons=reasons)
+        for what, _label in WITHDRAWAL_ROWS
+    }
     return {
         "home": not member_is_hosted_for(user=request.user, member=member),
         "today": today,
         "last_life": last_life,
-        "life_overdue": last_life is None or last_life < today - relativedelta(months=3),
+        # The warning rule's own count (whole months, excused ones skipped), not a second one.
+        "life_overdue": len(counts[withdrawal.LIFE].counted)
+        >= settings.SELF_WITHDRAWAL_WARNING_MONTHS,
         "attendance": attendance,
         "elsewhere": list(member.external_participation.all()[:10]),
         "dues_year": today.year,
@@ -69,9 +75,6 @@ def life(request, member) -> dict:
         "work_open": AssignedWork.Status.OPEN,
         "service_requests": list(member.service_requests.all()),
         "honours": list(member.honours.all()),
-        "withdrawal": [
-            {"label": label, "count": withdrawal.count(member, what, today, reasons=reasons)}
-            for what, label in WITHDRAWAL_ROWS
-        ],
+        "withdrawal": [{"label": label, "count": counts[what]} for what, label in WITHDRAWAL_ROWS],
         "reasons": reasons,
     }

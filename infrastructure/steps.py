@@ -40,10 +40,3 @@ def step_view(
         "action_form.html",
         {"form": form, "title": title, "subject": subject, "cancel_url": cancel_url},
     )
-
-
-def client_address(request) -> str | None:
-    """The user's address for the access log, behind PROXY_COUNT proxies (as django-axes sees it)."""
-    from .client_address import client_address as address
-
-    return address(request)

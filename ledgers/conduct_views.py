@@ -4,7 +4,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from infrastructure.steps import client_address
+from infrastructure.client_address import client_address
 from members import selectors as member_selectors
 from members.access_log import log_sensitive_access
 from members.models import SensitiveAccess

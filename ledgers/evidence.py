@@ -23,7 +23,9 @@ from members.models import EvidenceBaseline, Member
 from .models import ContactAttempt
 
 
-def _since(cutoff: date, member_ref: str) -> list[Exists]:
+def signs_since(cutoff, member_ref: str = "pk") -> list[Exists]:
+    """One EXISTS per kind of sign of life on or after `cutoff` (a date, or an OuterRef to a
+    date of the outer row)."""
     member = OuterRef(member_ref)
     return [
         Exists(ContactAttempt.objects.filter(member=member, reached=True, on__gte=cutoff)),
@@ -48,7 +50,7 @@ def exclude_alive_since(rows: QuerySet, cutoff: date, *, member: str = "") -> Qu
     at the import)."""
     ref = f"{member}_id" if member else "pk"
     prefix = f"{member}__" if member else ""
-    for sign in _since(cutoff, ref):
+    for sign in signs_since(cutoff, ref):
         rows = rows.exclude(sign)
     return rows.exclude(**{f"{prefix}baseline__since__gte": cutoff})
 

@@ -183,13 +183,10 @@ def _suspended_for_lost_contact(today: date):
     thresholds=("REMOVAL_AFTER_SUSPENSION_YEARS",),
 )
 def removal_due(today: date) -> QuerySet[Member]:
-    # Few members are suspended: each one's signs since its own decision date, in Python.
-    due = [
-        member.pk
-        for member in _suspended_for_lost_contact(today)
-        if not any(sign.on > member.decided_on for sign in evidence.signs_of_life(member))
-    ]
-    return Member.objects.filter(pk__in=due)
+    members = _suspended_for_lost_contact(today)
+    for sign in evidence.signs_since(OuterRef("decided_on")):
+        members = members.exclude(sign)  # found again since the decision: not removal
+    return members
 
 
 @rule(

@@ -38,13 +38,15 @@ class Rule:
     counting: str | Promise = ""
     # Criticism and education on its alert opens a correction term (Reg. arts. 29-30).
     correctable: bool = False
+    # The rule function takes `among` (member ids) and narrows its own work to them.
+    narrows: bool = False
 
     def matching(self, today: date, *, among: list[int] | None = None) -> QuerySet[Member]:
         """The members the rule flags today; with `among`, only those members. A rule that
         takes `among` itself (one with a per-member step in Python) narrows its own work."""
         if among is None:
             return self.members(today)
-        if "among" in inspect.signature(self.members).parameters:
+        if self.narrows:
             return self.members(today, among=among)
         return self.members(today).filter(pk__in=among)
 
@@ -91,6 +93,7 @@ def rule(
             tuple(thresholds),
             counting,
             correctable,
+            "among" in inspect.signature(members).parameters,
         )
         return members
 

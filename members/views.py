@@ -8,8 +8,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from infrastructure.client_address import client_address
 from infrastructure.pagination import keyset_page
-from infrastructure.steps import StepRefused, client_address, step_view
+from infrastructure.steps import StepRefused, step_view
 
 from . import selectors, services
 from .forms import DecisionForm, MemberFilterForm, MemberForm

@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from infrastructure.steps import client_address, step_view
+from infrastructure.client_address import client_address
+from infrastructure.steps import step_view
 from members import selectors as member_selectors
 from members.access_log import log_sensitive_access
 from members.models import SensitiveAccess
