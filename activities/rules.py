@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from alerts.registry import rule
 from members.models import Member
-from members.rules import rule
 
 from . import withdrawal
 from .selectors import evaluation_missing

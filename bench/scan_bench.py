@@ -20,9 +20,10 @@ settings.DEBUG = False  # with DEBUG on, Django keeps the text of every query in
 
 from django.db import connection  # noqa: E402
 
+from alerts.models import Alert  # noqa: E402
+from alerts.scanning import scan  # noqa: E402
 from bench.province import guard  # noqa: E402
-from members.models import Alert, Member  # noqa: E402
-from members.scanning import scan  # noqa: E402
+from members.models import Member  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -34,12 +34,13 @@ settings.DEBUG = False  # with DEBUG on, Django keeps the text of every query in
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
+from alerts.models import Alert  # noqa: E402
+from alerts.scanning import SPLIT_BY_COUNTY, SPLIT_BY_RULE, scan  # noqa: E402
+from alerts.tasks import scan_alerts  # noqa: E402
 from bench.province import guard  # noqa: E402
 from bench.scan_bench import peak_mb  # noqa: E402
 from config import celery_app  # noqa: E402
-from members.models import Alert, Member  # noqa: E402
-from members.scanning import SPLIT_BY_COUNTY, SPLIT_BY_RULE, scan  # noqa: E402
-from members.tasks import scan_alerts  # noqa: E402
+from members.models import Member  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from members.models import ScanRun
+from alerts.models import ScanRun
 
 
 def last_successful_scan() -> datetime | None:

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "csp",
     "import_export",
     "members",
+    "accounts",
+    "alerts",
     "transfers",
     "ledgers",
     "activities",
@@ -86,7 +88,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # After the login check: a signed-in user with a TOTP device (or, under
     # OTP_REQUIRED_FOR_STAFF, a reviewer or administrator) passes the second factor first.
-    "members.two_factor.SecondFactorMiddleware",
+    "accounts.two_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -220,7 +222,7 @@ SCAN_HOUR = env.int("SCAN_HOUR", default=2)  # the nightly scan, Asia/Shanghai t
 SCAN_MINUTE = env.int("SCAN_MINUTE", default=0)
 CELERY_BEAT_SCHEDULE = {
     "scan-alerts": {
-        "task": "members.tasks.scan_alerts",
+        "task": "alerts.tasks.scan_alerts",
         "schedule": crontab(hour=SCAN_HOUR, minute=SCAN_MINUTE),
     },
     "figure-snapshots": {  # 45 minutes after the scan starts
@@ -233,11 +235,11 @@ CELERY_BEAT_SCHEDULE = {
     # (EmailSent keys them by period), so a morning missed while Redis or SMTP was down is
     # caught up the next day, and the other mornings send nothing.
     "weekly-digests": {
-        "task": "members.tasks.send_weekly_digests",
+        "task": "alerts.tasks.send_weekly_digests",
         "schedule": crontab(hour=7, minute=30),
     },
     "monthly-summaries": {
-        "task": "members.tasks.send_monthly_summaries",
+        "task": "alerts.tasks.send_monthly_summaries",
         "schedule": crontab(hour=8, minute=0),
     },
     "self-report-reminders": {
@@ -245,7 +247,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(day_of_month="1", hour=9, minute=0),
     },
     "housekeeping": {
-        "task": "members.tasks.housekeeping",
+        "task": "accounts.tasks.housekeeping",
         "schedule": crontab(hour=3, minute=30),
     },
 }

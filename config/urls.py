@@ -3,8 +3,6 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from members import two_factor_views
-
 from . import health, views
 
 admin.site.site_header = "Liudong 流动党员管理"
@@ -12,13 +10,13 @@ admin.site.site_title = "Liudong"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/two-factor/", two_factor_views.verify, name="otp_verify"),
-    path("accounts/two-factor/enrol/", two_factor_views.enrol, name="otp_enrol"),
+    path("", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
     path("", include("members.urls")),
+    path("", include("alerts.urls")),
     path("", include("transfers.urls")),
     path("", include("ledgers.urls")),
     path("", include("activities.urls")),

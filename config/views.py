@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from members import alerts
+from alerts import selectors as alert_selectors
 from members import selectors as member_selectors
 from members.models import Member
 from transfers import selectors as transfer_selectors
@@ -39,6 +39,6 @@ def home(request):
             "to_decide": transfer_selectors.transfers_to_decide(user=user)[:10],
             "to_accept": transfer_selectors.transfers_to_accept(user=user)[:10],
             "probation_due": member_selectors.probation_due(user=user, today=today)[:10],
-            "alert_summary": alerts.alert_summary(user=user, nightly=True),
+            "alert_summary": alert_selectors.alert_summary(user=user, nightly=True),
         },
     )

@@ -40,9 +40,10 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from activities.rules import no_life_6_months
-from members.alerts import register_nightly_alert_counts
-from members.models import Alert, Member, Organisation
-from members.rules import registered_rules
+from alerts.models import Alert
+from alerts.registry import registered_rules
+from alerts.selectors import register_nightly_alert_counts
+from members.models import Member, Organisation
 from members.selectors import organisation_in_scope
 from transfers.classification import Arrangement
 from transfers.models import MobilityEpisode, RelationshipTransfer

@@ -78,7 +78,7 @@ def links(organisation: Organisation) -> dict:
         },
         "transfers_submitted": _url("transfers:transfer_list", org=branch, state="submitted"),
         "transfers_approved": _url("transfers:transfer_list", org=branch, state="approved"),
-        "alerts": _url("members:alert_inbox", org=branch),
+        "alerts": _url("alerts:inbox", org=branch),
         **{
             f"arrangement_{value}": _url(ledger, branch=branch, arrangement=value)
             for value in board.ARRANGEMENTS

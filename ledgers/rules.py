@@ -10,9 +10,9 @@ from django.conf import settings
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from alerts.registry import rule, rule_for
 from members.models import CorrectionTerm, EvidenceBaseline, Member, MembershipDecision
 from members.periods import period_cutoff
-from members.rules import rule, rule_for
 from transfers.models import MobilityEpisode
 
 from . import evidence

@@ -4,9 +4,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from alerts.registry import registered_rules
 from members import periods
 from members.models import EvidenceBaseline
-from members.rules import registered_rules
 from members.sections import member_section
 from members.selectors import member_is_hosted_for
 

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from activities.models import Activity
+from alerts.notifications import deliver
 from infrastructure.steps import StepRefused
 from members.models import Member
-from members.notifications import deliver
 from members.selectors import members_editable_by
 from members.services import evidence_changed
 from transfers.models import MobilityEpisode

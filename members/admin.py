@@ -7,8 +7,6 @@ assignments) imports from a spreadsheet with a preview and exports in the same c
 """
 
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
@@ -16,17 +14,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
-from .models import (
-    Alert,
-    EmailSent,
-    ExternalOrganisation,
-    Member,
-    Organisation,
-    ScanRun,
-    SensitiveAccess,
-    StaffAssignment,
-)
-from .resources import ExternalOrganisationResource, OrganisationResource, StaffResource
+from .models import ExternalOrganisation, Member, Organisation, SensitiveAccess
+from .resources import ExternalOrganisationResource, OrganisationResource
 
 
 class ReferenceImportExportMixin(ImportExportMixin):
@@ -80,28 +69,6 @@ class MemberAdmin(SimpleHistoryAdmin):
         return False  # add members in the app, where the ID number is validated
 
 
-class StaffAssignmentInline(admin.StackedInline):
-    model = StaffAssignment
-    can_delete = True
-    raw_id_fields = ["organisation"]
-
-
-admin.site.unregister(User)
-
-
-@admin.register(User)
-class StaffUserAdmin(ReferenceImportExportMixin, UserAdmin):
-    inlines = [StaffAssignmentInline]
-    list_display = ["username", "first_name", "last_name", "email", "is_active", "is_superuser"]
-    resource_classes = [StaffResource]
-
-    def has_import_permission(self, request):
-        # The import writes assignments as well as users.
-        return super().has_import_permission(request) and request.user.has_perms(
-            ["members.add_staffassignment", "members.change_staffassignment"]
-        )
-
-
 @admin.register(SensitiveAccess)
 class SensitiveAccessAdmin(admin.ModelAdmin):
     list_display = ["at", "user", "action", "member", "ip_address"]
@@ -126,22 +93,3 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-@admin.register(Alert)
-class AlertAdmin(ReadOnlyAdmin):
-    list_display = ["member", "kind", "severity", "state", "opened_at", "last_seen_at", "closed_at"]
-    list_filter = ["kind", "severity", "state"]
-    list_select_related = ["member"]
-
-
-@admin.register(ScanRun)
-class ScanRunAdmin(ReadOnlyAdmin):
-    list_display = ["started_at", "finished_at", "failed_rules"]
-
-
-@admin.register(EmailSent)
-class EmailSentAdmin(ReadOnlyAdmin):
-    list_display = ["recipient", "kind", "period", "status", "attempts", "sent_at", "last_error"]
-    list_filter = ["status", "kind"]
-    search_fields = ["recipient"]

@@ -18,7 +18,6 @@ from django.utils.module_loading import autodiscover_modules
 
 from . import crypto, national_id
 from .models import ExternalOrganisation, Member, Organisation, StaffAssignment
-from .scanning import scan
 
 COUNTY_NAME = "清溪县委组织部"
 SECRETARY_BRANCH = "城关镇东街社区党支部"
@@ -237,7 +236,6 @@ def seed_demo(*, member_count: int = 1500, seed: int = 20261101) -> bool:
         demo = DemoCounty(county, branches, members, external, rng, today)
         for _order, step in sorted(_steps, key=lambda pair: pair[0]):
             step(demo)
-        scan()  # so that the demo opens with the alerts a night's scan would raise
     secretary_branch = Organisation.objects.get_descendants(county).get(name=SECRETARY_BRANCH)
     _ensure_users(county, secretary_branch)
     return created

@@ -202,14 +202,3 @@ class DecisionForm(forms.Form):
     )
     document_number = forms.CharField(label=_("Document number"), max_length=50, required=False)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
-
-
-class CorrectionTermForm(forms.Form):
-    educated_on = forms.DateField(label=_("Criticism and education on"), widget=DateInput())
-    months = forms.IntegerField(
-        label=_("Term to correct (months)"),
-        min_value=1,
-        help_text=_("At most one year (Reg. art. 30)."),
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
-    )
-    note = forms.CharField(label=_("What was said and agreed"), max_length=300)

@@ -10,11 +10,9 @@ from django.utils.translation import gettext as _
 
 from infrastructure.steps import StepRefused
 
-from . import conflicts, crypto, national_id, periods, tasks
+from . import conflicts, crypto, national_id, signals
 from .access_log import log_sensitive_access
 from .models import (
-    Alert,
-    AlertAction,
     CorrectionTerm,
     DuplicateRegistration,
     Member,
@@ -22,7 +20,6 @@ from .models import (
     Organisation,
     SensitiveAccess,
 )
-from .rules import rule_for
 from .selectors import members_editable_by, require_editable
 
 logger = logging.getLogger(__name__)
@@ -70,18 +67,13 @@ def national_id_reveal(*, member: Member, actor, ip_address: str | None) -> str:
 
 
 def evidence_changed(*, member_ids: list[int]) -> None:
-    """After the commit, re-evaluate the member's rules (on the worker where there is one), so
-    an alert whose condition is gone closes the same day. The nightly scan stays the full pass;
-    if the broker is down the write stands and the night catches up."""
-
-    def enqueue() -> None:
-        try:
-            tasks.reevaluate_members.delay(sorted(set(member_ids)))
-        except Exception:  # noqa: BLE001 - a lost re-evaluation must not fail the write
-            logger.exception("could not enqueue the re-evaluation of members %s", member_ids)
-
+    """After the commit, tell the rooms above that these members' evidence changed (alerts/
+    re-evaluates their rules, so an alert whose condition is gone closes the same day)."""
+    member_ids = sorted(set(member_ids))
     if member_ids:
-        transaction.on_commit(enqueue)
+        transaction.on_commit(
+            lambda: signals.evidence_changed.send_robust(sender=Member, member_ids=member_ids)
+        )
 
 
 # --- decisions on membership (Reg. art. 24; Constitution art. 9) ---------------------------
@@ -146,49 +138,6 @@ def decision_record(
         )
     evidence_changed(member_ids=[member.pk])
     return decision
-
-
-@transaction.atomic
-def correction_term_open(
-    *, actor, alert: Alert, educated_on: date, months: int, note: str
-) -> CorrectionTerm:
-    """批评教育, then 限期改正 (Reg. arts. 29-30): a term of at most a year to correct."""
-
-    alert = Alert.objects.select_related("member").get(pk=alert.pk)
-    require_editable(actor, alert.member)
-    rule = rule_for(alert.kind)
-    if rule is None or not rule.correctable or not alert.is_open:
-        raise StepRefused(_("A correction term is set on an open alert of a six-month rule."))
-    if not 1 <= months <= settings.CORRECTION_TERM_MAX_MONTHS:
-        raise StepRefused(
-            _("The term is from 1 to %(n)d months (Reg. art. 30: at most one year).")
-            % {"n": settings.CORRECTION_TERM_MAX_MONTHS}
-        )
-    if educated_on > timezone.localdate():
-        raise StepRefused(_("The talk cannot be dated in the future."))
-    if CorrectionTerm.objects.filter(
-        member=alert.member, condition=alert.kind, closed_on__isnull=True
-    ).exists():
-        raise StepRefused(_("A correction term for this condition is already open."))
-    term = CorrectionTerm(
-        member=alert.member,
-        condition=alert.kind,
-        educated_on=educated_on,
-        ends_on=periods.months_after(educated_on, months),
-        note=note.strip(),
-        opened_by=actor,
-    )
-    term._history_user = actor
-    term.save()
-    AlertAction.objects.create(
-        alert=alert,
-        action=AlertAction.Action.ACKNOWLEDGED,
-        actor=actor,
-        at=timezone.now(),
-        note=f"批评教育 {educated_on:%Y-%m-%d}，限期改正至 {term.ends_on:%Y-%m-%d}。{note}"[:300],
-    )
-    Alert.objects.filter(pk=alert.pk, state=Alert.State.OPEN).update(state=Alert.State.ACKNOWLEDGED)
-    return term
 
 
 # --- the full ID number: exact search and duplicates, without an oracle ---------------------

@@ -14,8 +14,7 @@ from infrastructure.steps import StepRefused, step_view
 
 from . import selectors, services
 from .forms import DecisionForm, MemberFilterForm, MemberForm
-from .models import DuplicateRegistration, EmailPreference, Organisation
-from .rules import rule_book_entries
+from .models import DuplicateRegistration, Organisation
 from .sections import render_member_sections
 
 
@@ -207,22 +206,6 @@ def organisation_detail(request, pk: int):
     )
 
 
-class EmailPreferenceForm(forms.ModelForm):
-    class Meta:
-        model = EmailPreference
-        fields = ["digests"]
-
-
-def email_preferences(request):
-    preference, _created = EmailPreference.objects.get_or_create(user=request.user)
-    form = EmailPreferenceForm(request.POST or None, instance=preference)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("Your e-mail settings are saved."))
-        return redirect("home")
-    return render(request, "members/email_preferences.html", {"form": form})
-
-
 def decision_new(request, pk: int):
     """停止党籍, 恢复党籍 or 除名, recorded by the side that holds the relationship."""
     member = selectors.member_get_for_edit(user=request.user, pk=pk)
@@ -240,9 +223,3 @@ def decision_new(request, pk: int):
         perform=lambda data: services.decision_record(actor=request.user, member=member, **data),
         done=_("Decision recorded."),
     )
-
-
-@require_GET
-def rule_book(request):
-    """Every rule: its source, thresholds, the alert it raises and the first step required."""
-    return render(request, "members/rule_book.html", {"rules": rule_book_entries()})

@@ -5,7 +5,8 @@ from datetime import timedelta
 from django.db.models import Count
 from django.utils import timezone
 
-from members.models import Alert, AlertAction, Organisation
+from alerts.models import Alert, AlertAction
+from members.models import Organisation
 from transfers.models import MobilityEpisode
 
 

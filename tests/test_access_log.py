@@ -6,8 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.selectors import access_log_entries
 from ledgers.models import LedgerRecord
-from members.access_log import access_log_entries, log_sensitive_access
+from members.access_log import log_sensitive_access
 from members.models import SensitiveAccess
 from transfers.models import MobilityEpisode
 
@@ -52,14 +53,14 @@ def test_member_page_shows_the_assessment_but_not_the_note(client, scene):
 
 
 def test_alert_evidence_does_not_show_the_note_either(client, scene):
-    from members.models import Alert
+    from alerts.models import Alert
 
     now = timezone.now()
     alert = Alert.objects.create(
         member=scene.away, kind="lost_contact", severity="warning", opened_at=now, last_seen_at=now
     )
     client.force_login(scene.sec_a)
-    body = client.get(reverse("members:alert_detail", args=[alert.pk])).content.decode()
+    body = client.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
     assert NOTE not in body
 
 
@@ -145,7 +146,7 @@ def test_entries_filter_by_user_action_and_whole_days(scene):
 # --- the administrators' page ---------------------------------------------------------------
 
 
-LOG_URL = "members:access_log"
+LOG_URL = "accounts:access_log"
 
 
 def test_administrator_reads_the_log(client, scene):

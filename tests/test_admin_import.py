@@ -9,8 +9,9 @@ from django.contrib.auth.models import Permission, User
 from import_export.formats import base_formats
 from openpyxl import Workbook
 
+from accounts.resources import StaffResource
 from members.models import ExternalOrganisation, Organisation, StaffAssignment
-from members.resources import ExternalOrganisationResource, OrganisationResource, StaffResource
+from members.resources import ExternalOrganisationResource, OrganisationResource
 
 pytestmark = pytest.mark.django_db
 

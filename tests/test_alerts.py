@@ -10,10 +10,13 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
+from alerts import notifications, scanning
+from alerts import registry as rules
+from alerts import selectors as alerts
+from alerts import services as alert_services
+from alerts.models import Alert, AlertAction, EmailPreference, EmailSent, ScanRun
 from infrastructure.steps import StepRefused
 from ledgers.models import ContactAttempt
-from members import alerts, notifications, rules, scanning
-from members.models import Alert, AlertAction, EmailPreference, EmailSent, ScanRun
 from transfers.models import MobilityEpisode
 
 TODAY = timezone.localdate()
@@ -119,15 +122,15 @@ def test_two_scans_at_once_do_not_duplicate_alerts(silent):
 def test_acknowledge_snooze_resolve_are_recorded(silent):
     scanning.scan()
     alert = Alert.objects.get(member=silent.away, kind="lost_contact")
-    alerts.alert_acknowledge(actor=silent.sec_a, alert=alert, note="已安排走访")
-    alerts.alert_snooze(
+    alert_services.alert_acknowledge(actor=silent.sec_a, alert=alert, note="已安排走访")
+    alert_services.alert_snooze(
         actor=silent.sec_a, alert=alert, until=TODAY + timedelta(days=7), reason="等待家属回复"
     )
     assert alert not in alerts.alerts_visible_to(silent.sec_a)
     assert alert in alerts.alerts_visible_to(silent.sec_a, today=TODAY + timedelta(days=7))
     with pytest.raises(StepRefused):
-        alerts.alert_snooze(actor=silent.sec_a, alert=alert, until=TODAY, reason="x")
-    alerts.alert_resolve(actor=silent.sec_a, alert=alert, note="已联系")
+        alert_services.alert_snooze(actor=silent.sec_a, alert=alert, until=TODAY, reason="x")
+    alert_services.alert_resolve(actor=silent.sec_a, alert=alert, note="已联系")
     actions = list(alert.actions.values_list("action", "actor__username"))
     assert actions == [
         ("acknowledged", "sec_a"),
@@ -150,12 +153,12 @@ def test_the_inbox_is_scoped_and_the_alert_page_shows_evidence(client, silent):
         recorded_by=silent.sec_a,
     )
     client.force_login(silent.sec_b)
-    assert list(client.get(reverse("members:alert_inbox")).context["page"]) == []
-    assert client.get(reverse("members:alert_detail", args=[alert.pk])).status_code == 404
+    assert list(client.get(reverse("alerts:inbox")).context["page"]) == []
+    assert client.get(reverse("alerts:detail", args=[alert.pk])).status_code == 404
     client.force_login(silent.sec_a)
-    inbox = client.get(reverse("members:alert_inbox"), {"kind": "lost_contact"})
+    inbox = client.get(reverse("alerts:inbox"), {"kind": "lost_contact"})
     assert [a.member.name for a in inbox.context["page"]] == ["失联甲"]
-    page = client.get(reverse("members:alert_detail", args=[alert.pk])).content.decode()
+    page = client.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
     assert "第二十四条" in page and "空号" in page
     assert reverse("ledgers:contact_new", args=[silent.away.pk]) in page
 
@@ -251,9 +254,9 @@ def test_the_inflow_side_sees_but_cannot_silence_a_hosted_members_alert(client, 
     scanning.scan()
     alert = Alert.objects.get(member=silent.away, kind="lost_contact")
     client.force_login(silent.sec_b)
-    assert client.get(reverse("members:alert_detail", args=[alert.pk])).status_code == 200
+    assert client.get(reverse("alerts:detail", args=[alert.pk])).status_code == 200
     with pytest.raises(StepRefused):
-        alerts.alert_snooze(
+        alert_services.alert_snooze(
             actor=silent.sec_b, alert=alert, until=TODAY + timedelta(days=30), reason="x"
         )
     alert.refresh_from_db()
@@ -263,7 +266,7 @@ def test_the_inflow_side_sees_but_cannot_silence_a_hosted_members_alert(client, 
 def test_the_inbox_counts_what_it_lists_with_and_without_filters(client, silent):
     scanning.scan()
     client.force_login(silent.sec_a)
-    url = reverse("members:alert_inbox")
+    url = reverse("alerts:inbox")
     visible = Alert.objects.filter(closed_at__isnull=True, member__home_branch=silent.branch_a)
     kinds = set(visible.values_list("kind", flat=True))
     assert len(kinds) >= 2  # the shortcut must pick the right kind, not the total
@@ -303,9 +306,9 @@ def test_a_large_scope_counts_its_alerts_as_of_the_night_and_lists_them_live(
     county = counted_last_night
     night = open_alerts_per_kind()
     alert = Alert.objects.get(member=county.away, kind="lost_contact")
-    alerts.alert_resolve(actor=county.sec_a, alert=alert, note="已联系")
+    alert_services.alert_resolve(actor=county.sec_a, alert=alert, note="已联系")
     client.force_login(county.county_reviewer)
-    response = client.get(reverse("members:alert_inbox"))
+    response = client.get(reverse("alerts:inbox"))
     assert kind_counts(response.context["summary"]) == night  # the resolved one still counts
     assert alert not in response.context["page"].object_list  # but the list is live
     assert response.context["summary"].as_of == TODAY
@@ -319,10 +322,10 @@ def test_without_a_recent_snapshot_the_counts_are_live(client, counted_last_nigh
 
     county = counted_last_night
     alert = Alert.objects.get(member=county.away, kind="lost_contact")
-    alerts.alert_resolve(actor=county.sec_a, alert=alert, note="已联系")
+    alert_services.alert_resolve(actor=county.sec_a, alert=alert, note="已联系")
     FigureSnapshot.objects.update(day=TODAY - timedelta(days=2))
     client.force_login(county.county_reviewer)
-    summary = client.get(reverse("members:alert_inbox")).context["summary"]
+    summary = client.get(reverse("alerts:inbox")).context["summary"]
     assert summary.as_of is None
     assert kind_counts(summary) == open_alerts_per_kind()
 
@@ -330,7 +333,7 @@ def test_without_a_recent_snapshot_the_counts_are_live(client, counted_last_nigh
 def test_e_mails_count_now_even_for_a_large_scope(counted_last_night):
     county = counted_last_night
     alert = Alert.objects.get(member=county.away, kind="lost_contact")
-    alerts.alert_resolve(actor=county.sec_a, alert=alert, note="已联系")
+    alert_services.alert_resolve(actor=county.sec_a, alert=alert, note="已联系")
     summary = alerts.alert_summary(user=county.county_reviewer)
     assert summary.as_of is None
     assert kind_counts(summary) == open_alerts_per_kind()
@@ -356,6 +359,6 @@ def test_alerts_of_members_hosted_from_outside_are_added_live(client, counted_la
         member=guest, kind="lost_contact", severity="serious", opened_at=now, last_seen_at=now
     )
     client.force_login(county.county_reviewer)
-    counts = kind_counts(client.get(reverse("members:alert_inbox")).context["summary"])
+    counts = kind_counts(client.get(reverse("alerts:inbox")).context["summary"])
     at_home = open_alerts_per_kind(member__home_branch__path__startswith=county.county.path)
     assert counts["lost_contact"] == at_home["lost_contact"] + 1

@@ -18,10 +18,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from alerts import scanning
+from alerts.models import Alert
 from ledgers import selfreport
 from ledgers.models import ContactAttempt, SelfReport
-from members import scanning
-from members.models import Alert
 from transfers.models import MobilityEpisode
 
 from .browser import ARTIFACTS, log_in

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from activities.models import DuesPayment, GoodReason
-from members import scanning
-from members.models import Alert
+from alerts import scanning
+from alerts.models import Alert
 from transfers.models import MobilityEpisode
 
 from .browser import ARTIFACTS, log_in
@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.services]
 def re_evaluation(tmp_path, monkeypatch):
     """Where the re-evaluation runs: a real worker on a queue of its own when Redis is
     configured, in process otherwise."""
-    from members import tasks
+    from alerts import tasks
 
     if not settings.REDIS_URL:
         assert settings.CELERY_TASK_ALWAYS_EAGER  # no broker: tasks run in process

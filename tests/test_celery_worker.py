@@ -6,7 +6,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from members.tasks import housekeeping
+from accounts.tasks import housekeeping
 from tests.workers import celery_workers
 
 
@@ -54,8 +54,8 @@ def test_beat_schedules_housekeeping_nightly(settings):
 def test_the_nightly_scan_runs_on_a_real_worker(celery_worker_process, county):
     from datetime import date
 
-    from members.models import Alert, ScanRun
-    from members.tasks import scan_alerts
+    from alerts.models import Alert, ScanRun
+    from alerts.tasks import scan_alerts
     from transfers.models import MobilityEpisode
 
     member = county.member(county.branch_a, name="失联乙")

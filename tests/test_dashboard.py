@@ -12,10 +12,11 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from activities.models import ExternalParticipation
+from alerts.models import Alert
 from ledgers import dashboard, yearly
 from ledgers.models import ContactAttempt, LedgerRecord
 from ledgers.selectors import ITEMS
-from members.models import Alert, ExternalOrganisation, Member
+from members.models import ExternalOrganisation, Member
 from transfers.models import ActivityCertificate, MobilityEpisode, RelationshipTransfer
 
 TODAY = timezone.localdate()
@@ -233,7 +234,7 @@ def test_alert_and_transfer_links_are_filtered_to_the_unit(board, client):
     links = client.get(reverse("ledgers:dashboard"), {"org": board.township_b.pk}).context["links"]
     inbox = client.get(links["alerts"])
     assert [a.member.name for a in inbox.context["page"]] == ["丙一"]  # not A's 甲三
-    by_kind = client.get(reverse("members:alert_inbox"), {"org": board.township_a.pk})
+    by_kind = client.get(reverse("alerts:inbox"), {"org": board.township_a.pk})
     assert [a.member.name for a in by_kind.context["page"]] == ["甲三"]
     transfers = client.get(links["transfers_submitted"])
     assert list(transfers.context["page"]) == []  # 甲四's transfer leaves from township A
@@ -249,7 +250,7 @@ def test_figure_lists_and_filters_stay_in_scope(board, client):
     assert client.get(url, {"org": board.township_b.pk, "figure": "no_life"}).status_code == 404
     assert client.get(url, {"org": board.township_a.pk, "figure": "nonsense"}).status_code == 404
     assert client.get(url, {"org": board.township_a.pk, "figure": "no_life"}).status_code == 200
-    for name in ("members:alert_inbox", "transfers:transfer_list"):
+    for name in ("alerts:inbox", "transfers:transfer_list"):
         assert client.get(reverse(name), {"org": board.township_b.pk}).status_code == 404
         assert client.get(reverse(name), {"org": "x"}).status_code == 404
 

@@ -73,8 +73,8 @@ def test_unknown_address_sends_nothing_but_looks_the_same(client, county, smtp_i
 def test_weekly_digest_is_delivered_over_smtp_in_chinese(client, county, smtp_inbox, settings):
     from datetime import date
 
-    from members import notifications, scanning
-    from members.models import EmailSent
+    from alerts import notifications, scanning
+    from alerts.models import EmailSent
     from transfers.models import MobilityEpisode
 
     settings.SITE_URL = "http://testserver"

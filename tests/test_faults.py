@@ -243,8 +243,8 @@ def test_a_task_sent_while_the_broker_is_down_fails_loudly(county):
     """With Redis down, .delay() raises at once instead of dropping the task silently."""
     from kombu.exceptions import OperationalError as BrokerDown
 
+    from alerts.tasks import send_reminder
     from config import celery_app
-    from members.tasks import send_reminder
 
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
@@ -263,8 +263,8 @@ def test_a_task_sent_while_the_broker_is_down_fails_loudly(county):
 def test_the_nightly_scan_missed_while_redis_was_down_catches_up_on_return(county):
     """The scan looks at the state on the day it runs: a run a day late finds what the missed
     night would have found, and a second run the same day opens nothing twice."""
-    from members import scanning
-    from members.models import Alert
+    from alerts import scanning
+    from alerts.models import Alert
 
     member = county.member(county.branch_a, name="失联乙")
     MobilityEpisode.objects.create(
@@ -288,9 +288,9 @@ def test_digests_missed_while_redis_was_down_go_out_once_when_it_returns(
     that week's digest, and a second run sends nothing again."""
     from django.core import mail
 
-    from members import notifications, scanning
-    from members.models import EmailSent
-    from members.tasks import send_weekly_digests
+    from alerts import notifications, scanning
+    from alerts.models import EmailSent
+    from alerts.tasks import send_weekly_digests
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     secretary = county.secretary(county.branch_a, "sec")
@@ -355,7 +355,7 @@ def use_smtp(settings, port: int) -> None:
 
 @pytest.fixture
 def digest_due(county, settings):
-    from members import notifications, scanning
+    from alerts import notifications, scanning
 
     settings.SITE_URL = "http://testserver"
     secretary = county.secretary(county.branch_a, "sec")
@@ -373,9 +373,9 @@ def digest_due(county, settings):
 def test_a_refused_reminder_is_retried_and_arrives_once(
     request, settings, digest_due, eager_celery, reply
 ):
+    from alerts.models import EmailSent
+    from alerts.tasks import send_reminder
     from config import celery_app
-    from members.models import EmailSent
-    from members.tasks import send_reminder
 
     # In-process, a retry runs at once (no countdown) unless the first error is re-raised.
     previous = celery_app.conf.task_eager_propagates
@@ -396,8 +396,8 @@ def test_a_refused_reminder_is_retried_and_arrives_once(
 
 
 def test_a_reminder_sent_while_smtp_is_down_goes_out_once_when_it_is_back(settings, digest_due):
-    from members import notifications
-    from members.models import EmailSent
+    from alerts import notifications
+    from alerts.models import EmailSent
 
     secretary, period = digest_due
     port = closed_port()
@@ -431,7 +431,7 @@ def test_a_reminder_sent_while_smtp_is_down_goes_out_once_when_it_is_back(settin
 def test_the_reminder_task_retries_smtp_failures_with_backoff():
     from smtplib import SMTPException
 
-    from members.tasks import send_reminder
+    from alerts.tasks import send_reminder
 
     assert set(send_reminder.autoretry_for) >= {SMTPException, OSError}
     assert send_reminder.retry_backoff and send_reminder.max_retries >= 5
@@ -443,7 +443,7 @@ def test_two_workers_with_the_same_reminder_send_it_once(settings, digest_due):
     require_service("PostgreSQL", connection.vendor == "postgresql", "row locks need PostgreSQL")
     from django.db import connections
 
-    from members import notifications
+    from alerts import notifications
 
     secretary, period = digest_due
     inbox = FlakyInbox(refusals=0)

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from members.models import ScanRun
+from alerts.models import ScanRun
 
 
 def closed_port() -> int:

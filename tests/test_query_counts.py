@@ -18,18 +18,18 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from activities.models import Activity, Attendance, DuesAmount, DuesPayment
+from alerts.models import Alert
+from alerts.registry import registered_rules
 from ledgers.models import CensusCampaign, ContactAttempt, LedgerExport, LedgerImport, LedgerRecord
 from members import crypto
 from members.demo import make_national_id
 from members.models import (
-    Alert,
     ExternalOrganisation,
     Member,
     Organisation,
     SensitiveAccess,
     StaffAssignment,
 )
-from members.rules import registered_rules
 from transfers.models import (
     ActivityCertificate,
     MobilityEpisode,

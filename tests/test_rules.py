@@ -16,21 +16,18 @@ from activities import dues
 from activities import rules as activity_rules
 from activities import services as activity_services
 from activities.models import Activity, Attendance, DuesPayment, GoodReason
+from alerts import scanning
+from alerts import services as alert_services
+from alerts.models import Alert
+from alerts.registry import registered_rules
 from infrastructure.steps import StepRefused
 from ledgers import rules as ledger_rules
 from ledgers import services as ledger_services
 from ledgers.evidence import signs_of_life
 from ledgers.models import ContactAttempt
-from members import periods, scanning
+from members import periods
 from members import services as member_services
-from members.models import (
-    Alert,
-    CorrectionTerm,
-    EvidenceBaseline,
-    Member,
-    MembershipDecision,
-)
-from members.rules import registered_rules
+from members.models import CorrectionTerm, EvidenceBaseline, Member, MembershipDecision
 from transfers.models import MobilityEpisode
 
 TODAY = timezone.localdate()
@@ -358,15 +355,15 @@ def test_a_correction_term_reminds_when_it_ends_and_closes_when_the_condition_cl
     scanning.scan(today=TODAY)
     alert = Alert.objects.get(member=member, kind="no_life_6_months", closed_at=None)
     with pytest.raises(StepRefused):
-        member_services.correction_term_open(
+        alert_services.correction_term_open(
             actor=away.sec, alert=alert, educated_on=TODAY, months=13, note="谈话"
         )
     lost = Alert.objects.get(member=member, kind="lost_contact", closed_at=None)
     with pytest.raises(StepRefused):  # not a six-month self-withdrawal rule
-        member_services.correction_term_open(
+        alert_services.correction_term_open(
             actor=away.sec, alert=lost, educated_on=TODAY, months=6, note="谈话"
         )
-    term = member_services.correction_term_open(
+    term = alert_services.correction_term_open(
         actor=away.sec, alert=alert, educated_on=TODAY, months=6, note="批评教育，限期改正"
     )
     assert term.ends_on == periods.months_after(TODAY, 6)
@@ -405,7 +402,7 @@ def test_a_write_re_evaluates_the_member_after_the_commit(
 def test_a_write_does_not_wait_for_a_broker_that_is_down(
     away, monkeypatch, caplog, django_capture_on_commit_callbacks
 ):
-    from members import tasks
+    from alerts import tasks
 
     def down(*args, **kwargs):
         raise ConnectionError("broker down")
@@ -422,7 +419,7 @@ def test_a_write_does_not_wait_for_a_broker_that_is_down(
 def test_the_rule_book_lists_every_rule_with_source_setting_and_value(away, client, settings):
     settings.LOST_CONTACT_MONTHS = 7
     client.force_login(away.sec)
-    page = client.get(reverse("members:rule_book")).content.decode()
+    page = client.get(reverse("alerts:rule_book")).content.decode()
     for rule in registered_rules():
         assert f'id="{rule.code}"' in page
         assert str(rule.source) in page
@@ -445,11 +442,11 @@ def test_the_alert_page_links_to_its_rule_and_offers_a_correction_term(away, cli
     scanning.scan(today=TODAY)
     alert = Alert.objects.get(member=away.member_away, kind="no_life_6_months", closed_at=None)
     client.force_login(away.sec)
-    page = client.get(reverse("members:alert_detail", args=[alert.pk])).content.decode()
-    assert f"{reverse('members:rule_book')}#no_life_6_months" in page
-    assert reverse("members:correction_term_new", args=[alert.pk]) in page
+    page = client.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
+    assert f"{reverse('alerts:rule_book')}#no_life_6_months" in page
+    assert reverse("alerts:correction_term_new", args=[alert.pk]) in page
     response = client.post(
-        reverse("members:correction_term_new", args=[alert.pk]),
+        reverse("alerts:correction_term_new", args=[alert.pk]),
         {"educated_on": TODAY.isoformat(), "months": "6", "note": "谈心谈话"},
     )
     assert response.status_code == 302

@@ -16,10 +16,10 @@ from django.utils import timezone, translation
 from django.utils.html import escape
 from pypdf import PdfReader
 
+from alerts.registry import rule_for
 from infrastructure.steps import StepRefused
 from members.models import ExternalOrganisation, Member
 from members.periods import months_after, period_over
-from members.rules import rule_for
 from transfers import rules, services
 from transfers.classification import Arrangement, Thresholds, classify
 from transfers.forms import EpisodeForm, TransferDeferForm
@@ -674,8 +674,8 @@ def test_demo_shows_received_letters_abroad_purposes_and_a_deferral(db):
 def test_starting_the_transfer_closes_the_alert_at_once(
     people, django_capture_on_commit_callbacks, eager_celery
 ):
-    from members import scanning
-    from members.models import Alert
+    from alerts import scanning
+    from alerts.models import Alert
 
     episode = away(people, TODAY - timedelta(days=400))
     scanning.scan(today=TODAY)
@@ -693,8 +693,8 @@ def test_starting_the_transfer_closes_the_alert_at_once(
 def test_recording_a_deferral_closes_the_alert_at_once(
     people, django_capture_on_commit_callbacks, eager_celery
 ):
-    from members import scanning
-    from members.models import Alert
+    from alerts import scanning
+    from alerts.models import Alert
 
     episode = away(people, TODAY - timedelta(days=400))
     scanning.scan(today=TODAY)

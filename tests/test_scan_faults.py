@@ -14,9 +14,9 @@ import psycopg
 import pytest
 from django.db import connection
 
-from members import scanning
-from members.models import ScanRun
-from members.tasks import scan_alerts
+from alerts import scanning
+from alerts.models import ScanRun
+from alerts.tasks import scan_alerts
 from tests import scan_data
 from tests.workers import celery_workers
 

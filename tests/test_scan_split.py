@@ -5,10 +5,11 @@ alerts of the single run."""
 import pytest
 from django.core.management import call_command
 
-from members import scanning
-from members.models import Alert, Organisation, ScanRun
-from members.rules import registered_rules
-from members.tasks import scan_alerts
+from alerts import scanning
+from alerts.models import Alert, ScanRun
+from alerts.registry import registered_rules
+from alerts.tasks import scan_alerts
+from members.models import Organisation
 from tests import scan_data
 from tests.workers import celery_workers
 
@@ -86,7 +87,7 @@ def test_the_split_scan_in_process_leaves_the_alerts_of_the_single_run(filled, e
 
 
 def test_a_failing_rule_is_counted_once_with_the_parts_it_failed_in(filled, eager_celery):
-    from members import rules
+    from alerts import registry as rules
 
     def broken(today):
         raise RuntimeError("boom")

@@ -82,7 +82,7 @@ def test_sessions_end_after_thirty_idle_minutes():
         reverse("ledgers:dashboard_print"),
         reverse("ledgers:dashboard_yearly"),
         reverse("members:list"),
-        reverse("otp_enrol"),
+        reverse("accounts:otp_enrol"),
     ],
 )
 def test_rendered_pages_have_no_inline_code(client, county, url):

@@ -59,8 +59,9 @@ def test_the_demo_shows_each_record_the_rules_follow(db):
     """Issue #14: reasons, a suspension with removal due, correction terms (one ended with the
     condition still there), in the demo secretary's branch."""
     from activities.models import GoodReason
+    from alerts.models import Alert
     from members.demo import SECRETARY_BRANCH
-    from members.models import Alert, CorrectionTerm, MembershipDecision
+    from members.models import CorrectionTerm, MembershipDecision
 
     call_command("seed_demo")
     branch = Organisation.objects.get(name=SECRETARY_BRANCH)

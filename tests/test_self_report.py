@@ -8,9 +8,9 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
+from alerts.models import EmailSent
 from ledgers import selfreport
 from ledgers.models import ContactAttempt, LedgerRecord, SelfReport
-from members.models import EmailSent
 from transfers.models import MobilityEpisode
 
 TODAY = timezone.localdate()

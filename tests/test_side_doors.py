@@ -85,10 +85,10 @@ def test_enrolling_two_step_login_ends_the_users_other_sessions(client, county):
     bystander = Client()
     bystander.force_login(other)
     client.force_login(reviewer)
-    client.get(reverse("otp_enrol"))
+    client.get(reverse("accounts:otp_enrol"))
     device = TOTPDevice.objects.get(user=reviewer)
     token = f"{totp(device.bin_key, step=device.step, t0=device.t0):06d}"
-    assert client.post(reverse("otp_enrol"), {"token": token}).status_code == 302
+    assert client.post(reverse("accounts:otp_enrol"), {"token": token}).status_code == 302
     assert client.get(reverse("members:list")).status_code == 200  # this session goes on
     assert elsewhere.get(reverse("members:list")).status_code == 302  # the other one ended
     assert bystander.get(reverse("members:list")).status_code == 200  # other users untouched

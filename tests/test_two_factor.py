@@ -31,7 +31,7 @@ def reviewer(county):
 
 def test_enrolment_shows_a_qr_code_and_confirms_with_a_code(client, reviewer):
     client.force_login(reviewer)
-    page = client.get(reverse("otp_enrol"))
+    page = client.get(reverse("accounts:otp_enrol"))
     assert page.status_code == 200
     body = page.content.decode()
     assert "<svg" in body
@@ -39,9 +39,9 @@ def test_enrolment_shows_a_qr_code_and_confirms_with_a_code(client, reviewer):
     assert not device.confirmed
     assert page.context["secret"] in body
     # The same secret on a second visit: the app scanned once keeps working.
-    assert client.get(reverse("otp_enrol")).context["secret"] == page.context["secret"]
+    assert client.get(reverse("accounts:otp_enrol")).context["secret"] == page.context["secret"]
 
-    response = client.post(reverse("otp_enrol"), {"token": code(device)})
+    response = client.post(reverse("accounts:otp_enrol"), {"token": code(device)})
     assert response.status_code == 302
     device.refresh_from_db()
     assert device.confirmed
@@ -50,10 +50,10 @@ def test_enrolment_shows_a_qr_code_and_confirms_with_a_code(client, reviewer):
 
 def test_enrolment_with_a_wrong_code_stays_unconfirmed(client, reviewer):
     client.force_login(reviewer)
-    client.get(reverse("otp_enrol"))
+    client.get(reverse("accounts:otp_enrol"))
     device = TOTPDevice.objects.get(user=reviewer)
     wrong = f"{(int(code(device)) + 1) % 1_000_000:06d}"
-    response = client.post(reverse("otp_enrol"), {"token": wrong})
+    response = client.post(reverse("accounts:otp_enrol"), {"token": wrong})
     assert response.status_code == 200
     assert response.context["form"].errors["token"]
     device.refresh_from_db()
@@ -65,14 +65,14 @@ def test_login_with_a_device_asks_for_the_code_before_any_page(client, reviewer)
     password_login(client, "rev")
     response = client.get(reverse("members:list"))
     assert response.status_code == 302
-    assert response.url == reverse("otp_verify") + "?next=" + reverse("members:list")
+    assert response.url == reverse("accounts:otp_verify") + "?next=" + reverse("members:list")
 
 
 def test_a_wrong_code_is_refused(client, reviewer):
     device = enrolled(reviewer)
     password_login(client, "rev")
     wrong = f"{(int(code(device)) + 1) % 1_000_000:06d}"
-    response = client.post(reverse("otp_verify"), {"token": wrong})
+    response = client.post(reverse("accounts:otp_verify"), {"token": wrong})
     assert response.status_code == 200
     assert response.context["form"].errors["token"]
     assert client.get(reverse("home")).status_code == 302
@@ -83,14 +83,16 @@ def test_the_right_code_lets_the_user_in_and_cannot_be_replayed(client, reviewer
     device = enrolled(reviewer)
     password_login(client, "rev")
     token = code(device)
-    response = client.post(reverse("otp_verify"), {"token": token, "next": reverse("members:list")})
+    response = client.post(
+        reverse("accounts:otp_verify"), {"token": token, "next": reverse("members:list")}
+    )
     assert response.status_code == 302
     assert response.url == reverse("members:list")
     assert client.get(reverse("members:list")).status_code == 200
 
     client.post(reverse("logout"))
     password_login(client, "rev")
-    replay = client.post(reverse("otp_verify"), {"token": token})
+    replay = client.post(reverse("accounts:otp_verify"), {"token": token})
     assert replay.status_code == 200
     assert client.get(reverse("home")).status_code == 302
 
@@ -99,9 +101,9 @@ def test_wrong_codes_are_throttled(client, reviewer):
     device = enrolled(reviewer)
     password_login(client, "rev")
     wrong = f"{(int(code(device)) + 1) % 1_000_000:06d}"
-    client.post(reverse("otp_verify"), {"token": wrong})
+    client.post(reverse("accounts:otp_verify"), {"token": wrong})
     # Straight after a wrong code even the right one waits (django-otp's back-off).
-    assert client.post(reverse("otp_verify"), {"token": code(device)}).status_code == 200
+    assert client.post(reverse("accounts:otp_verify"), {"token": code(device)}).status_code == 200
 
 
 def test_an_outside_next_is_ignored(client, reviewer, settings):
@@ -109,7 +111,7 @@ def test_an_outside_next_is_ignored(client, reviewer, settings):
     device = enrolled(reviewer)
     password_login(client, "rev")
     response = client.post(
-        reverse("otp_verify"), {"token": code(device), "next": "https://evil.example/"}
+        reverse("accounts:otp_verify"), {"token": code(device), "next": "https://evil.example/"}
     )
     assert response.url == reverse("home")
 
@@ -123,7 +125,7 @@ def test_staff_must_enrol_when_the_setting_is_on(client, county, settings, role)
     password_login(client, "staff")
     response = client.get(reverse("home"))
     assert response.status_code == 302
-    assert response.url.startswith(reverse("otp_enrol"))
+    assert response.url.startswith(reverse("accounts:otp_enrol"))
     page = client.get(response.url)
     assert page.status_code == 200
     assert page.context["required"]

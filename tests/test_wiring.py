@@ -3,7 +3,8 @@ its AppConfig.ready(), not because another module happens to import it."""
 
 from django.apps import apps
 
-from members import rules, sections, selectors
+from alerts import registry as rules
+from members import sections, selectors
 
 
 def test_each_app_registers_its_rules_in_ready():
@@ -25,3 +26,15 @@ def test_the_registries_are_filled_at_start_up_by_the_apps_ready():
     assert hosted_members in selectors._hosting
     # registered_rules() only reads the registry: nothing is imported on the way.
     assert "autodiscover" not in rules.registered_rules.__code__.co_names
+
+
+def test_alerts_listens_to_members_evidence_changed(monkeypatch):
+    """members/ may not import alerts/: it sends a signal, connected in AlertsConfig.ready()."""
+    from alerts import tasks
+    from members.models import Member
+    from members.signals import evidence_changed
+
+    sent = []
+    monkeypatch.setattr(tasks.reevaluate_members, "delay", sent.append)
+    evidence_changed.send(sender=Member, member_ids=[3, 5])
+    assert sent == [[3, 5]]

@@ -13,9 +13,9 @@ from django.db.models import DateField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from alerts.registry import rule
 from members.models import Member
 from members.periods import period_cutoff
-from members.rules import rule
 
 from .classification import Arrangement
 from .models import (

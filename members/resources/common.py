@@ -5,7 +5,7 @@ rolled back) and exporting the same columns, so that an exported file imports ag
 
 - `OrganisationResource`: the organisation tree (a county sets up its branches from a sheet);
 - `ExternalOrganisationResource`: organisations outside this deployment;
-- `StaffResource`: staff accounts and their assignment to an organisation node.
+- `StaffResource` (accounts/resources.py): staff accounts and their assignment to a node.
 
 Shared rules (`ReferenceResource`):
 

@@ -8,7 +8,7 @@ the second time but `last_seen_at`. A rule that raises is recorded and the other
 A scan can be limited to one subtree (`root`): the rules' members and the open alerts are
 both taken from members whose home branch is in it, so a part opens and closes only its own
 alerts. An alert belongs to the member's home side (the hosting side sees it, never owns it),
-so county parts split the alerts without overlap. The split scan (members/tasks.py) runs
+so county parts split the alerts without overlap. The split scan (alerts/tasks.py) runs
 the parts from `scan_parts()`, one rule or one county each, and merges them into one ScanRun.
 
 A ScanRun with `finished_at` set and `failed_rules == 0` is a scan that finished successfully;
@@ -23,8 +23,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Alert, AlertAction, CorrectionTerm, Member, Organisation, ScanRun
-from .rules import Rule, registered_rules
+from alerts.models import Alert, AlertAction, ScanRun
+from alerts.registry import Rule, registered_rules
+from members.models import CorrectionTerm, Member, Organisation
 
 logger = logging.getLogger(__name__)
 BATCH = 2000

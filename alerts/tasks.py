@@ -6,15 +6,10 @@ from celery import chord, shared_task
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from . import housekeeping as tidying
+from members.models import Organisation
+
 from . import notifications, scanning
-from .models import Organisation, ScanRun
-
-
-@shared_task
-def housekeeping() -> dict[str, int]:
-    """Nightly: drop expired sessions and login attempts whose cool-off has passed."""
-    return tidying.housekeeping()
+from .models import ScanRun
 
 
 @shared_task(bind=True)

@@ -7,10 +7,11 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from . import access_log
-from .forms import DateInput
-from .models import SensitiveAccess
-from .selectors import sees_everything
+from members.forms import DateInput
+from members.models import SensitiveAccess
+from members.selectors import sees_everything
+
+from . import selectors
 
 PAGE_SIZE = 50
 
@@ -27,7 +28,7 @@ class AccessLogFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = access_log.access_log_users()
+        self.fields["user"].queryset = selectors.access_log_users()
 
 
 @require_GET
@@ -38,7 +39,7 @@ def access_log_list(request):
     form = AccessLogFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     chosen = filters.get("user")
-    entries = access_log.access_log_entries(
+    entries = selectors.access_log_entries(
         user_id=chosen.pk if chosen else None,
         action=filters.get("action", ""),
         since=filters.get("since"),
@@ -49,6 +50,6 @@ def access_log_list(request):
     query_string.pop("page", None)
     return render(
         request,
-        "members/access_log.html",
+        "accounts/access_log.html",
         {"form": form, "page": page, "query_string": query_string.urlencode()},
     )

@@ -18,11 +18,11 @@ from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import StaffAssignment
+from members.models import StaffAssignment
 
 STAFF_ROLES = (StaffAssignment.Role.REVIEWER, StaffAssignment.Role.ADMINISTRATOR)
 # Pages a signed-in but not yet verified user may still open.
-OPEN_URL_NAMES = {"otp_verify", "otp_enrol", "logout", "set_language", "healthz"}
+OPEN_VIEW_NAMES = {"accounts:otp_verify", "accounts:otp_enrol", "logout", "set_language", "healthz"}
 NOTHING_OWED_SESSION_KEY = "liudong_no_second_factor"
 
 
@@ -120,7 +120,7 @@ class SecondFactorMiddleware:
         if not getattr(view_func, "login_required", True):
             return None
         match = request.resolver_match
-        if match is not None and match.url_name in OPEN_URL_NAMES:
+        if match is not None and match.view_name in OPEN_VIEW_NAMES:
             return None
         user = request.user
         if not user.is_authenticated or user.is_verified():
@@ -129,9 +129,9 @@ class SecondFactorMiddleware:
         if request.session.get(NOTHING_OWED_SESSION_KEY) == user.pk:
             return None
         if confirmed_device(user=user) is not None:
-            target = "otp_verify"
+            target = "accounts:otp_verify"
         elif must_use_second_factor(user=user):
-            target = "otp_enrol"
+            target = "accounts:otp_enrol"
         else:
             request.session[NOTHING_OWED_SESSION_KEY] = user.pk
             return None

@@ -16,9 +16,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from . import alerts
-from .models import EmailSent, StaffAssignment
-from .selectors import members_visible_to
+from alerts.models import EmailSent
+from members.models import StaffAssignment
+from members.selectors import members_visible_to
+
+from . import selectors
 
 WEEKLY_DIGEST = "weekly_digest"
 MONTHLY_SUMMARY = "monthly_summary"
@@ -49,7 +51,7 @@ def _absolute(path: str) -> str:
 
 def digest_context(user: User) -> dict | None:
     """What a secretary's digest says; None when their scope has no open alerts."""
-    summary = alerts.alert_summary(user=user)
+    summary = selectors.alert_summary(user=user)
     if not summary:
         return None
     return {
@@ -57,11 +59,9 @@ def digest_context(user: User) -> dict | None:
         "organisation": user.assignment.organisation,
         "summary": summary,
         "total": sum(row["count"] for row in summary),
-        "inbox_url": _absolute(reverse("members:alert_inbox")),
+        "inbox_url": _absolute(reverse("alerts:inbox")),
         "links": {
-            row["rule"].code: _absolute(
-                reverse("members:alert_inbox") + f"?kind={row['rule'].code}"
-            )
+            row["rule"].code: _absolute(reverse("alerts:inbox") + f"?kind={row['rule'].code}")
             for row in summary
         },
     }
@@ -73,7 +73,7 @@ def summary_context(user: User) -> dict | None:
     if context is None:
         return None
     behind = (
-        alerts.alerts_visible_to(user)
+        selectors.alerts_visible_to(user)
         .order_by()
         .values("member__home_branch__name")
         .annotate(n=Count("id"))

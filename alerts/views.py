@@ -1,53 +1,22 @@
 """The alert inbox and the alert page, where a secretary sees why and acts."""
 
-from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from infrastructure.steps import step_view
+from members.sections import render_member_sections
+from members.selectors import organisation_from_query
 
-from . import alerts, services
-from .forms import CorrectionTermForm, DateInput
-from .models import Alert
-from .rules import registered_rules
-from .sections import render_member_sections
-from .selectors import organisation_from_query
-
-
-class InboxFilterForm(forms.Form):
-    kind = forms.ChoiceField(label=gettext_lazy("Alert type"), required=False)
-    severity = forms.ChoiceField(
-        label=gettext_lazy("severity"),
-        required=False,
-        choices=[("", gettext_lazy("All"))] + Alert.Severity.choices,
-    )
-    state = forms.ChoiceField(
-        label=gettext_lazy("state"),
-        required=False,
-        choices=[("", gettext_lazy("All open"))]
-        + [c for c in Alert.State.choices if c[0] != Alert.State.CLOSED],
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [("", _("All"))] + [
-            (rule.code, rule.title) for rule in registered_rules()
-        ]
-
-
-class NoteForm(forms.Form):
-    note = forms.CharField(label=gettext_lazy("note"), max_length=300, required=False)
-
-
-class SnoozeForm(forms.Form):
-    until = forms.DateField(label=gettext_lazy("snooze until"), widget=DateInput())
-    reason = forms.CharField(label=gettext_lazy("reason"), max_length=200)
+from . import selectors, services
+from .forms import CorrectionTermForm, EmailPreferenceForm, InboxFilterForm, NoteForm, SnoozeForm
+from .models import EmailPreference
+from .registry import registered_rules, rule_book_entries
 
 
 @require_GET
@@ -55,9 +24,9 @@ def inbox(request):
     form = InboxFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     organisation = organisation_from_query(request)
-    summary = alerts.alert_summary(user=request.user, nightly=True)
+    summary = selectors.alert_summary(user=request.user, nightly=True)
     paginator = Paginator(
-        alerts.alert_inbox(user=request.user, organisation=organisation, **filters), 50
+        selectors.alert_inbox(user=request.user, organisation=organisation, **filters), 50
     )
     if organisation is None and not filters.get("severity") and not filters.get("state"):
         # The summary has counted these already: no second count over every open alert.
@@ -71,7 +40,7 @@ def inbox(request):
         alert.rule = titles.get(alert.kind)
     return render(
         request,
-        "members/alert_inbox.html",
+        "alerts/alert_inbox.html",
         {
             "form": form,
             "organisation": organisation,
@@ -94,11 +63,11 @@ def _links(rule, member) -> list[tuple[str, str]]:
 
 @require_GET
 def alert_detail(request, pk: int):
-    alert = alerts.alert_get(user=request.user, pk=pk)
-    rule = alerts.rule_of(alert)
+    alert = selectors.alert_get(user=request.user, pk=pk)
+    rule = selectors.rule_of(alert)
     return render(
         request,
-        "members/alert_detail.html",
+        "alerts/alert_detail.html",
         {
             "alert": alert,
             "rule": rule,
@@ -115,8 +84,8 @@ def alert_detail(request, pk: int):
 
 
 def _alert_step(request, pk: int, *, form, title, perform, done):
-    alert = alerts.alert_get(user=request.user, pk=pk)
-    detail = reverse("members:alert_detail", args=[alert.pk])
+    alert = selectors.alert_get(user=request.user, pk=pk)
+    detail = reverse("alerts:detail", args=[alert.pk])
     return step_view(
         request,
         form=form,
@@ -135,7 +104,9 @@ def alert_acknowledge(request, pk: int):
         pk,
         form=NoteForm(request.POST or None),
         title=_("Acknowledge the alert"),
-        perform=lambda a, d: alerts.alert_acknowledge(actor=request.user, alert=a, note=d["note"]),
+        perform=lambda a, d: services.alert_acknowledge(
+            actor=request.user, alert=a, note=d["note"]
+        ),
         done=_("Acknowledged."),
     )
 
@@ -146,7 +117,7 @@ def alert_snooze(request, pk: int):
         pk,
         form=SnoozeForm(request.POST or None),
         title=_("Snooze the alert"),
-        perform=lambda a, d: alerts.alert_snooze(
+        perform=lambda a, d: services.alert_snooze(
             actor=request.user, alert=a, until=d["until"], reason=d["reason"]
         ),
         done=_("Snoozed."),
@@ -159,7 +130,7 @@ def alert_resolve(request, pk: int):
         pk,
         form=NoteForm(request.POST or None),
         title=_("Resolve the alert"),
-        perform=lambda a, d: alerts.alert_resolve(actor=request.user, alert=a, note=d["note"]),
+        perform=lambda a, d: services.alert_resolve(actor=request.user, alert=a, note=d["note"]),
         done=_("Resolved. If the condition still holds, the next scan opens it again."),
     )
 
@@ -180,3 +151,19 @@ def correction_term_new(request, pk: int):
         perform=lambda a, d: services.correction_term_open(actor=request.user, alert=a, **d),
         done=_("Recorded. When the term ends with the condition still there, an alert says so."),
     )
+
+
+def email_preferences(request):
+    preference, _created = EmailPreference.objects.get_or_create(user=request.user)
+    form = EmailPreferenceForm(request.POST or None, instance=preference)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your e-mail settings are saved."))
+        return redirect("home")
+    return render(request, "alerts/email_preferences.html", {"form": form})
+
+
+@require_GET
+def rule_book(request):
+    """Every rule: its source, thresholds, the alert it raises and the first step required."""
+    return render(request, "alerts/rule_book.html", {"rules": rule_book_entries()})

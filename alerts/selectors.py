@@ -1,26 +1,18 @@
-"""Reads and writes for alerts, scoped to the user like everything else."""
+"""Reads of alerts, scoped to the user like everything else."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from infrastructure.steps import StepRefused
+from members.models import Organisation
+from members.selectors import members_visible_to, scope_ids, scope_root_of, sees_everything
 
-from .models import Alert, AlertAction, Organisation
-from .rules import SEVERITY_ORDER, registered_rules, rule_for
-from .selectors import (
-    members_visible_to,
-    require_editable,
-    scope_ids,
-    scope_root_of,
-    sees_everything,
-)
+from .models import Alert
+from .registry import SEVERITY_ORDER, registered_rules, rule_for
 
 
 def alerts_visible_to(user, *, today: date | None = None, include_snoozed: bool = False):
@@ -113,55 +105,6 @@ def alert_inbox(
     if state:
         alerts = alerts.filter(state=state)
     return alerts.order_by("-opened_at", "-id")
-
-
-def _act(alert: Alert, *, actor, action: str, note: str) -> None:
-    AlertAction.objects.create(
-        alert=alert, action=action, actor=actor, at=timezone.now(), note=note
-    )
-
-
-@transaction.atomic
-def alert_acknowledge(*, actor, alert: Alert, note: str) -> Alert:
-    alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    require_editable(actor, alert.member)  # the inflow side sees, the home side acts
-    if not alert.is_open:
-        raise StepRefused(_("This alert is already closed."))
-    alert.state = Alert.State.ACKNOWLEDGED
-    alert.save(update_fields=["state"])
-    _act(alert, actor=actor, action=AlertAction.Action.ACKNOWLEDGED, note=note)
-    return alert
-
-
-@transaction.atomic
-def alert_snooze(*, actor, alert: Alert, until: date, reason: str) -> Alert:
-    alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    require_editable(actor, alert.member)  # the inflow side sees, the home side acts
-    if not alert.is_open:
-        raise StepRefused(_("This alert is already closed."))
-    if until <= timezone.localdate():
-        raise StepRefused(_("Snooze until a date after today."))
-    alert.state, alert.snoozed_until = Alert.State.SNOOZED, until
-    alert.save(update_fields=["state", "snoozed_until"])
-    _act(alert, actor=actor, action=AlertAction.Action.SNOOZED, note=f"{until:%Y-%m-%d} {reason}")
-    return alert
-
-
-@transaction.atomic
-def alert_resolve(*, actor, alert: Alert, note: str) -> Alert:
-    """Close by hand after acting; if the condition still holds, the next scan reopens it."""
-    alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    require_editable(actor, alert.member)  # the inflow side sees, the home side acts
-    if not alert.is_open:
-        raise StepRefused(_("This alert is already closed."))
-    alert.state, alert.closed_at, alert.close_reason = (
-        Alert.State.CLOSED,
-        timezone.now(),
-        "resolved",
-    )
-    alert.save(update_fields=["state", "closed_at", "close_reason"])
-    _act(alert, actor=actor, action=AlertAction.Action.RESOLVED, note=note)
-    return alert
 
 
 def rule_of(alert: Alert):

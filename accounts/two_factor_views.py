@@ -1,4 +1,4 @@
-"""Enrol a TOTP app and give its code after the password (members.two_factor does the work)."""
+"""Enrol a TOTP app and give its code after the password (two_factor.py does the work)."""
 
 from django import forms
 from django.contrib import messages
@@ -45,7 +45,7 @@ def verify(request):
     if request.user.is_verified():
         return redirect(_next_url(request) or "home")
     if two_factor.confirmed_device(user=request.user) is None:
-        return redirect("otp_enrol")
+        return redirect("accounts:otp_enrol")
     form = TokenForm(request.POST or None)
     if form.is_valid():
         if two_factor.verify(request=request, token=form.cleaned_data["token"]):

@@ -6,10 +6,8 @@ from django.core.exceptions import (
 )
 from import_export.fields import Field
 
-from ..models import StaffAssignment
-
-# The language of the sheets and of their error messages, whatever the admin's language.
-from .common import (
+from members.models import StaffAssignment
+from members.resources.common import (
     ChoiceWidget,
     EmailWidget,
     OrganisationReferences,

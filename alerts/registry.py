@@ -15,7 +15,8 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.functional import Promise
 
-from .models import Alert, Member
+from alerts.models import Alert
+from members.models import Member
 
 # (today) -> members; a rule may also take `among` (member ids) to narrow its own work.
 RuleQuery = Callable[..., QuerySet[Member]]

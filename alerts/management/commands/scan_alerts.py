@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 
-from members.models import ScanRun
-from members.scanning import SPLIT_BY_COUNTY, SPLIT_BY_RULE, scan
-from members.tasks import scan_alerts
+from alerts.models import ScanRun
+from alerts.scanning import SPLIT_BY_COUNTY, SPLIT_BY_RULE, scan
+from alerts.tasks import scan_alerts
 
 
 class Command(BaseCommand):
