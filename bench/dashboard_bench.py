@@ -29,9 +29,9 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.province import guard  # noqa: E402
-from ledgers.models import FigureSnapshot  # noqa: E402
-from ledgers.snapshots import take_snapshots  # noqa: E402
 from members.models import Member, Organisation, StaffAssignment  # noqa: E402
+from reports.models import FigureSnapshot  # noqa: E402
+from reports.snapshots import take_snapshots  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUNS = 7

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "transfers",
     "ledgers",
     "activities",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -226,7 +227,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=SCAN_HOUR, minute=SCAN_MINUTE),
     },
     "figure-snapshots": {  # 45 minutes after the scan starts
-        "task": "ledgers.tasks.take_snapshots",
+        "task": "reports.tasks.take_snapshots",
         "schedule": crontab(
             hour=(SCAN_HOUR + (SCAN_MINUTE + 45) // 60) % 24, minute=(SCAN_MINUTE + 45) % 60
         ),

@@ -20,4 +20,5 @@ urlpatterns = [
     path("", include("transfers.urls")),
     path("", include("ledgers.urls")),
     path("", include("activities.urls")),
+    path("", include("reports.urls")),
 ]

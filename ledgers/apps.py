@@ -9,6 +9,6 @@ class LedgersConfig(AppConfig):
     verbose_name = _("Five-clears ledger")
 
     def ready(self) -> None:
-        # Registered with members/: the contact and standing rules, the member page's ledger
-        # and standing sections, and the alert inbox's nightly counts for large subtrees.
-        from . import dashboard, rules, sections  # noqa: F401
+        # Registered with alerts/ and members/: the contact and standing rules, the member
+        # page's ledger and standing sections.
+        from . import rules, sections  # noqa: F401

@@ -11,7 +11,6 @@ from members.models import CorrectionTerm, Member, MembershipDecision
 from transfers.models import MobilityEpisode
 
 from .models import ContactAttempt, LedgerRecord
-from .snapshots import take_snapshots
 
 NOTES = [
     "积极参加流入地组织生活",
@@ -173,10 +172,3 @@ def seed_reasons_and_decisions(demo: DemoCounty) -> None:
             note="支部书记谈心谈话，批评教育，限期改正",
             opened_by=clerk,
         )
-
-
-@demo_step(order=90)
-def seed_trends(demo: DemoCounty) -> None:
-    """A year of monthly snapshots, recomputed from the demo's records as of each month."""
-    for months_ago in range(12, -1, -1):
-        take_snapshots(today=demo.today - relativedelta(months=months_ago))

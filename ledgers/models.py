@@ -218,20 +218,3 @@ class SelfReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} {self.period}"
-
-
-class FigureSnapshot(models.Model):
-    """The dashboard's headline figures for one organisation on one day (written nightly)."""
-
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    figures = models.JSONField(default=dict)
-
-    class Meta:
-        ordering = ["day"]
-        constraints = [
-            models.UniqueConstraint(fields=["organisation", "day"], name="one_snapshot_per_day")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.organisation} {self.day}"

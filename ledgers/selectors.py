@@ -1,7 +1,8 @@
 """Reads for the five-clears ledger, the contact log and census campaigns, from the user's scope."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -26,7 +27,7 @@ from members.selectors import members_editable_by, scope_root_of, sees_everythin
 from transfers.models import ActivityCertificate, MobilityEpisode
 from transfers.selectors import mobile_members
 
-from .models import CensusCampaign, ContactAttempt, FigureSnapshot, FiveClearsItem, LedgerRecord
+from .models import CensusCampaign, ContactAttempt, FiveClearsItem, LedgerRecord
 
 ITEMS = [item.value for item in FiveClearsItem]
 
@@ -189,33 +190,6 @@ def completeness(rows: QuerySet, *, group_by_branch: bool = False) -> list[Compl
     ]
 
 
-def nightly_completeness(
-    root: Organisation, *, today: date
-) -> tuple[list[Completeness], date] | None:
-    """The outflow ledger's completeness per home branch in `root`'s subtree as of last night,
-    with that day, for a subtree over DASHBOARD_LIVE_MAX_MEMBERS members; None: count live.
-
-    Grouping a county's 20,000 mobile members live took 200 ms of a 400 ms page.
-    """
-
-    own = large_subtree_snapshot(root, today=today)
-    if own is None or "ledger" not in own.figures:  # older snapshots had no ledger figures
-        return None
-    snapshots = (
-        FigureSnapshot.objects.filter(day=own.day, organisation__path__startswith=root.path)
-        .order_by("organisation__name", "organisation_id")
-        .values_list("organisation__name", "organisation_id", "figures__ledger")  # not the rest
-    )
-    parts = [
-        Completeness(
-            name, organisation_id, ledger["total"], ledger["clear"], {i: ledger[i] for i in ITEMS}
-        )
-        for name, organisation_id, ledger in snapshots
-        if ledger and ledger.get("total")
-    ]
-    return parts, own.day
-
-
 def ledger_record_of(member: Member) -> LedgerRecord:
     """The member's five-clears record with who confirmed each item, in one query."""
     confirmers = [f"{item}_confirmed_by" for item in ITEMS]
@@ -298,16 +272,25 @@ def campaign_progress(*, user, campaign: CensusCampaign) -> list[Completeness]:
     ]
 
 
-def large_subtree_snapshot(organisation: Organisation, *, today: date):
-    """The organisation's latest nightly snapshot from today or yesterday, if its subtree has
-    more than DASHBOARD_LIVE_MAX_MEMBERS members; else None (count live)."""
-    own = (
-        FigureSnapshot.objects.filter(
-            organisation=organisation, day__gte=today - timedelta(days=1), day__lte=today
-        )
-        .order_by("-day")
-        .first()
-    )
-    if own is None or own.figures.get("members", 0) <= settings.DASHBOARD_LIVE_MAX_MEMBERS:
-        return None
-    return own
+# A large subtree's per-branch completeness as of last night, with that day, or None to count
+# live. reports/ registers its snapshot reader in ready(): ledgers/ may not import reports/.
+NightlyCompleteness = Callable[[Organisation, date], tuple[list[Completeness], date] | None]
+_nightly_completeness: list[NightlyCompleteness] = []
+
+
+def register_nightly_completeness(reader: NightlyCompleteness) -> NightlyCompleteness:
+    _nightly_completeness.append(reader)
+    return reader
+
+
+def branch_completeness(
+    rows: QuerySet, *, root: Organisation | None, today: date
+) -> tuple[list[Completeness], date | None]:
+    """The outflow ledger's completeness per home branch, with the night it is from (None:
+    counted now). Grouping a county's 20,000 mobile members live took 200 ms of a 400 ms page,
+    so a large subtree reads last night's figures where they exist."""
+    for reader in _nightly_completeness if root is not None else ():
+        found = reader(root, today)
+        if found is not None:
+            return found
+    return completeness(rows, group_by_branch=True), None

@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 
 from members.models import Member, Organisation
 
-from . import exporting, selectors, selfreport, services, snapshots, staging
+from . import exporting, selectors, selfreport, services, staging
 from .forms import ledger_filters
 from .models import LedgerExport, LedgerImport
 
@@ -102,9 +102,3 @@ def send_self_report_reminders() -> int:
     for member_id in members:
         send_self_report_reminder.delay(member_id, period)
     return len(members)
-
-
-@shared_task
-def take_snapshots() -> int:
-    """Nightly, after the scan: the dashboard figures of every organisation, for the trends."""
-    return snapshots.take_snapshots(today=timezone.localdate())

@@ -1,16 +1,10 @@
 from django.urls import path
 
-from . import conduct_views, dashboard_views, views
+from . import conduct_views, views
 
 app_name = "ledgers"
 
 urlpatterns = [
-    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
-    path("dashboard/export.xlsx", dashboard_views.dashboard_export, name="dashboard_export"),
-    path("dashboard/print/", dashboard_views.dashboard_print, name="dashboard_print"),
-    path("dashboard/members/", dashboard_views.dashboard_members, name="dashboard_members"),
-    path("dashboard/yearly/", dashboard_views.yearly, name="dashboard_yearly"),
-    path("dashboard/yearly.xlsx", dashboard_views.yearly_export, name="dashboard_yearly_export"),
     path("ledger/", views.ledger, name="ledger"),
     path("ledger/export.<str:file_format>", views.ledger_export, name="export"),
     path("ledger/template.xlsx", views.ledger_template, name="template"),

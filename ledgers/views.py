@@ -79,12 +79,11 @@ def ledger(request):
     root = (
         None if member_selectors.sees_everything(request.user) else _outflow_root(request, filters)
     )
-    nightly = root and selectors.nightly_completeness(root, today=timezone.localdate())
-    as_of = None
-    if nightly:
-        per_branch, as_of = nightly
-    else:
-        per_branch = selectors.completeness(rows, group_by_branch=True) if side == "outflow" else []
+    per_branch, as_of = (
+        selectors.branch_completeness(rows, root=root, today=timezone.localdate())
+        if side == "outflow"
+        else ([], None)
+    )
     overall = (
         selectors.completeness_total(per_branch)
         if side == "outflow"

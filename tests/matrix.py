@@ -736,27 +736,27 @@ MATRIX: dict[str, list[Case]] = {
         page(B, EDITS_B, kwargs=_pk("transfer_b")),
     ],
     # --- ledgers: dashboard, ledger, imports, exports, self-report, campaigns ----------------
-    "ledgers:dashboard": [
+    "reports:dashboard": [
         page(""),
         page("?org=B1", ORG_B, query=_org_b),
     ],
-    "ledgers:dashboard_export": [
+    "reports:dashboard_export": [
         page(""),
         page("?org=B1", ORG_B, query=_org_b),
     ],
-    "ledgers:dashboard_print": [
+    "reports:dashboard_print": [
         page(""),
         page("?org=B1", ORG_B, query=_org_b),
     ],
-    "ledgers:dashboard_members": [
+    "reports:dashboard_members": [
         page("no_life", query=lambda s: {"figure": "no_life"}),
         page("no_life ?org=B1", ORG_B, query=lambda s: {"figure": "no_life", "org": s.branch_b.pk}),
     ],
-    "ledgers:dashboard_yearly": [
+    "reports:dashboard_yearly": [
         page(""),
         page("?org=B1", ORG_B, query=_org_b),
     ],
-    "ledgers:dashboard_yearly_export": [
+    "reports:dashboard_yearly_export": [
         page(""),
         page("?org=B1", ORG_B, query=_org_b),
     ],

@@ -282,7 +282,7 @@ def test_the_inbox_counts_what_it_lists_with_and_without_filters(client, silent)
 @pytest.fixture
 def counted_last_night(silent, settings):
     """The alerts of the scan, and the nightly snapshot taken after it; every subtree is large."""
-    from ledgers.snapshots import take_snapshots
+    from reports.snapshots import take_snapshots
 
     scanning.scan()
     take_snapshots(today=TODAY)
@@ -318,7 +318,7 @@ def test_a_large_scope_counts_its_alerts_as_of_the_night_and_lists_them_live(
 
 
 def test_without_a_recent_snapshot_the_counts_are_live(client, counted_last_night):
-    from ledgers.models import FigureSnapshot
+    from reports.models import FigureSnapshot
 
     county = counted_last_night
     alert = Alert.objects.get(member=county.away, kind="lost_contact")

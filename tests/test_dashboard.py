@@ -13,10 +13,10 @@ from openpyxl import load_workbook
 
 from activities.models import ExternalParticipation
 from alerts.models import Alert
-from ledgers import dashboard, yearly
 from ledgers.models import ContactAttempt, LedgerRecord
 from ledgers.selectors import ITEMS
 from members.models import ExternalOrganisation, Member
+from reports import dashboard, yearly
 from transfers.models import ActivityCertificate, MobilityEpisode, RelationshipTransfer
 
 TODAY = timezone.localdate()
@@ -181,23 +181,23 @@ def test_scoping_a_reviewer_never_sees_another_township(board, client):
     with pytest.raises(Http404):
         dashboard.destinations(user=board.rev_a, organisation=board.county, places={})
     client.force_login(board.rev_a)
-    page = client.get(reverse("ledgers:dashboard"))
+    page = client.get(reverse("reports:dashboard"))
     assert page.status_code == 200
     html = page.content.decode()
     assert "甲村党支部" in html and "丙村党支部" not in html and "丙二" not in html
     for name in (
-        "ledgers:dashboard",
-        "ledgers:dashboard_export",
-        "ledgers:dashboard_print",
-        "ledgers:dashboard_yearly",
-        "ledgers:dashboard_yearly_export",
+        "reports:dashboard",
+        "reports:dashboard_export",
+        "reports:dashboard_print",
+        "reports:dashboard_yearly",
+        "reports:dashboard_yearly_export",
     ):
         assert client.get(reverse(name), {"org": board.township_b.pk}).status_code == 404
         assert client.get(reverse(name), {"org": board.county.pk}).status_code == 404
     # Drill-down into one's own branch works.
-    branch = client.get(reverse("ledgers:dashboard"), {"org": board.branch_a2.pk})
+    branch = client.get(reverse("reports:dashboard"), {"org": board.branch_a2.pk})
     assert branch.status_code == 200 and "乙村党支部" in branch.content.decode()
-    export = client.get(reverse("ledgers:dashboard_export"))
+    export = client.get(reverse("reports:dashboard_export"))
     workbook = load_workbook(io.BytesIO(export.content))
     cells = [str(c) for sheet in workbook for row in sheet.iter_rows(values_only=True) for c in row]
     assert "甲镇党委" in cells and not any("丙" in c for c in cells)
@@ -207,7 +207,7 @@ def test_scoping_a_reviewer_never_sees_another_township(board, client):
 
 def test_every_figure_links_to_its_list(board, client):
     client.force_login(board.rev)
-    html = client.get(reverse("ledgers:dashboard")).content.decode()
+    html = client.get(reverse("reports:dashboard")).content.decode()
     assert f'href="/members/?branch={board.county.pk}&amp;status=active"' in html
     assert f'href="/dashboard/?org={board.township_a.pk}"' in html
     assert f"/members/?branch={board.township_a.pk}&amp;status=active" in html
@@ -217,7 +217,7 @@ def test_every_figure_links_to_its_list(board, client):
 
 def test_each_rule_figure_links_to_exactly_the_members_it_counts(board, client):
     client.force_login(board.rev)
-    page = client.get(reverse("ledgers:dashboard"), {"org": board.township_a.pk})
+    page = client.get(reverse("reports:dashboard"), {"org": board.township_a.pk})
     figures, links = page.context["figures"], page.context["links"]
     expected = {"no_life": {"甲二", "甲三", "乙一"}, "lost_contact": {"甲三"}}
     expected |= {"certificates_due": {"甲三"}, "receipts_overdue": set()}
@@ -231,7 +231,7 @@ def test_each_rule_figure_links_to_exactly_the_members_it_counts(board, client):
 
 def test_alert_and_transfer_links_are_filtered_to_the_unit(board, client):
     client.force_login(board.rev)
-    links = client.get(reverse("ledgers:dashboard"), {"org": board.township_b.pk}).context["links"]
+    links = client.get(reverse("reports:dashboard"), {"org": board.township_b.pk}).context["links"]
     inbox = client.get(links["alerts"])
     assert [a.member.name for a in inbox.context["page"]] == ["丙一"]  # not A's 甲三
     by_kind = client.get(reverse("alerts:inbox"), {"org": board.township_a.pk})
@@ -246,7 +246,7 @@ def test_alert_and_transfer_links_are_filtered_to_the_unit(board, client):
 
 def test_figure_lists_and_filters_stay_in_scope(board, client):
     client.force_login(board.rev_a)
-    url = reverse("ledgers:dashboard_members")
+    url = reverse("reports:dashboard_members")
     assert client.get(url, {"org": board.township_b.pk, "figure": "no_life"}).status_code == 404
     assert client.get(url, {"org": board.township_a.pk, "figure": "nonsense"}).status_code == 404
     assert client.get(url, {"org": board.township_a.pk, "figure": "no_life"}).status_code == 200
@@ -257,10 +257,10 @@ def test_figure_lists_and_filters_stay_in_scope(board, client):
 
 def test_a_secretary_sees_their_branch(board, client):
     client.force_login(board.sec_a)
-    page = client.get(reverse("ledgers:dashboard"))
+    page = client.get(reverse("reports:dashboard"))
     assert page.status_code == 200
     assert page.context["figures"]["members"] == 4
-    assert client.get(reverse("ledgers:dashboard"), {"org": board.township_a.pk}).status_code == 404
+    assert client.get(reverse("reports:dashboard"), {"org": board.township_a.pk}).status_code == 404
 
 
 def places_of(user, organisation):
@@ -398,17 +398,17 @@ def test_yearly_statistics(county):
 
 def test_yearly_pages_and_export(board, client):
     client.force_login(board.rev_a)
-    page = client.get(reverse("ledgers:dashboard_yearly"), {"year": TODAY.year})
+    page = client.get(reverse("reports:dashboard_yearly"), {"year": TODAY.year})
     assert page.status_code == 200 and page.context["stats"]["year"] == TODAY.year
-    export = client.get(reverse("ledgers:dashboard_yearly_export"), {"year": TODAY.year})
+    export = client.get(reverse("reports:dashboard_yearly_export"), {"year": TODAY.year})
     workbook = load_workbook(io.BytesIO(export.content))
     assert workbook.sheetnames == ["年度统计", "流动类型", "流入省份", "管理方式"]
-    assert client.get(reverse("ledgers:dashboard_yearly"), {"year": "1800"}).status_code == 404
+    assert client.get(reverse("reports:dashboard_yearly"), {"year": "1800"}).status_code == 404
 
 
 def test_print_page_names_organisation_date_and_printer(board, client):
     client.force_login(board.rev_a)
-    html = client.get(reverse("ledgers:dashboard_print")).content.decode()
+    html = client.get(reverse("reports:dashboard_print")).content.decode()
     assert "甲镇党委" in html and "rev_a" in html and TODAY.isoformat() in html
 
 
@@ -439,7 +439,7 @@ def _add_members(county, n: int) -> None:
 
 def test_queries_do_not_grow_with_members(board, client):
     client.force_login(board.rev)
-    url = reverse("ledgers:dashboard")
+    url = reverse("reports:dashboard")
     client.get(url)  # warm up sessions and caches
     with CaptureQueriesContext(connection) as few:
         assert client.get(url).status_code == 200
@@ -456,9 +456,9 @@ def test_nightly_snapshots_feed_the_trend_charts(client, db):
 
     from django.utils import timezone
 
-    from ledgers.models import FigureSnapshot
-    from ledgers.snapshots import take_snapshots
     from members.models import Organisation
+    from reports.models import FigureSnapshot
+    from reports.snapshots import take_snapshots
     from tests.conftest import County
 
     county = County()
@@ -479,7 +479,7 @@ def test_nightly_snapshots_feed_the_trend_charts(client, db):
 
 
 def test_a_large_subtree_reads_last_nights_snapshot_with_the_same_figures(board, settings):
-    from ledgers.snapshots import take_snapshots
+    from reports.snapshots import take_snapshots
 
     def shown(report):
         figures = {k: v for k, v in report.figures.items() if k not in ("as_of", "campaign")}
@@ -501,7 +501,7 @@ def test_a_large_subtree_reads_last_nights_snapshot_with_the_same_figures(board,
         assert stored.figures["as_of"] == TODAY
         assert shown(stored) == expected, org.name
     # A snapshot from before yesterday is too old: live again.
-    from ledgers.models import FigureSnapshot
+    from reports.models import FigureSnapshot
 
     FigureSnapshot.objects.update(day=TODAY - timedelta(days=2))
     assert (
@@ -512,27 +512,27 @@ def test_a_large_subtree_reads_last_nights_snapshot_with_the_same_figures(board,
 
 def test_each_place_lists_its_members(board, client):
     client.force_login(board.rev_a)
-    page = client.get(reverse("ledgers:dashboard"), {"org": board.township_a.pk})
+    page = client.get(reverse("reports:dashboard"), {"org": board.township_a.pk})
     shenzhen = page.context["destinations"][0]
     assert shenzhen["place"] == "|广东省|深圳市"
     listed = client.get(
-        reverse("ledgers:dashboard_members"),
+        reverse("reports:dashboard_members"),
         {"org": board.township_a.pk, "figure": "place", "place": shenzhen["place"]},
     )
     assert {m.name for m in listed.context["page"]} == {"甲一", "甲二", "甲三"}
     assert "深圳" in listed.context["title"]
     outside = {"org": board.township_b.pk, "figure": "place", "place": shenzhen["place"]}
-    assert client.get(reverse("ledgers:dashboard_members"), outside).status_code == 404
+    assert client.get(reverse("reports:dashboard_members"), outside).status_code == 404
     broken = {"org": board.township_a.pk, "figure": "place", "place": "no-bars"}
-    assert client.get(reverse("ledgers:dashboard_members"), broken).status_code == 404
+    assert client.get(reverse("reports:dashboard_members"), broken).status_code == 404
 
 
 def test_report_exports_are_logged(board, client):
     from members.models import SensitiveAccess
 
     client.force_login(board.rev)
-    client.get(reverse("ledgers:dashboard_export"))
-    client.get(reverse("ledgers:dashboard_yearly_export"))
+    client.get(reverse("reports:dashboard_export"))
+    client.get(reverse("reports:dashboard_yearly_export"))
     logged = SensitiveAccess.objects.filter(
         user=board.rev, action=SensitiveAccess.Action.EXPORT_REPORT
     )

@@ -407,7 +407,7 @@ def completeness_on_page(response) -> dict:
 
 
 def test_a_large_subtree_reads_last_nights_figures_equal_to_the_live_ones(client, ledger, settings):
-    from ledgers.snapshots import take_snapshots
+    from reports.snapshots import take_snapshots
 
     set_conduct(ledger)
     services.ledger_confirm(actor=ledger.sec_a, member=ledger.away, items=ALL, on=TODAY)
@@ -434,7 +434,7 @@ def test_a_large_subtree_reads_last_nights_figures_equal_to_the_live_ones(client
     "narrowing", [{"not_clear_only": "on"}, {"mobility_type": "work"}, {"side": "inflow"}]
 )
 def test_a_narrowed_or_inflow_ledger_is_counted_live(client, ledger, settings, narrowing):
-    from ledgers.snapshots import take_snapshots
+    from reports.snapshots import take_snapshots
 
     take_snapshots(today=TODAY)
     settings.DASHBOARD_LIVE_MAX_MEMBERS = 0
@@ -443,8 +443,8 @@ def test_a_narrowed_or_inflow_ledger_is_counted_live(client, ledger, settings, n
 
 
 def test_a_snapshot_older_than_yesterday_is_not_used(client, ledger, settings):
-    from ledgers.models import FigureSnapshot
-    from ledgers.snapshots import take_snapshots
+    from reports.models import FigureSnapshot
+    from reports.snapshots import take_snapshots
 
     take_snapshots(today=TODAY - timedelta(days=2))
     settings.DASHBOARD_LIVE_MAX_MEMBERS = 0

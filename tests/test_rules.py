@@ -476,7 +476,7 @@ def test_the_member_page_shows_the_evidence_reasons_and_decisions(away, client):
 
 
 def test_the_dashboard_counts_lost_contact_as_the_rule_does(away):
-    from ledgers import dashboard
+    from reports import dashboard
 
     away.episode.mobility_type = "abroad"
     away.episode.save()  # abroad, never searched for: not 失联 in the rule, nor on the board

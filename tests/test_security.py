@@ -78,9 +78,9 @@ def test_sessions_end_after_thirty_idle_minutes():
     "url",
     [
         reverse("home"),
-        reverse("ledgers:dashboard"),
-        reverse("ledgers:dashboard_print"),
-        reverse("ledgers:dashboard_yearly"),
+        reverse("reports:dashboard"),
+        reverse("reports:dashboard_print"),
+        reverse("reports:dashboard_yearly"),
         reverse("members:list"),
         reverse("accounts:otp_enrol"),
     ],

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from infrastructure.client_address import client_address
 from infrastructure.xlsx import XlsxBook
+from ledgers.exporting import TYPE
 from members import selectors as member_selectors
 from members.access_log import log_sensitive_access
 from members.models import Member, Organisation, SensitiveAccess
@@ -25,7 +26,6 @@ from transfers.classification import Arrangement
 from . import dashboard as board
 from . import snapshots
 from . import yearly as statistics
-from .exporting import TYPE
 
 CHART_WIDTH = 520
 CHART_LABEL = 190
@@ -73,7 +73,7 @@ def links(organisation: Organisation) -> dict:
         "hosted": _url(ledger, side="inflow", branch=branch),
         "not_clear": _url(ledger, branch=branch, not_clear_only="on"),
         **{
-            figure: _url("ledgers:dashboard_members", org=branch, figure=figure)
+            figure: _url("reports:dashboard_members", org=branch, figure=figure)
             for figure in board.FIGURE_TITLES
         },
         "transfers_submitted": _url("transfers:transfer_list", org=branch, state="submitted"),
@@ -141,7 +141,7 @@ def _context(request, *, sort: str = "name") -> dict:
         target = unit["organisation"] or organisation
         unit["links"] = links(target)
         unit["drill"] = (
-            _url("ledgers:dashboard", org=unit["organisation"].pk) if unit["organisation"] else ""
+            _url("reports:dashboard", org=unit["organisation"].pk) if unit["organisation"] else ""
         )
     return {
         "organisation": organisation,
@@ -187,7 +187,7 @@ def _context(request, *, sort: str = "name") -> dict:
 @require_GET
 def dashboard(request):
     sort = request.GET.get("sort", "name")
-    return render(request, "dashboard/dashboard.html", _context(request, sort=sort))
+    return render(request, "reports/dashboard.html", _context(request, sort=sort))
 
 
 def _log_report(request, detail: str) -> None:
@@ -223,7 +223,7 @@ def dashboard_members(request):
     page = Paginator(members, 50).get_page(request.GET.get("page"))
     return render(
         request,
-        "dashboard/figure_members.html",
+        "reports/figure_members.html",
         {
             "organisation": organisation,
             "title": title,
@@ -239,7 +239,7 @@ def dashboard_print(request):
     context = _context(request, sort=request.GET.get("sort", "name"))
     context["printed_by"] = request.user.get_full_name() or request.user.get_username()
     context["printed_at"] = timezone.localtime()
-    return render(request, "dashboard/print.html", context)
+    return render(request, "reports/print.html", context)
 
 
 def _xlsx_response(workbook: XlsxBook, filename: str) -> HttpResponse:
@@ -398,7 +398,7 @@ def yearly(request):
                 user=request.user, organisation=organisation, year=year, today=today
             ),
         )
-    return render(request, "dashboard/yearly.html", context)
+    return render(request, "reports/yearly.html", context)
 
 
 @require_GET

@@ -43,6 +43,8 @@ from activities.rules import no_life_6_months
 from alerts.models import Alert
 from alerts.registry import registered_rules
 from alerts.selectors import register_nightly_alert_counts
+from ledgers.rules import lost_contact_episodes
+from ledgers.selectors import campaign_checklist, campaigns_visible_to, with_five_clears
 from members.models import Member, Organisation
 from members.selectors import organisation_in_scope
 from transfers.classification import Arrangement
@@ -50,13 +52,8 @@ from transfers.models import MobilityEpisode, RelationshipTransfer
 from transfers.rules import certificate_review_due, receipt_overdue
 from transfers.selectors import arrangement_expression
 
-from .rules import lost_contact_episodes
-from .selectors import (
-    campaign_checklist,
-    campaigns_visible_to,
-    large_subtree_snapshot,
-    with_five_clears,
-)
+from .models import FigureSnapshot
+from .nightly import large_subtree_snapshot
 
 NO_LIFE_REFERENCE_PERCENT = 14.5  # share of members without organisational life, published surveys
 ARRANGEMENTS = [value for value in Arrangement.values if value != Arrangement.NONE]
@@ -407,7 +404,6 @@ def snapshot_counts(organisation: Organisation, children: list, *, today: date):
     organisation from today or yesterday. Members held directly by the organisation (a general
     branch) are its own figures less its children's.
     """
-    from .models import FigureSnapshot  # the model module imports nothing from here
 
     own = large_subtree_snapshot(organisation, today=today)
     if own is None:

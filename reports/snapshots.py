@@ -10,12 +10,12 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.db.models import Q
 
+from ledgers.selectors import completeness_aggregates, with_five_clears
 from members.models import Organisation
 from transfers.models import MobilityEpisode
 
 from . import dashboard
 from .models import FigureSnapshot
-from .selectors import completeness_aggregates, with_five_clears
 
 TREND_FIGURES = ("mobile", "completeness_percent", "no_life_percent", "lost_contact")
 
