@@ -285,6 +285,17 @@ def test_destinations_three_in_one_city_can_form_a_group(board):
     ]
 
 
+def test_a_municipality_is_one_row_however_its_city_was_typed(board):
+    """#17: "上海市 32" and "上海市 1" were the same city, stored as "上海市" and "市辖区"."""
+    MobilityEpisode.objects.filter(member__in=[board.m1, board.m2, board.m3]).delete()
+    away(board.m1, days=30, province="上海市", city="上海市")
+    away(board.m2, days=30, province="上海市", city="市辖区")
+    away(board.m3, days=30, province="上海市", city="")
+    places = places_of(board.rev_a, board.township_a)
+    shanghai = [p for p in places if p["label"] == "上海市"]
+    assert [(p["count"], p["can_form_group"]) for p in shanghai] == [(3, True)]
+
+
 def _at(member, when: datetime) -> None:
     latest = member.history.order_by("-history_date").first()
     member.history.filter(pk=latest.pk).update(history_date=when)

@@ -373,6 +373,40 @@ def test_a_destination_outside_the_divisions_is_refused(client, people):
     assert not people.away.mobility_episodes.exists()
 
 
+@pytest.mark.parametrize(
+    ("typed_province", "typed_city", "typed_county"),
+    [
+        ("广东省", "深圳", ""),
+        ("广东省", "深圳市", ""),
+        ("", "深圳", ""),
+        ("", "广东深圳", ""),
+        ("", "广东省深圳市南山区", ""),
+        ("广东省", "深圳", "南山区"),
+    ],
+)
+def test_a_departure_takes_a_city_as_people_type_it(
+    client, people, typed_province, typed_city, typed_county
+):
+    """#17: "深圳", "深圳市", "广东深圳", "广东省深圳市南山区" are one place; never
+    "深圳不是广东省下辖的城市" for a real city."""
+    people.episode.delete()
+    client.force_login(people.sec_a)
+    response = client.post(
+        reverse("transfers:episode_start", args=[people.away.pk]),
+        {
+            "mobility_type": "work",
+            "left_on": TODAY.isoformat(),
+            "destination_province": typed_province,
+            "destination_city": typed_city,
+            "destination_county": typed_county,
+        },
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    episode = people.away.mobility_episodes.get()
+    assert (episode.destination_province, episode.destination_city) == ("广东省", "深圳市")
+    assert episode.destination_county in ("", "南山区")
+
+
 def test_a_second_departure_is_refused_with_a_message(client, people):
     client.force_login(people.sec_a)
     response = client.post(

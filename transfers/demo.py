@@ -20,10 +20,10 @@ DESTINATIONS = [
     ("广东省", "东莞市", 4),
     ("浙江省", "杭州市", 3),
     ("江苏省", "苏州市", 3),
-    ("上海市", "上海市", 3),
+    ("上海市", "市辖区", 3),
     ("四川省", "成都市", 6),
-    ("重庆市", "重庆市", 4),
-    ("北京市", "北京市", 2),
+    ("重庆市", "市辖区", 4),
+    ("北京市", "市辖区", 2),
     ("福建省", "厦门市", 1),
     ("新疆维吾尔自治区", "乌鲁木齐市", 1),
     ("湖北省", "武汉市", 1),
@@ -70,7 +70,8 @@ def seed_mobility(demo: DemoCounty) -> None:
         kind = rng.choice(types)
         left = demo.today - timedelta(days=rng.randrange(20, 5 * 365))
         province, city = rng.choice(places)
-        hosts = [org for org in demo.external if city and city.removesuffix("市") in org.region]
+        town = province if city == "市辖区" else city
+        hosts = [org for org in demo.external if town and town.removesuffix("市") in org.region]
         external = rng.choice(hosts) if hosts and rng.random() < 0.6 else None
         if kind == MobilityEpisode.Type.ABROAD:
             province, city, external = "", "", None

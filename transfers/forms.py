@@ -10,11 +10,10 @@ from members.forms import DateInput, MemberForm
 from members.models import ExternalOrganisation, Organisation
 from members.validators import not_in_future
 
-from . import divisions, services
+from . import divisions, places, services
 from .classification import Arrangement
 from .models import ActivityCertificate, CertificateReview, MobilityEpisode
 
-MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
 RETURN_BEFORE_LEAVING = _("The expected return cannot be before the member left.")
 
 
@@ -52,7 +51,7 @@ class EpisodeForm(forms.ModelForm):
         self.fields["destination_province"] = forms.ChoiceField(
             label=_("province"),
             required=False,
-            choices=[("", "---------")] + [(p, p) for p in divisions.provinces()],
+            choices=[("", _("Please choose…"))] + [(p, p) for p in divisions.provinces()],
         )
         self.fields["inflow_organisation"].queryset = Organisation.objects.filter(
             kind__in=Organisation.MEMBER_KINDS
@@ -87,10 +86,14 @@ class EpisodeForm(forms.ModelForm):
             )
         if not abroad:
             cleaned["abroad_purpose"] = ""  # only a stay abroad has one
+        place = _known_place(province, city, county)
+        if place is not None:  # "深圳", "广东深圳", "深圳市南山区": the names the divisions use
+            province, city, county = place.province, place.city, place.county
+            cleaned["destination_province"], cleaned["destination_county"] = province, county
         if not abroad and not province:
             self.add_error("destination_province", _("Choose the province."))
         if province:
-            if province in MUNICIPALITIES and city in ("", province):
+            if province in places.MUNICIPALITIES and city in ("", province):
                 city = "市辖区" if "市辖区" in divisions.cities(province) else city
             if city and city not in divisions.cities(province):
                 self.add_error(
@@ -117,6 +120,16 @@ class EpisodeForm(forms.ModelForm):
                 "graduated_on", _("Only for study: a graduate whose job is not settled.")
             )
         return cleaned
+
+
+def _known_place(province: str, city: str, county: str) -> places.Destination | None:
+    """The place the three boxes name together, when the divisions know all of it."""
+    if not (city or county):
+        return None
+    place = places.parse_destination(province + city + county)
+    if place.province and not place.address and place.province == (province or place.province):
+        return place
+    return None
 
 
 class EpisodeMoveForm(EpisodeForm):

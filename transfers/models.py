@@ -8,6 +8,8 @@ from simple_history.models import HistoricalRecords
 
 from members.models import ExternalOrganisation, Member, Organisation
 
+from . import places
+
 
 class EpisodeQuerySet(models.QuerySet):
     """The questions asked of mobility episodes everywhere: which are current, whose."""
@@ -140,6 +142,12 @@ class MobilityEpisode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} · {self.get_mobility_type_display()} · {self.destination}"
+
+    def save(self, *args, **kwargs):
+        self.destination_city = places.canonical_city(
+            self.destination_province, self.destination_city
+        )
+        super().save(*args, **kwargs)
 
     @property
     def is_current(self) -> bool:

@@ -25,11 +25,13 @@ member. An existing member's baseline only moves forward; one without a baseline
 were already kept here) gets none.
 """
 
+from transfers.places import parse_destination
+
 from .api import ImportPlan, RowIssue, RowPlan
 from .headers import ALIASES, HEADER_SEARCH_ROWS, field_of_header
 from .planning import errors_kept, errors_xlsx, plan_import
 from .reading import CORRUPT_CSV, CORRUPT_XLSX, UNKNOWN_ENCODING, Unreadable, count_rows
-from .values import BadValue, conduct_of, parse_date, parse_destination
+from .values import BadValue, conduct_of, parse_date
 from .writing import apply_import
 
 __all__ = [

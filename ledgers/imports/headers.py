@@ -6,6 +6,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 
+from transfers import places
 from transfers.models import MobilityEpisode
 
 from ..models import LedgerRecord
@@ -95,13 +96,7 @@ ITEM_LABELS = {
 CONFIRMATION_FIELDS = {
     item: (f"{item}_confirmed_on", f"{item}_confirmed_by_id") for item in ITEM_LABELS
 }
-DESTINATION_FIELDS = (
-    "destination_province",
-    "destination_city",
-    "destination_county",
-    "destination_country",
-    "address",
-)
+DESTINATION_FIELDS = places.FIELDS
 
 MOBILITY_KEYWORDS = (  # first match wins: "出国务工" is abroad, not work
     (MobilityEpisode.Type.ABROAD, ("出国", "出境", "国外", "境外")),

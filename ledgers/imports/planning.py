@@ -15,6 +15,7 @@ from infrastructure.xlsx import write_table_xlsx
 from members import national_id, phone
 from members.models import EvidenceBaseline, Member
 from transfers.models import MobilityEpisode
+from transfers.places import Destination, parse_destination
 
 from ..models import LedgerRecord
 from .api import (
@@ -58,11 +59,7 @@ from .rows import (
     _parse_row,
     _Row,
 )
-from .values import (
-    Destination,
-    mobility_type_of,
-    parse_destination,
-)
+from .values import mobility_type_of
 
 
 def _under_18(born: date, joined: date) -> bool:
