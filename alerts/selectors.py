@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, QuerySet
+from django.db.models import Case, Count, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -91,6 +91,12 @@ def alert_summary(*, user, nightly: bool = False) -> AlertSummary:
     return _summary(_live_counts(alerts_visible_to(user, today=today)))
 
 
+SEVERITY_RANK = Case(
+    *(When(severity=severity, then=Value(rank)) for severity, rank in SEVERITY_ORDER.items()),
+    default=Value(len(SEVERITY_ORDER)),
+)
+
+
 def alert_inbox(
     *, user, kind: str = "", severity: str = "", state: str = "", organisation=None
 ) -> QuerySet[Alert]:
@@ -104,7 +110,8 @@ def alert_inbox(
         alerts = alerts.filter(severity=severity)
     if state:
         alerts = alerts.filter(state=state)
-    return alerts.order_by("-opened_at", "-id")
+    # Serious before warning before notice, then the oldest first: what waited longest.
+    return alerts.order_by(SEVERITY_RANK, "opened_at", "id")
 
 
 def rule_of(alert: Alert):

@@ -1,4 +1,4 @@
-"""The home page: what needs the signed-in secretary or reviewer. It reads from every app."""
+"""The home page: what to do today, by name, worst first; then the counts. It reads every app."""
 
 from django.db.models import Count
 from django.shortcuts import render
@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 from alerts import selectors as alert_selectors
 from members import selectors as member_selectors
 from members.models import Member
+from reports import today as today_tasks
 from transfers import selectors as transfer_selectors
 from transfers.classification import Arrangement
 
@@ -36,9 +37,7 @@ def home(request):
                 for value, label in Arrangement.choices
                 if value != Arrangement.NONE
             ],
-            "to_decide": transfer_selectors.transfers_to_decide(user=user)[:10],
-            "to_accept": transfer_selectors.transfers_to_accept(user=user)[:10],
-            "probation_due": member_selectors.probation_due(user=user, today=today)[:10],
+            "tasks": today_tasks.tasks_for(user=user, today=today),
             "alert_summary": alert_selectors.alert_summary(user=user, nightly=True),
         },
     )
