@@ -5,7 +5,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from members import crypto, phone, validators
-from members.forms import DateInput
+from members.forms import DateInput, PhoneInput
 from members.selectors import organisations_visible_to
 from transfers.forms import MobileFilterForm, not_in_future
 from transfers.models import MobilityEpisode
@@ -66,7 +66,9 @@ class ItemForm(forms.Form):
                 self.fields[name] = episode_form.fields[name]
                 self.initial[name] = getattr(episode, name)
         elif item == FiveClearsItem.CONTACT:
-            self.fields["phone"] = forms.CharField(label=_("phone"), max_length=30)
+            self.fields["phone"] = forms.CharField(
+                label=_("phone"), max_length=30, widget=PhoneInput()
+            )
             self.initial["phone"] = member.phone
         else:
             self.fields["conduct_assessment"] = forms.ChoiceField(

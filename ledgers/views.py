@@ -25,6 +25,7 @@ from members import phone, validators
 from members import selectors as member_selectors
 from members import services as member_services
 from members.access_log import log_sensitive_access
+from members.forms import PhoneInput
 from members.models import DuplicateRegistration, Member, SensitiveAccess
 
 from . import background, exporting, imports, selectors, selfreport, services, staging
@@ -455,7 +456,7 @@ class SelfReportForm(forms.ModelForm):
     class Meta:
         model = SelfReport
         fields = ["where", "occupation", "phone", "note"]
-        widgets = {"note": forms.Textarea(attrs={"rows": 3})}
+        widgets = {"note": forms.Textarea(attrs={"rows": 3}), "phone": PhoneInput()}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

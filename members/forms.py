@@ -7,6 +7,13 @@ from .models import Member, MembershipDecision, Organisation
 from .selectors import member_branch_choices, members_editable_by, organisations_visible_to
 
 
+class PhoneInput(forms.TextInput):
+    """Brings up the phone's number pad."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"inputmode": "tel", "autocomplete": "tel", **(attrs or {})})
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -51,6 +58,7 @@ class MemberForm(forms.ModelForm):
             "birth_date": DateInput(),
             "joined_on": DateInput(),
             "confirmed_on": DateInput(),
+            "phone": PhoneInput(),
         }
 
     field_order = ["name", "national_id_input"]
