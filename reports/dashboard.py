@@ -350,13 +350,16 @@ def report(*, user, organisation: Organisation, today: date, sort: str = "name")
         as_of = None
     result["as_of"] = as_of
     result["by_type"] = labelled(result["by_type"], MobilityEpisode.Type.choices)
-    by_province: dict[str, int] = {}
+    by_province: dict[tuple[str, bool], int] = {}
     for place, n in result["places"].items():
-        province = place.split(PLACE_SEPARATOR)[1]
-        by_province[province] = by_province.get(province, 0) + n
+        country, province, _city = place.split(PLACE_SEPARATOR)
+        key = (province, bool(country and not province))  # abroad is a group, not a gap
+        by_province[key] = by_province.get(key, 0) + n
     result["by_province"] = [
-        {"value": province, "label": province, "count": n}
-        for province, n in sorted(by_province.items(), key=lambda item: (-item[1], item[0]))
+        {"value": province, "label": province_label(province, abroad=abroad), "count": n}
+        for (province, abroad), n in sorted(
+            by_province.items(), key=lambda item: (-item[1], item[0])
+        )
     ]
     result["arrangements"] = [
         {"value": value, "label": label, "count": result[value]}
@@ -462,6 +465,13 @@ def current_campaign(*, user, organisation: Organisation, today: date) -> dict |
 
 
 # --- destinations ----------------------------------------------------------------------------
+
+
+def province_label(province: str, *, abroad: bool = False):
+    """A province row's name: members abroad are their own row, never "not given"."""
+    if province:
+        return province
+    return _("Abroad") if abroad else _("Not given")
 
 
 def place_title(place: str) -> str:

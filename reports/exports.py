@@ -77,7 +77,7 @@ def dashboard_workbook(
         workbook,
         "流入省份",
         ["省份", "人数"],
-        [(r["label"] or "未填写", r["count"]) for r in f["by_province"]],
+        [(r["label"], r["count"]) for r in f["by_province"]],
     )
     _sheet(
         workbook,
@@ -137,6 +137,7 @@ def dashboard_workbook(
     return workbook
 
 
+@translation.override("zh-hans")
 def yearly_workbook(*, stats: dict, organisation: Organisation, year: int) -> XlsxBook:
     s = stats
     workbook = XlsxBook()
@@ -167,7 +168,7 @@ def yearly_workbook(*, stats: dict, organisation: Organisation, year: int) -> Xl
         workbook,
         "流入省份",
         ["省份", "人数"],
-        [(r["value"] or "未填写", r["count"]) for r in s["by_province"]],
+        [(r["label"], r["count"]) for r in s["by_province"]],
     )
     _sheet(
         workbook,

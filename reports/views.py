@@ -148,7 +148,7 @@ def _context(request, *, sort: str = "name") -> dict:
             url=lambda row: _url("ledgers:ledger", branch=branch, mobility_type=row["value"]),
         ),
         "province_chart": bar_chart(
-            [dict(row, label=row["label"] or "—") for row in figures["by_province"]],
+            figures["by_province"],
             url=lambda row: _url("ledgers:ledger", branch=branch, province=row["value"]),
         ),
         "arrangement_chart": bar_chart(

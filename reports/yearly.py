@@ -10,7 +10,7 @@ from transfers.classification import Arrangement
 from transfers.models import MobilityEpisode, RelationshipTransfer
 from transfers.selectors import arrangement_expression
 
-from .dashboard import labelled, require_in_scope
+from .dashboard import labelled, province_label, require_in_scope
 
 
 def yearly_statistics(*, user, organisation: Organisation, year: int, today: date) -> dict:
@@ -35,7 +35,8 @@ def yearly_statistics(*, user, organisation: Organisation, year: int, today: dat
     at_end = at_end.order_by()
     by_type = dict(at_end.values_list("mobility_type").annotate(n=Count("pk")))
     by_province = list(
-        at_end.values_list("destination_province")
+        at_end.annotate(abroad=Q(destination_province="") & ~Q(destination_country=""))
+        .values_list("destination_province", "abroad")
         .annotate(n=Count("pk"))
         .order_by("-n", "destination_province")
     )
@@ -71,7 +72,10 @@ def yearly_statistics(*, user, organisation: Organisation, year: int, today: dat
         "as_of": as_of,
         "mobile": sum(by_type.values()),
         "by_type": labelled(by_type, MobilityEpisode.Type.choices),
-        "by_province": [{"value": p, "label": p or "—", "count": n} for p, n in by_province],
+        "by_province": [
+            {"value": p, "label": province_label(p, abroad=abroad), "count": n}
+            for p, abroad, n in by_province
+        ],
         "by_arrangement": labelled(by_arrangement, Arrangement.choices),
         "new_outflows": episodes.filter(left_on__range=(start, end)).count(),
         "returns": episodes.filter(

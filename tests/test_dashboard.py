@@ -551,3 +551,18 @@ def test_report_exports_are_logged(board, client):
         "dashboard.xlsx",
         "yearly.xlsx",
     ]
+
+
+def test_members_abroad_are_a_row_of_their_own_not_not_given(board, client):
+    """#17: "未填写" is never the label of a known group."""
+    rows = {
+        str(r["label"]): r["count"]
+        for r in dashboard.figures(user=board.rev_a, organisation=board.township_a, today=TODAY)[
+            "by_province"
+        ]
+    }
+    assert rows.get("出国（境）") == 1 and "未填写" not in rows
+    stats = yearly.yearly_statistics(
+        user=board.rev_a, organisation=board.township_a, year=TODAY.year, today=TODAY
+    )
+    assert "出国（境）" in [str(r["label"]) for r in stats["by_province"]]
