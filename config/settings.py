@@ -327,6 +327,10 @@ DASHBOARD_LIVE_MAX_MEMBERS = env.int("DASHBOARD_LIVE_MAX_MEMBERS", default=2000)
 IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=2000)
 # A ledger file holds at most this many member rows (checked while reading, before any work).
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=20000)
+# Workbooks are read by calamine in a child process with these limits (a crafted file of a few
+# KB can ask for gigabytes; the child dies, not the server): address space and CPU seconds.
+IMPORT_READER_MEMORY_MB = env.int("IMPORT_READER_MEMORY_MB", default=1024)
+IMPORT_READER_SECONDS = env.int("IMPORT_READER_SECONDS", default=60)
 # Errors kept per import job (all of them are in the downloadable error file of the preview).
 IMPORT_ERRORS_KEPT = env.int("IMPORT_ERRORS_KEPT", default=500)
 EXPORT_BACKGROUND_ROWS = env.int("EXPORT_BACKGROUND_ROWS", default=20000)

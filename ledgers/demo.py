@@ -10,7 +10,7 @@ from members.demo import SECRETARY_BRANCH, DemoCounty, demo_step
 from members.models import CorrectionTerm, Member, MembershipDecision
 from transfers.models import MobilityEpisode
 
-from .models import ContactAttempt, LedgerRecord
+from .models import ContactAttempt, LedgerRecord, SelfReport
 
 NOTES = [
     "积极参加流入地组织生活",
@@ -171,4 +171,31 @@ def seed_reasons_and_decisions(demo: DemoCounty) -> None:
             ends_on=periods.months_after(educated, term_months),
             note="支部书记谈心谈话，批评教育，限期改正",
             opened_by=clerk,
+        )
+
+
+@demo_step(order=95)
+def seed_self_reports(demo: DemoCounty) -> None:
+    """The self-report flow to try from the browser: three members of the demo secretary's
+    branch away now have an e-mail address (the monthly link goes to the console or the mail
+    catcher), and the first has sent this month's report, waiting for the secretary."""
+    away = list(
+        MobilityEpisode.objects.current()
+        .filter(member__home_branch__name=SECRETARY_BRANCH, member__status=Member.Status.ACTIVE)
+        .select_related("member")
+        .order_by("member_id")[:3]
+    )
+    for n, episode in enumerate(away, start=1):
+        Member.objects.filter(pk=episode.member_id).update(email=f"member{n}@example.org")
+    if away:
+        first = away[0]
+        SelfReport.objects.get_or_create(
+            member=first.member,
+            period=f"{demo.today:%Y-%m}",
+            defaults={
+                "where": first.destination or "深圳市南山区",
+                "occupation": "换了工作：快递站点负责人",
+                "phone": first.member.phone or "13800138000",
+                "note": "已在流入地党支部报到，参加了本月主题党日。",
+            },
         )

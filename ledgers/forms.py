@@ -195,10 +195,14 @@ class CampaignForm(forms.ModelForm):
 IMPORT_MAX_MEGABYTES = 40
 
 
+# What calamine reads (in its sandbox) and CSV; old Excel (.xls) is still common with WPS.
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv")
+
+
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
-        label=_("Spreadsheet (.xlsx or .csv)"),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+        label=_("Spreadsheet (.xlsx, .xls, .ods or .csv)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(SPREADSHEET_SUFFIXES)}),
     )
     branch = forms.ModelChoiceField(
         label=_("Branch for rows without one"), queryset=None, required=False
@@ -207,11 +211,14 @@ class ImportUploadForm(forms.Form):
     def __init__(self, *args, branches, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["branch"].queryset = branches
+        only = branches[:2]
+        if len(only) == 1:  # a secretary with one branch has nothing to choose
+            self.fields["branch"].initial = only[0].pk
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith((".xlsx", ".csv")):
-            raise forms.ValidationError(_("Upload an .xlsx or .csv file."))
+        if not upload.name.lower().endswith(SPREADSHEET_SUFFIXES):
+            raise forms.ValidationError(_("Upload an Excel (.xlsx, .xls), .ods or .csv file."))
         if upload.size > IMPORT_MAX_MEGABYTES * 1024 * 1024:
             raise forms.ValidationError(
                 _("The file is larger than %(limit)d MB. Split it and import the parts.")

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from alerts.registry import registered_rules
@@ -10,7 +11,7 @@ from members.models import EvidenceBaseline
 from members.sections import member_section
 from members.selectors import member_is_hosted_for
 
-from . import evidence
+from . import evidence, selfreport
 from .models import FiveClearsItem
 from .selectors import confirm_cutoffs, contacts_of, ledger_record_of
 
@@ -57,14 +58,23 @@ def ledger(request, member) -> dict:
             }
         )
     contacts = list(contacts_of(member)[:20])
+    editable = not member_is_hosted_for(user=request.user, member=member)
     return {
         "away": episode is not None,
         "items": items,
         "contacts": contacts,
         "last_reached": next((c.on for c in contacts if c.reached), None),
-        "editable": not member_is_hosted_for(user=request.user, member=member),
+        "editable": editable,
         "pending_reports": member.self_reports.filter(status="pending"),
+        "share": _self_report_share(member) if episode is not None and editable else None,
     }
+
+
+def _self_report_share(member) -> dict:
+    """This month's self-report link, to copy into WeChat or SMS or show as a QR code: most
+    mobile members have no e-mail."""
+    link = selfreport.link_for(member, selfreport.period_of(timezone.localdate()))
+    return {"link": link, "qr": mark_safe(selfreport.qr_svg(link))}  # noqa: S308 - segno's SVG
 
 
 @member_section(

@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import segno
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
@@ -41,6 +42,26 @@ def read_token(token: str) -> tuple[Member, str]:
 def link_for(member: Member, period: str) -> str:
     path = reverse("ledgers:self_report", args=[make_token(member, period)])
     return settings.SITE_URL.rstrip("/") + path
+
+
+def qr_svg(link: str) -> str:
+    """The link as an inline SVG QR code, for a phone's camera or a WeChat message."""
+    return segno.make(link, error="m").svg_inline(scale=3, dark="#000", light="#fff", title=None)
+
+
+def known_answers(member: Member) -> dict[str, str]:
+    """What the branch already knows, so the member only corrects what changed. Not the phone:
+    the link may be forwarded, so the page shows it masked (`masked_phone`) and a blank answer
+    keeps it."""
+    episode = member.mobility_episodes.current().first()
+    return {
+        "where": episode.destination if episode else "",
+        "occupation": episode.occupation if episode else "",
+    }
+
+
+def masked_phone(number: str) -> str:
+    return f"{number[:3]}****{number[-4:]}" if len(number) >= 8 else ""
 
 
 def submit(*, member: Member, period: str, where: str, occupation: str, phone: str, note: str):

@@ -458,12 +458,18 @@ class SelfReportForm(forms.ModelForm):
         fields = ["where", "occupation", "phone", "note"]
         widgets = {"note": forms.Textarea(attrs={"rows": 3}), "phone": PhoneInput()}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, member: Member, **kwargs):
         super().__init__(*args, **kwargs)
         validators.limit_length(self.fields["note"], SELF_REPORT_NOTE_MAX)
+        self.member = member
+        if member.phone:  # a blank answer keeps the number on record
+            self.fields["phone"].required = False
+            self.fields["phone"].help_text = _(
+                "On record: %(phone)s. Leave empty if it has not changed."
+            ) % {"phone": selfreport.masked_phone(member.phone)}
 
     def clean_phone(self) -> str:
-        return phone.validate(self.cleaned_data["phone"])
+        return phone.validate(self.cleaned_data["phone"] or self.member.phone)
 
 
 @login_not_required
@@ -473,7 +479,9 @@ def self_report(request, token: str):
         member, period = selfreport.read_token(token)
     except (signing.BadSignature, Member.DoesNotExist):
         return render(request, "ledgers/self_report.html", {"invalid": True}, status=404)
-    form = SelfReportForm(request.POST or None)
+    form = SelfReportForm(
+        request.POST or None, member=member, initial=selfreport.known_answers(member)
+    )
     done = SelfReport.objects.filter(member=member, period=period).exists()
     if request.method == "POST" and not done and form.is_valid():
         try:

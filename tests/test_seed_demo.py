@@ -76,3 +76,8 @@ def test_the_demo_shows_each_record_the_rules_follow(db):
     assert Alert.objects.filter(member=suspension.member, kind="removal_due", closed_at=None)
     assert CorrectionTerm.objects.filter(**mine, closed_on=None).count() == 2
     assert Alert.objects.filter(**mine, kind="correction_term_ended", closed_at=None).count() == 1
+    # Issue #17: the self-report flow can be tried from the browser.
+    from ledgers.models import SelfReport
+
+    assert SelfReport.objects.filter(**mine, status="pending").count() == 1
+    assert Member.objects.filter(home_branch=branch, email__endswith="@example.org").count() == 3

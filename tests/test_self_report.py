@@ -117,3 +117,36 @@ def test_the_monthly_email_lists_planned_activities(away, mailoutbox):
     )
     selfreport.send_reminder(member=away.away, period=away.period)
     assert "学习新修订条例" in mailoutbox[0].body
+
+
+def test_the_page_is_prefilled_with_what_the_branch_knows_but_not_the_phone(client, away):
+    """#17: the member only corrects what changed; the phone is shown masked, since the link
+    may be forwarded, and a blank answer keeps it."""
+    MobilityEpisode.objects.filter(member=away.away).update(
+        destination_city="杭州市", occupation="快递员"
+    )
+    away.away.phone = "13911112222"
+    away.away.save()
+    response = client.get(link_path(away))
+    form = response.context["form"]
+    assert form.initial["where"] == "浙江省 杭州市"
+    assert form.initial["occupation"] == "快递员"
+    page = response.content.decode()
+    assert "139****2222" in page and "13911112222" not in page
+    client.post(link_path(away), {**ANSWER, "phone": ""})
+    assert SelfReport.objects.get().phone == "13911112222"
+
+
+def test_the_secretary_can_copy_the_link_or_show_a_qr_code(client, away):
+    """#17: most mobile members have no e-mail; the link goes by WeChat or SMS."""
+    client.force_login(away.sec_a)
+    page = client.get(reverse("members:detail", args=[away.away.pk])).content.decode()
+    token = re.search(r'id="self-report-link" type="text" readonly value="([^"]+)"', page)
+    assert token and "/report/" in token.group(1)
+    assert client.get(token.group(1).removeprefix("http://testserver")).status_code == 200
+    assert "<svg" in page and "data-copy=" in page
+    hosting = away.secretary(away.branch_b, "host")
+    MobilityEpisode.objects.filter(member=away.away).update(inflow_organisation=away.branch_b)
+    client.force_login(hosting)
+    page = client.get(reverse("members:detail", args=[away.away.pk])).content.decode()
+    assert 'id="self-report-link"' not in page  # the link is the home branch's to send

@@ -5,8 +5,8 @@ wild), `values` (one cell), `rows` (one row, on its own), `matching` (what rows 
 against), `planning` (what each row changes; `plan_import`), `writing` (`apply_import`), and
 `api` (the plan and its issues).
 
-The pipeline reads .xlsx (streaming; a lean ElementTree reader, openpyxl read-only as the
-fallback) or .csv (UTF-8 or GB18030), finds
+The pipeline reads .xlsx, .xls, .xlsb and .ods through python-calamine in a child process with
+a memory and CPU limit (`sandbox`), or .csv (UTF-8 or GB18030), finds
 the header row under one or two title rows, maps the header spellings seen in the wild to
 fields, validates every row (all problems, each with its row, column and a Chinese message),
 matches members by the keyed digest of their ID number (one query per thousand rows) and

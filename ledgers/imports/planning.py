@@ -343,7 +343,7 @@ def _prepare(
     if plan.file_issues:
         return prepared
 
-    from_xlsx = _kind_of(content, file_name) == "xlsx"
+    from_xlsx = _kind_of(content, file_name) != "csv"  # a workbook: dates may be day numbers
     limit = settings.IMPORT_MAX_ROWS
     try:
         # Read one row past the limit and stop: a huge file costs no more than that.

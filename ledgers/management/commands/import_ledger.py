@@ -15,12 +15,12 @@ from members.selectors import scope_root_of
 
 class Command(BaseCommand):
     help = (
-        "Import a five-clears ledger (.xlsx or .csv). All rows or none: a file with any error "
+        "Import a five-clears ledger (.xlsx, .xls, .ods or .csv). All rows or none: a file with any error "
         "writes nothing. Use --dry-run to only check it."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="The spreadsheet (.xlsx or .csv).")
+        parser.add_argument("file", help="The spreadsheet (.xlsx, .xls, .ods or .csv).")
         parser.add_argument(
             "--branch",
             help="Branch for rows without 所在党支部: organisation code, numeric id or exact name.",
