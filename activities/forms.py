@@ -24,6 +24,49 @@ from .models import (
 )
 
 EXCUSED_NEEDS_REASON = _("An excused absence needs a reason.")
+Status = Attendance.Status
+
+
+class MonthInput(forms.DateInput):
+    """<input type="month">: the browser offers a month ("2024-05"), not a day."""
+
+    input_type = "month"
+
+    def __init__(self, **kwargs):
+        attrs = {"placeholder": "2024-05", **kwargs.pop("attrs", {})}
+        super().__init__(format="%Y-%m", attrs=attrs, **kwargs)
+
+
+class MonthField(forms.DateField):
+    """A month, as its first day. Takes "2024-05"; a whole date is taken as its month."""
+
+    widget = MonthInput
+    input_formats = ["%Y-%m", "%Y-%m-%d"]
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace(day=1) if value else value
+
+
+class PleaseChoose:
+    """Choice fields offer "Please choose…" rather than "---------" as their empty choice."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.ModelChoiceField):
+                if field.empty_label is not None:
+                    field.empty_label = _("Please choose…")
+            elif isinstance(field, forms.ChoiceField):
+                field.choices = [
+                    ("", _("Please choose…")) if value in ("", None) else (value, label)
+                    for value, label in field.choices
+                ]
+
+
+def typed(form: forms.BaseForm) -> dict:
+    """What was typed into a bound form, as the initial of the same form shown again."""
+    return {name: form[name].value() for name in form.fields}
 
 
 def year_field(**kwargs) -> forms.IntegerField:
@@ -43,7 +86,7 @@ class BranchYearForm(forms.Form):
             self.fields["branch"].widget = forms.HiddenInput()
 
 
-class ActivityForm(forms.ModelForm):
+class ActivityForm(PleaseChoose, forms.ModelForm):
     class Meta:
         model = Activity
         fields = ["kind", "held_on", "title", "place", "online", "notes"]
@@ -67,45 +110,94 @@ class AttendanceRowForm(forms.Form):
 
     status = forms.ChoiceField(
         label=_("Attendance"),
-        choices=Attendance.Status.choices,
-        initial=Attendance.Status.ABSENT,
+        choices=Status.choices,
+        initial=Status.ABSENT,
         required=False,  # a member added to the roster since the page was opened: absent
     )
     reason = forms.CharField(label=_("Reason for the absence"), max_length=200, required=False)
     makeup = forms.BooleanField(label=_("Make-up session (返乡补课)"), required=False)
+    # The status the page showed: a line still posting it was not changed by hand.
+    shown = forms.CharField(widget=forms.HiddenInput, max_length=10, required=False)
 
-    def __init__(self, *args, member, hosted: bool, **kwargs):
+    def __init__(
+        self, *args, member, hosted: bool, away: bool = False, default=Status.ABSENT, **kwargs
+    ):
         super().__init__(*args, prefix=str(member.pk), **kwargs)
         self.member = member
         self.hosted = hosted
-        for field in self.fields.values():
-            field.widget.attrs["aria-label"] = f"{member.name}: {field.label}"
+        self.away = away  # a current mobility episode takes the member away from the branch
+        self.default = default
+        for field in self.visible_fields():
+            field.field.widget.attrs["aria-label"] = f"{member.name}: {field.label}"
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("status") == Attendance.Status.EXCUSED and not cleaned.get("reason"):
+        if cleaned.get("status") == Status.EXCUSED and not cleaned.get("reason"):
             self.add_error("reason", EXCUSED_NEEDS_REASON)
         return cleaned
 
     def value(self) -> tuple[str, str, bool]:
         data = self.cleaned_data
-        return data["status"] or Attendance.Status.ABSENT, data["reason"], data["makeup"]
+        return data["status"] or Status.ABSENT, data["reason"], data["makeup"]
+
+    def untouched(self) -> bool:
+        """Whether the line (bound) still has the status the page put there."""
+        shown = self["shown"].value()
+        return not shown or self["status"].value() == shown
+
+    def typed(self, *, preset: str = "") -> dict:
+        """The line as posted, its status set to `preset` (a status, or DEFAULTS) if the line
+        was not changed by hand: the initial of the line shown again."""
+        line = typed(self)
+        line["reason"] = line["reason"] or ""
+        if line["status"] not in Status.values:
+            line["status"] = self.default
+        if self.untouched():
+            if preset:
+                line["status"] = self.default if preset == Roster.DEFAULTS else preset
+            line["shown"] = line["status"]
+        # A line changed by hand keeps the status it was first shown with: still changed.
+        return line
 
 
 class Roster:
-    """The attendance forms of a roster, one per member."""
+    """The attendance forms of a roster, one per member.
 
-    def __init__(self, data, *, members, branch: Organisation, initial: dict | None = None):
+    Members without a mark start at home as present (absent while the activity is planned:
+    nobody is marked before the day), away as `AWAY`. Each line carries the status it was
+    shown with, so that a preset fills only the lines nobody changed by hand.
+    """
+
+    DEFAULTS = "default"
+    PRESETS = (Status.PRESENT, Status.ONLINE, DEFAULTS)
+
+    def __init__(
+        self,
+        data,
+        *,
+        members,
+        branch: Organisation,
+        initial: dict | None = None,
+        planned: bool = False,
+    ):
+        self.members, self.branch, self.planned = members, branch, planned
         initial = initial or {}
-        self.forms = [
-            AttendanceRowForm(
-                data,
-                member=member,
-                hosted=member.home_branch_id != branch.pk,
-                initial=initial.get(member.pk),
+        self.forms = []
+        for member in members:
+            away = bool(getattr(member, "away", False))
+            default = Status.AWAY if away else Status.ABSENT if planned else Status.PRESENT
+            line = {"status": default, **initial.get(member.pk, {})}
+            line.setdefault("shown", line["status"])
+            self.forms.append(
+                AttendanceRowForm(
+                    data,
+                    member=member,
+                    hosted=member.home_branch_id != branch.pk,
+                    away=away,
+                    default=default,
+                    initial=line,
+                )
             )
-            for member in members
-        ]
 
     def __iter__(self):
         return iter(self.forms)
@@ -120,11 +212,29 @@ class Roster:
     def has_errors(self) -> bool:
         return any(form.errors for form in self.forms)
 
-    def attendance(self) -> dict[int, tuple[str, str, bool]]:
-        return {form.member.pk: form.value() for form in self.forms}
+    def with_preset(self, preset: str) -> "Roster":
+        """The roster shown again from what was posted, `preset` applied to the lines not
+        changed by hand (an unknown preset applies to none); nothing typed is lost."""
+        preset = preset if preset in self.PRESETS else ""
+        return Roster(
+            None,
+            members=self.members,
+            branch=self.branch,
+            initial={form.member.pk: form.typed(preset=preset) for form in self.forms},
+            planned=self.planned,
+        )
+
+    def attendance(self, *, planned: bool = False) -> dict[int, tuple[str, str, bool]]:
+        """{member id: (status, reason, make-up)}. For a planned activity, the lines nobody
+        changed are left unmarked until the day."""
+        return {
+            form.member.pk: form.value()
+            for form in self.forms
+            if not (planned and form.untouched())
+        }
 
 
-class ExternalParticipationForm(forms.ModelForm):
+class ExternalParticipationForm(PleaseChoose, forms.ModelForm):
     class Meta:
         model = ExternalParticipation
         fields = ["on", "organisation", "kind", "note"]
@@ -170,20 +280,15 @@ class DuesAmountForm(forms.Form):
     )
 
 
-class DuesPaymentForm(forms.ModelForm):
+class DuesPaymentForm(PleaseChoose, forms.ModelForm):
     class Meta:
         model = DuesPayment
         fields = ["from_month", "to_month", "amount", "paid_on", "method", "paid_to"]
-        widgets = {
-            "from_month": DateInput(),
-            "to_month": DateInput(),
-            "paid_on": DateInput(),
-        }
+        field_classes = {"from_month": MonthField, "to_month": MonthField}
+        widgets = {"from_month": MonthInput(), "to_month": MonthInput(), "paid_on": DateInput()}
 
     def __init__(self, *args, paid_to_choices, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("from_month", "to_month"):
-            self.fields[name].help_text = _("Any day of the month: only the month counts.")
         self.fields["paid_on"].validators += [not_in_future, validators.not_before_party]
         self.fields["amount"].validators += [
             validators.positive_amount,
@@ -206,7 +311,7 @@ class DuesPaymentForm(forms.ModelForm):
         return cleaned
 
 
-class EvaluationForm(forms.ModelForm):
+class EvaluationForm(PleaseChoose, forms.ModelForm):
     class Meta:
         model = Evaluation
         fields = ["year", "side", "evaluator", "grade", "remarks"]
@@ -219,7 +324,7 @@ class EvaluationForm(forms.ModelForm):
         self.fields["year"].validators.append(validators.plausible_year)
 
 
-class AssignedWorkForm(forms.ModelForm):
+class AssignedWorkForm(PleaseChoose, forms.ModelForm):
     class Meta:
         model = AssignedWork
         fields = ["side", "title", "assigned_on", "due_on"]
@@ -250,7 +355,7 @@ class WorkCloseForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
 
-class ServiceRequestForm(forms.ModelForm):
+class ServiceRequestForm(PleaseChoose, forms.ModelForm):
     class Meta:
         model = ServiceRequest
         fields = ["kind", "description", "raised_on", "handler", "status", "outcome"]
@@ -268,7 +373,7 @@ class ServiceRequestForm(forms.ModelForm):
         return cleaned
 
 
-class HonourForm(forms.ModelForm):
+class HonourForm(PleaseChoose, forms.ModelForm):
     class Meta:
         model = Honour
         fields = ["kind", "year", "side"]

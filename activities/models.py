@@ -55,6 +55,10 @@ class Attendance(models.Model):
         ONLINE = "online", _("Present online")
         ABSENT = "absent", _("Absent")
         EXCUSED = "excused", _("Excused")
+        # 流动在外: the default for a member away from the branch. Not attendance, and no
+        # excuse either: the member is to take part where they are (reported as participation
+        # elsewhere) or ask for a good reason.
+        AWAY = "away", _("Away, may take part where they are (流动在外)")
 
     ATTENDED = (Status.PRESENT, Status.ONLINE)
 

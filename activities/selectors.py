@@ -37,16 +37,6 @@ from .models import (
     Side,
 )
 
-# The rhythm of Reg. art. 16-18: how many of each kind a branch holds per year.
-EXPECTED_PER_YEAR = {
-    Activity.Kind.THEME_DAY: 12,
-    Activity.Kind.COMMITTEE_MEETING: 12,
-    Activity.Kind.GROUP_MEETING: 12,
-    Activity.Kind.GENERAL_MEETING: 4,
-    Activity.Kind.LIFE_MEETING: 1,
-    Activity.Kind.EVALUATION_MEETING: 1,
-}
-
 
 def activities_visible_to(user) -> QuerySet[Activity]:
     return Activity.objects.filter(branch__in=organisations_visible_to(user)).select_related(
@@ -70,13 +60,26 @@ def roster(branch: Organisation) -> QuerySet[Member]:
     )
 
 
+def with_away(members: QuerySet[Member], branch: Organisation) -> QuerySet[Member]:
+    """Annotate `away`: a current mobility episode takes the member away from `branch` (one
+    hosted by the branch itself does not: there the member is at home)."""
+    away = MobilityEpisode.objects.current().filter(member=OuterRef("pk"))
+    return members.annotate(away=Exists(away.exclude(inflow_organisation=branch)))
+
+
+def roster_lines(branch: Organisation) -> list[Member]:
+    """The roster of a new activity, each member with `away`."""
+    return list(with_away(roster(branch), branch))
+
+
 def attendance_roster(*, user, activity: Activity, marked) -> list[Member]:
     """The lines of an activity's attendance form: the branch's roster, then anyone marked
-    before who has since left it (a former member keeps their line, if still in scope)."""
-    members = list(roster(activity.branch))
+    before who has since left it (a former member keeps their line, if still in scope); each
+    member with `away`."""
+    members = roster_lines(activity.branch)
     on_roster = {member.pk for member in members}
     members += list(
-        members_visible_to(user)
+        with_away(members_visible_to(user), activity.branch)
         .filter(pk__in=set(marked) - on_roster)
         .select_related("home_branch")
         .order_by("name", "id")

@@ -19,7 +19,7 @@ from infrastructure.xlsx import write_table_xlsx
 from members import selectors as member_selectors
 from members.models import Organisation
 
-from . import dues, selectors, services
+from . import dues, rhythm, selectors, services
 from .forms import (
     ActivityForm,
     AssignedWorkForm,
@@ -34,11 +34,11 @@ from .forms import (
     Roster,
     ServiceRequestForm,
     WorkCloseForm,
+    typed,
 )
-from .models import Activity, Attendance, DuesAmount, Honour, ServiceRequest, Side
+from .models import Attendance, DuesAmount, Honour, ServiceRequest, Side
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CADENCE = {12: "monthly", 4: "quarterly", 1: "yearly"}
 
 
 # --- branch and year from the query string ----------------------------------------------
@@ -78,69 +78,6 @@ def _branch_and_year(request, today: date) -> tuple[Organisation, int, BranchYea
 # --- activities ---------------------------------------------------------------------------
 
 
-def _expected(kind: str, *, has_groups: bool) -> int:
-    if kind == Activity.Kind.GROUP_MEETING and not has_groups:
-        return 0  # a branch without Party groups holds no group meetings
-    return selectors.EXPECTED_PER_YEAR.get(kind, 0)
-
-
-def _rhythm_table(rows: list[dict], *, year: int, today: date, has_groups: bool) -> dict:
-    """The rhythm grid with the months where an expected meeting was not held flagged.
-
-    Only months that are over are flagged: monthly kinds each month, quarterly kinds at the
-    end of a quarter with none held in it, yearly kinds in December.
-    """
-    kinds = Activity.Kind.choices
-    now = (today.year, today.month)
-    totals = dict.fromkeys(Activity.Kind.values, 0)
-    quarter = dict.fromkeys(Activity.Kind.values, 0)
-    months = []
-    for row in rows:
-        month = row["month"]
-        over = (year, month) < now
-        if month % 3 == 1:
-            quarter = dict.fromkeys(Activity.Kind.values, 0)
-        cells = []
-        for kind, _label in kinds:
-            count = row["held"][kind]
-            totals[kind] += count
-            quarter[kind] += count
-            expected = _expected(kind, has_groups=has_groups)
-            if expected == 12:
-                missing = count == 0
-            elif expected == 4:
-                missing = month % 3 == 0 and quarter[kind] == 0
-            elif expected == 1:
-                missing = month == 12 and totals[kind] == 0
-            else:
-                missing = False
-            cells.append({"count": count, "missing": over and missing})
-        months.append(
-            {
-                "month": date(year, month, 1),
-                "cells": cells,
-                "future": (year, month) > now,
-                "short": any(cell["missing"] for cell in cells),
-            }
-        )
-    year_over = year < today.year
-    columns = []
-    for kind, label in kinds:
-        expected = _expected(kind, has_groups=has_groups)
-        columns.append(
-            {
-                "kind": kind,
-                "label": label,
-                "words": str(label).split(),  # one word a line keeps the twelve columns narrow
-                "expected": expected,
-                "cadence": CADENCE.get(expected, ""),
-                "held": totals[kind],
-                "short": year_over and totals[kind] < expected,
-            }
-        )
-    return {"columns": columns, "months": months}
-
-
 @require_GET
 def activity_list(request):
     today = timezone.localdate()
@@ -165,7 +102,7 @@ def activity_list(request):
             "year": year,
             "previous_year": year - 1,
             "next_year": year + 1 if year < today.year else None,
-            "rhythm": _rhythm_table(
+            "rhythm": rhythm.rhythm_grid(
                 selectors.branch_rhythm(branch=branch, year=year),
                 year=year,
                 today=today,
@@ -196,22 +133,21 @@ def activity_create(request):
     today = timezone.localdate()
     branches = _branches(request.user)
     branch = _chosen_branch(request, branches)
-    members = list(selectors.roster(branch))
-    preset = request.GET.get("preset", "")
-    initial = {}
-    if preset in (Attendance.Status.PRESENT, Attendance.Status.ONLINE):
-        initial = {member.pk: {"status": preset} for member in members}
     data = request.POST if request.method == "POST" else None
     form = ActivityForm(data, initial={"held_on": today})
-    roster = Roster(data, members=members, branch=branch, initial=initial)
+    roster = Roster(data, members=selectors.roster_lines(branch), branch=branch)
+    if data is not None and "preset" in data:  # fill the roster, keep what was typed, save nothing
+        form, roster = ActivityForm(initial=typed(form)), roster.with_preset(data["preset"])
+        data = None
     created = []
 
     def record():
+        planned = form.cleaned_data["held_on"] > today
         created.append(
             services.activity_record(
                 actor=request.user,
                 branch=branch,
-                attendance=roster.attendance(),
+                attendance=roster.attendance(planned=planned),
                 **form.cleaned_data,
             )
         )
@@ -260,14 +196,19 @@ def attendance_edit(request, pk: int):
         member_id: {"status": row.status, "reason": row.reason, "makeup": row.makeup}
         for member_id, row in existing.items()
     }
+    planned = activity.held_on > timezone.localdate()
     data = request.POST if request.method == "POST" else None
-    roster = Roster(data, members=members, branch=activity.branch, initial=initial)
+    roster = Roster(data, members=members, branch=activity.branch, initial=initial, planned=planned)
+    if data is not None and "preset" in data:  # fill the roster, keep what was typed, save nothing
+        roster, data = roster.with_preset(data["preset"]), None
     detail_url = reverse("activities:activity_detail", args=[activity.pk])
     refused_messages = []
     if data is not None and roster.is_valid():
         try:
             services.attendance_record(
-                actor=request.user, activity=activity, attendance=roster.attendance()
+                actor=request.user,
+                activity=activity,
+                attendance=roster.attendance(planned=planned),
             )
         except StepRefused as refused:
             refused_messages = refused.messages

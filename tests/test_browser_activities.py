@@ -154,8 +154,9 @@ def test_secretary_records_theme_day_and_dues_payment_and_arrears_drop(
         page.click(f"#life a[href='{payment_url}']")
     assert page.url == f"{base}{payment_url}"
     payment_form = page.locator("form[method=post]", has=page.locator("#id_from_month"))
-    payment_form.locator("#id_from_month").fill(owed_before[0].isoformat())
-    payment_form.locator("#id_to_month").fill(owed_before[-1].isoformat())
+    assert payment_form.locator("#id_from_month").get_attribute("type") == "month"
+    payment_form.locator("#id_from_month").fill(f"{owed_before[0]:%Y-%m}")
+    payment_form.locator("#id_to_month").fill(f"{owed_before[-1]:%Y-%m}")
     payment_form.locator("#id_amount").fill(str(total_before))
     payment_form.locator("#id_paid_on").fill(today.isoformat())
     payment_form.locator("#id_method").select_option(DuesPayment.Method.WECHAT.value)
@@ -191,3 +192,81 @@ def test_secretary_records_theme_day_and_dues_payment_and_arrears_drop(
     assert payment.method == DuesPayment.Method.WECHAT and payment.paid_to == county.branch_a
     assert selectors.arrears(member=mobile, today=today) == ([], Decimal("0"))
     assert selectors.last_life_of(mobile) == today
+
+
+def test_secretary_uses_a_preset_on_the_roster_and_keeps_what_was_typed(
+    live_server, county, browser_page
+):
+    """One member at home, one away: the away one is marked 流动在外 and starts as away; a
+    preset fills the lines nobody changed and keeps the rest; saving records what is shown."""
+    page = browser_page
+    base = live_server.url
+    today = timezone.localdate()
+    secretary = county.secretary(county.branch_a, "sec_a")
+    home = county.member(county.branch_a, name="在家甲")
+    away = county.member(county.branch_a, name="外出甲")
+    MobilityEpisode.objects.create(
+        member=away,
+        mobility_type=MobilityEpisode.Type.WORK,
+        left_on=today - timedelta(days=90),
+        destination_province="浙江省",
+        destination_city="杭州市",
+    )
+    log_in(page, base, "sec_a")
+    url = f"{base}{reverse('activities:activity_create')}?branch={county.branch_a.pk}"
+    page.goto(url)
+
+    form = page.locator("form[method=post]", has=page.locator("#id_kind"))
+    home_status, away_status = (form.locator(f"#id_{m.pk}-status") for m in (home, away))
+    away_row, home_row = (
+        form.locator("table.roster tbody tr", has=page.locator(f"#id_{m.pk}-status"))
+        for m in (away, home)
+    )
+    assert "流动在外" in away_row.locator("small.away").inner_text()
+    assert home_row.locator("small.away").count() == 0
+    assert away_status.input_value() == Status.AWAY.value
+    assert home_status.input_value() == Status.PRESENT.value
+
+    # The secretary types the activity and a leave of absence, then uses a preset.
+    form.locator("#id_kind").select_option(Activity.Kind.PARTY_LECTURE.value)
+    form.locator("#id_title").fill("党课：学习新修订的党章")
+    form.locator("#id_place").fill("党员活动室")
+    home_status.select_option(Status.EXCUSED.value)
+    form.locator(f"#id_{home.pk}-reason").fill("在县医院陪护家人")
+    with page.expect_navigation():
+        form.locator("button[name=preset][value=online]").click()
+    assert page.url == url  # the same page, shown again; nothing saved
+    assert not Activity.objects.exists()
+    assert form.locator("#id_title").input_value() == "党课：学习新修订的党章"
+    assert form.locator("#id_place").input_value() == "党员活动室"
+    assert form.locator("#id_kind").input_value() == Activity.Kind.PARTY_LECTURE.value
+    assert home_status.input_value() == Status.EXCUSED.value  # changed by hand: kept
+    assert form.locator(f"#id_{home.pk}-reason").input_value() == "在县医院陪护家人"
+    assert away_status.input_value() == Status.ONLINE.value  # unchanged line: the preset
+    assert "流动在外" in away_row.inner_text()
+
+    # Back to the defaults for the line the preset filled; the typed line still stays.
+    with page.expect_navigation():
+        form.locator("button[name=preset][value=default]").click()
+    assert away_status.input_value() == Status.AWAY.value
+    assert home_status.input_value() == Status.EXCUSED.value
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "roster-preset.png"), full_page=True)
+
+    # Save: the attendance is recorded as shown.
+    with page.expect_navigation():
+        form.locator("button[type=submit].primary").click()
+    activity = Activity.objects.get()
+    assert page.url == f"{base}{reverse('activities:activity_detail', args=[activity.pk])}"
+    assert activity.title == "党课：学习新修订的党章" and activity.place == "党员活动室"
+    assert activity.kind == Activity.Kind.PARTY_LECTURE and activity.held_on == today
+    assert activity.recorded_by == secretary
+    assert {a.member_id: (a.status, a.reason) for a in activity.attendance.all()} == {
+        home.pk: (Status.EXCUSED, "在县医院陪护家人"),
+        away.pk: (Status.AWAY, ""),
+    }
+    away_detail = page.locator(
+        "table.data tbody tr",
+        has=page.locator(f"a[href='{reverse('members:detail', args=[away.pk])}#life']"),
+    )
+    assert "流动在外" in away_detail.locator("span.unclear").inner_text()

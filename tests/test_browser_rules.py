@@ -96,8 +96,8 @@ def test_a_lost_contact_alert_closes_the_same_day_after_a_reason_and_a_dues_paym
 
     # A dues payment made this week is one.
     page.goto(f"{base}/members/{member.pk}/dues/payment/")
-    page.fill("input[name=from_month]", today.replace(day=1).isoformat())
-    page.fill("input[name=to_month]", today.replace(day=1).isoformat())
+    page.fill("input[name=from_month]", f"{today:%Y-%m}")
+    page.fill("input[name=to_month]", f"{today:%Y-%m}")
     page.fill("input[name=amount]", "12.50")
     page.fill("input[name=paid_on]", (today - timedelta(days=2)).isoformat())
     page.select_option("select[name=method]", "wechat")
