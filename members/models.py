@@ -42,6 +42,8 @@ class Organisation(MP_Node):
     region = models.CharField(_("region"), max_length=100, blank=True)
     contact_person = models.CharField(_("contact person"), max_length=50, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[validate_phone])
+    # Printed on the introduction letters it issues (原党组织通讯地址).
+    address = models.CharField(_("postal address"), max_length=200, blank=True)
     history = HistoricalRecords()
 
     class Meta:

@@ -681,6 +681,18 @@ MATRIX: dict[str, list[Case]] = {
             kwargs=_member("member_b"),
             data=lambda s: {"to_organisation": s.county.branch_a2.pk, "reason": "定居"},
         ),
+        # The receiving organisation typed in (#17): added only by those who may transfer.
+        step(
+            "B, to a new external organisation",
+            EDITS_B,
+            kwargs=_member("member_b"),
+            data=lambda s: {
+                "new_external_name": "矩阵新增党支部",
+                "new_external_region": "广东省深圳市",
+                "new_external_phone": "13800138000",
+                "reason": "定居",
+            },
+        ),
     ],
     "transfers:transfer_detail": [
         page(A, EDITS_A, kwargs=_pk("transfer_a")),

@@ -1,19 +1,23 @@
 """End-to-end: a member leaves, gets an activity certificate, and is transferred to another branch.
 
-Secretary of 甲村党支部 records the departure, issues and prints the certificate, drafts and
-submits the transfer; the township reviewer approves it and issues the introduction letter;
-the secretary of 乙村党支部 accepts the member. Every step goes through the real pages in the
+Secretary of 甲村党支部 records the departure, issues and prints the certificate, and asks for
+the transfer (one form, submitted at once); the township reviewer approves it and issues the
+introduction letter; the secretary of 乙村党支部 accepts the member. A second test asks for a
+transfer to an organisation that is not listed yet, typed into the same form. Every step goes through the real pages in the
 Debian Chromium (/usr/bin/chromium) driven by Playwright against pytest-django's live server.
 Skipped on a machine without Chromium, a failure when REQUIRE_SERVICES=1.
 """
 
 import re
+from decimal import Decimal
 
 import pytest
 from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
-from transfers.models import ActivityCertificate, RelationshipTransfer
+from activities.models import DuesPayment
+from members.models import ExternalOrganisation
+from transfers.models import ActivityCertificate, MobilityEpisode, RelationshipTransfer
 
 from .browser import ARTIFACTS, log_in
 
@@ -113,7 +117,7 @@ def test_member_leaves_gets_certificate_and_is_transferred(live_server, county, 
     assert f'filename="certificate-{number}.pdf"' in opened.value.headers["content-disposition"]
     page.goto(f"{base}/certificates/{certificate.pk}/")
 
-    # 3. Back to the member page: draft the transfer to 乙村党支部 and submit it.
+    # 3. Back to the member page: ask for the transfer to 乙村党支部, submitted in one step.
     click_and_wait(page, page.locator("main dl.facts").get_by_role("link", name="刘流动"))
     assert page.url == member_url
     mobility = page.locator("#mobility")
@@ -127,15 +131,10 @@ def test_member_leaves_gets_certificate_and_is_transferred(live_server, county, 
     transfer = RelationshipTransfer.objects.get(member=member)
     transfer_url = f"{base}/transfers/{transfer.pk}/"
     assert page.url == transfer_url
-    assert message(page) == "转接申请已起草，请核对后提交审批。"
-    facts = page.locator("main dl.facts")
-    assert "甲村党支部" in facts.inner_text() and "乙村党支部" in facts.inner_text()
-    assert "草稿" in page.locator("main h1 .status").inner_text()
-    click_and_wait(page, page.get_by_role("link", name="提交审批", exact=True))
-    assert page.url.endswith(f"/transfers/{transfer.pk}/submit/")
-    confirm(page)
-    assert page.url == transfer_url
     assert message(page) == "已提交审核人审批。"
+    facts = page.locator("main dl.facts").first
+    assert "甲村党支部" in facts.inner_text() and "乙村党支部" in facts.inner_text()
+    assert "待审批" in page.locator("main h1 .status").inner_text()
     assert page.get_by_role("link", name="提交审批", exact=True).count() == 0
 
     # 4. The township reviewer approves and issues the introduction letter.
@@ -197,3 +196,88 @@ def test_member_leaves_gets_certificate_and_is_transferred(live_server, county, 
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "member-transferred.png"), full_page=True)
+
+
+def test_secretary_transfers_to_a_new_organisation_the_reviewer_sees_it(
+    live_server, county, browser_page
+):
+    """Issue #17: the receiving organisation is not listed; the secretary types it into the
+    transfer form, which submits at once; the reviewer finds the request with that
+    organisation, the member's time away and dues, and the letter's month already filled."""
+    page = browser_page
+    base = live_server.url
+    today = timezone.localdate()
+    secretary = county.secretary(county.branch_a, "sec_a")
+    county.reviewer(county.township_a, "rev_a")
+    member = county.member(county.branch_a, name="陈新转")
+    MobilityEpisode.objects.create(
+        member=member,
+        mobility_type="work",
+        left_on=today - relativedelta(years=2, months=1),
+        destination_province="广东省",
+        destination_city="深圳市",
+        is_fixed_place=True,
+    )
+    last_month = (today - relativedelta(months=1)).replace(day=1)
+    DuesPayment.objects.create(
+        member=member,
+        from_month=last_month,
+        to_month=last_month,
+        amount=Decimal("10.00"),
+        paid_to=county.branch_a,
+        paid_on=today,
+        method="cash",
+        recorded_by=secretary,
+    )
+    assert not ExternalOrganisation.objects.exists()
+
+    # 1. The secretary asks for the transfer to an organisation not in either list.
+    log_in(page, base, "sec_a")
+    page.goto(f"{base}/members/{member.pk}/")
+    mobility = page.locator("#mobility")
+    click_and_wait(page, mobility.get_by_role("link", name="转接组织关系", exact=True))
+    assert page.url.endswith(f"/members/{member.pk}/transfer/")
+    page.fill("#id_new_external_name", "前海社区党委")
+    page.fill("#id_new_external_region", "广东省深圳市")
+    page.fill("#id_new_external_contact_person", "黄书记")
+    page.fill("#id_new_external_phone", "0755-26881234")
+    page.fill("#id_reason", "在深圳落户，转入居住地党组织")
+    confirm(page)
+
+    transfer = RelationshipTransfer.objects.get(member=member)
+    transfer_url = f"{base}/transfers/{transfer.pk}/"
+    assert page.url == transfer_url
+    assert message(page) == "已提交审核人审批。"
+    assert "待审批" in page.locator("main h1 .status").inner_text()
+    organisation = ExternalOrganisation.objects.get()
+    assert transfer.to_external == organisation
+    assert (organisation.name, organisation.region, organisation.phone) == (
+        "前海社区党委",
+        "广东省深圳市",
+        "0755-26881234",
+    )
+
+    # 2. The township reviewer finds it waiting, with the new organisation's name.
+    log_out(page)
+    log_in(page, base, "rev_a")
+    page.goto(f"{base}/transfers/")
+    waiting = page.locator("section.card", has=page.get_by_role("heading", name="待您审批"))
+    assert "前海社区党委（广东省深圳市）" in waiting.inner_text()
+    click_and_wait(page, waiting.get_by_role("link", name="陈新转", exact=True))
+    assert page.url == transfer_url
+    to = page.locator("main dl.facts").first.locator("dd").nth(2)
+    assert "前海社区党委（广东省深圳市）" in to.inner_text()
+    assert "黄书记" in to.inner_text() and "0755-26881234" in to.inner_text()
+    facts = page.locator("#review-facts")
+    assert (today - relativedelta(years=2, months=1)).isoformat() in facts.inner_text()
+    assert f"{last_month:%Y-%m}" in facts.inner_text() and "甲村党支部" in facts.inner_text()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "transfer-to-new-organisation.png"), full_page=True)
+
+    # 3. Approving: 党费交至 is already the last month paid.
+    click_and_wait(page, page.get_by_role("link", name="审批同意", exact=True))
+    assert page.locator("#id_dues_paid_until").input_value() == f"{last_month:%Y-%m}"
+    confirm(page)
+    assert message(page) == "已审批同意，请打印介绍信。"
+    transfer.refresh_from_db()
+    assert transfer.current_letter.dues_paid_until == last_month

@@ -5,8 +5,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from members import validators
-from members.forms import DateInput, MemberForm
+from members import phone, validators
+from members.forms import DateInput, MemberForm, PhoneInput
 from members.models import ExternalOrganisation, Organisation
 from members.validators import not_in_future
 
@@ -324,7 +324,14 @@ class CertificateEndForm(DateForm):
     )
 
 
-class TransferDraftForm(forms.Form):
+class TransferRequestForm(forms.Form):
+    """Where the relationship goes and why; submitted to the reviewers at once.
+
+    A receiving organisation not in either list is typed in below the lists: the request adds
+    it to the external organisations (name and region required, the phone checked like every
+    other phone number).
+    """
+
     to_organisation = forms.ModelChoiceField(
         label=_("to organisation (ours)"), queryset=Organisation.objects.none(), required=False
     )
@@ -332,21 +339,115 @@ class TransferDraftForm(forms.Form):
         label=_("to organisation (external)"),
         queryset=ExternalOrganisation.objects.all(),
         required=False,
-        help_text=_("An organisation outside this system; an administrator can add one."),
+        help_text=_("An organisation outside this system that is already listed."),
+    )
+    new_external_name = forms.CharField(
+        label=_("not listed: name of the receiving organisation"),
+        max_length=100,
+        required=False,
+        help_text=_(
+            "When the receiving organisation is in neither list, enter it here: it is added "
+            "to the external organisations with this request."
+        ),
+    )
+    new_external_region = forms.CharField(
+        label=_("not listed: its region"),
+        max_length=100,
+        required=False,
+        help_text=_("Province and city, e.g. 广东省深圳市."),
+    )
+    new_external_contact_person = forms.CharField(
+        label=_("not listed: its contact person"), max_length=50, required=False
+    )
+    new_external_phone = forms.CharField(
+        label=_("not listed: its phone"),
+        max_length=30,
+        required=False,
+        widget=PhoneInput(attrs={"autocomplete": "off"}),  # the organisation's, not the user's
     )
     reason = forms.CharField(label=_("reason"), max_length=200)
+
+    NEW_FIELDS = {
+        "new_external_name": "name",
+        "new_external_region": "region",
+        "new_external_contact_person": "contact_person",
+        "new_external_phone": "phone",
+    }
 
     def __init__(self, *args, destinations, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_organisation"].queryset = destinations
 
+    def clean_new_external_phone(self) -> str:
+        number = self.cleaned_data["new_external_phone"]
+        return phone.validate(number) if number else ""
+
     def clean(self):
         cleaned = super().clean()
-        if bool(cleaned.get("to_organisation")) == bool(cleaned.get("to_external")):
-            raise forms.ValidationError(
-                _("Choose one destination: one of ours, or an external organisation.")
+        new = {
+            attribute: cleaned.pop(field, "") or "" for field, attribute in self.NEW_FIELDS.items()
+        }
+        typed = any(new.values()) or any(
+            field in self.errors for field in self.NEW_FIELDS
+        )  # a wrong phone is still a new organisation
+        listed = [cleaned.get("to_organisation"), cleaned.get("to_external")]
+        if typed and any(listed):
+            self.add_error(
+                "new_external_name",
+                forms.ValidationError(
+                    _(
+                        "Choose a listed organisation or enter a new one, not both: clear "
+                        "the lists above or these fields."
+                    ),
+                    code="both",
+                ),
             )
+        elif all(listed):
+            raise forms.ValidationError(
+                _("Choose one destination: one of ours, or an external organisation."),
+                code="two_destinations",
+            )
+        elif not any(listed):
+            self._check_new_organisation(new, typed=typed)
+        cleaned["new_external"] = (
+            services.NewExternalOrganisation(**new) if typed and not self.errors else None
+        )
         return cleaned
+
+    def _check_new_organisation(self, new: dict, *, typed: bool) -> None:
+        """Nothing chosen in the lists: the new organisation needs a name and a region, and
+        must not be one already listed."""
+        if not new["name"]:
+            self.add_error(
+                "new_external_name",
+                forms.ValidationError(
+                    _(
+                        "Enter the name of the receiving organisation, or choose it in one "
+                        "of the lists above."
+                    ),
+                    code="required",
+                ),
+            )
+        if typed and not new["region"]:
+            self.add_error(
+                "new_external_region",
+                forms.ValidationError(
+                    _("Enter the region of the new organisation."), code="required"
+                ),
+            )
+        listed = ExternalOrganisation.objects.filter(name=new["name"], region=new["region"])
+        if new["name"] and new["region"] and listed.exists():
+            self.add_error(
+                "new_external_name",
+                forms.ValidationError(
+                    _(
+                        "“%(name)s” (%(region)s) is already listed: choose it as the "
+                        "external organisation."
+                    )
+                    % new,
+                    code="listed",
+                ),
+            )
 
 
 class MonthField(forms.DateField):

@@ -1,12 +1,16 @@
 """Printable documents: the activity certificate (活动证) and the introduction letter (介绍信).
 
-Only reportlab is used: the built-in CJK CID font STSong-Light (no font files) and the
-built-in QR widget. Both functions return the bytes of a one-page A4 PDF.
+reportlab draws them with a TrueType Chinese font that ships in `fonts/` (WenQuanYi Micro Hei,
+see fonts/README.md) and is embedded, as a subset of the glyphs used, in every PDF: the
+documents look the same in every viewer. The QR code is reportlab's built-in widget. Both
+functions return the bytes of a one-page A4 PDF.
 """
 
+import functools
 import re
 from datetime import date
 from io import BytesIO
+from pathlib import Path
 
 from django.utils import translation
 from reportlab.graphics import renderPDF
@@ -15,15 +19,23 @@ from reportlab.graphics.shapes import Drawing
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as pdfcanvas
 
 from members.models import Member
 
 from .models import ActivityCertificate, IntroductionLetter
 
-FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+FONT = "WenQuanYiMicroHei"
+FONT_FILE = Path(__file__).resolve().parent / "fonts" / "wqy-microhei.ttc"
+
+
+@functools.cache
+def register_font() -> str:
+    """Register the embedded font once per process, on the first PDF (not at import)."""
+    pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE), subfontIndex=0))
+    return FONT
+
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 LEFT = 20 * mm
@@ -31,6 +43,9 @@ RIGHT = PAGE_WIDTH - 20 * mm
 WIDTH = RIGHT - LEFT
 QR_SIZE = 35 * mm
 ROW = 9 * mm  # height of one labelled line
+PHOTO_WIDTH, PHOTO_HEIGHT = 25 * mm, 35 * mm  # 一寸照片
+SEAL_RADIUS = 17 * mm  # an organisation's round seal is 38-45 mm across
+SIDE_COLUMN = 2 * SEAL_RADIUS + 4 * mm  # the certificate's photo and seal column
 NO_LINE_START = "，。、；：！？）》」”…"  # punctuation that never begins a line
 # The certificate rules: a holder's rights at the inflow side (also on the certificate's page).
 HOLDER_RIGHTS = (
@@ -141,8 +156,46 @@ def _number_line(c, y: float, number: str) -> None:
 # --- 流动党员活动证 ------------------------------------------------------------------------
 
 
+def _photo_box(c, x: float, top: float) -> float:
+    """一寸照片: a 25 × 35 mm frame labelled 照片, its top-left corner at (x, top); return its
+    bottom."""
+    bottom = top - PHOTO_HEIGHT
+    c.saveState()
+    c.setLineWidth(0.6)
+    c.rect(x, bottom, PHOTO_WIDTH, PHOTO_HEIGHT)
+    c.setFillColorRGB(0.45, 0.45, 0.45)
+    c.setFont(FONT, 11)
+    c.drawCentredString(x + PHOTO_WIDTH / 2, bottom + PHOTO_HEIGHT / 2, "照片")
+    c.setFont(FONT, 8)
+    c.drawCentredString(x + PHOTO_WIDTH / 2, bottom + PHOTO_HEIGHT / 2 - 5 * mm, "（一寸免冠）")
+    c.restoreState()
+    return bottom
+
+
+def _seal_area(c, x: float, top: float, label: str) -> float:
+    """A dashed circle where the organisation stamps, its label under the centre; return the
+    bottom of the area."""
+    centre_y = top - SEAL_RADIUS
+    c.saveState()
+    c.setLineWidth(0.6)
+    c.setDash(2, 2)
+    c.circle(x, centre_y, SEAL_RADIUS)
+    c.setDash()
+    c.setFillColorRGB(0.45, 0.45, 0.45)
+    c.setFont(FONT, 9)
+    c.drawCentredString(x, centre_y + 1 * mm, label)
+    c.drawCentredString(x, centre_y - 4 * mm, "（盖章）")
+    c.restoreState()
+    return centre_y - SEAL_RADIUS
+
+
 def certificate_pdf(certificate: ActivityCertificate, *, verify_url: str) -> bytes:
-    """The activity certificate, with a QR code that opens `verify_url`. No ID number on it."""
+    """The activity certificate, with a QR code that opens `verify_url`. No ID number on it.
+
+    Like the paper form it has a frame for a one-inch photo and the stamping committee's seal
+    area, in a column on the right; the fields beside that column are narrower.
+    """
+    register_font()
     with translation.override("zh-hans"):
         member = certificate.member
         buffer = BytesIO()
@@ -153,14 +206,23 @@ def certificate_pdf(certificate: ActivityCertificate, *, verify_url: str) -> byt
         c.drawCentredString(PAGE_WIDTH / 2, PAGE_HEIGHT - 28 * mm, "流动党员活动证")
         _number_line(c, PAGE_HEIGHT - 40 * mm, certificate.number)
 
+        # The right-hand column: the photo, and under it the seal area.
+        column_centre = RIGHT - SIDE_COLUMN / 2
+        photo_bottom = _photo_box(c, column_centre - PHOTO_WIDTH / 2, PAGE_HEIGHT - 46 * mm)
+        column_bottom = _seal_area(c, column_centre, photo_bottom - 5 * mm, "盖章党委")
+
+        def room(y: float) -> float:
+            """The width a field line at baseline y may take: clear of the column."""
+            return WIDTH - SIDE_COLUMN - 4 * mm if y + 5 * mm > column_bottom else WIDTH
+
         y = PAGE_HEIGHT - 52 * mm
-        half = (WIDTH - 8 * mm) / 2
         pairs = [
             (("姓名", member.name), ("性别", member.get_gender_display())),
             (("民族", member.ethnicity), ("出生日期", _cn_date(member.birth_date))),
             (("入党日期", _cn_date(member.joined_on)), ("人员类别", member.get_category_display())),
         ]
         for (label1, value1), (label2, value2) in pairs:
+            half = (room(y) - 8 * mm) / 2
             _field(c, LEFT, y, label1, value1, half, max_lines=1)
             y = _field(c, LEFT + half + 8 * mm, y, label2, value2, half, max_lines=1)
         inflow = certificate.inflow
@@ -172,7 +234,7 @@ def certificate_pdf(certificate: ActivityCertificate, *, verify_url: str) -> byt
             ("外出地点", certificate.destination),
             ("流入地党组织", str(inflow) if inflow else ""),
         ]:
-            y = _field(c, LEFT, y, label, value, WIDTH)
+            y = _field(c, LEFT, y, label, value, room(y))
 
         # 年审记录: the reviews, oldest first, and blank rows to fill in by hand.
         y = _heading(c, y - 2 * mm, "年审记录")
@@ -234,6 +296,7 @@ def certificate_pdf(certificate: ActivityCertificate, *, verify_url: str) -> byt
 
 def letter_pdf(letter: IntroductionLetter) -> bytes:
     """Stub, letter and receipt on one page, separated by dashed cut lines."""
+    register_font()
     with translation.override("zh-hans"):
         transfer = letter.transfer
         member = transfer.member
@@ -277,8 +340,19 @@ def letter_pdf(letter: IntroductionLetter) -> bytes:
             f"党员的党费已交到{dues}。（有效期{letter.valid_days}天）"
         )
         y = _paragraph(c, LEFT, y, text, WIDTH)
+        # The seal line: the issuing organisation stamps over its name and the date.
         c.drawRightString(RIGHT, y - 6 * mm, f"{issuer}（盖章）")
         c.drawRightString(RIGHT, y - 14 * mm, _cn_date(letter.issued_on))
+        # Where the receiving side reaches the member and the issuing organisation, as on the
+        # paper form; left blank (to fill in by hand) when not recorded.
+        sender = transfer.from_branch
+        y = PAGE_HEIGHT - 183 * mm
+        half = (WIDTH - 8 * mm) / 2
+        _field(c, LEFT, y, "党员联系电话", member.phone, half, max_lines=1)
+        phone = sender.phone if sender else ""
+        y = _field(c, LEFT + half + 8 * mm, y, "原党组织联系电话", phone, half, max_lines=1)
+        address = sender.address if sender else ""
+        _field(c, LEFT, y + 1 * mm, "原党组织通讯地址", address, WIDTH, max_lines=1)
         _cut_line(c, PAGE_HEIGHT - 200 * mm)
 
         # 回执: returned by the receiving organisation.

@@ -1,12 +1,26 @@
 """Reads for mobility, certificates and transfers, always from the user's scope."""
 
+from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
+from dateutil.relativedelta import relativedelta
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from members.models import Member, Organisation, StaffAssignment
+from members.models import EvidenceBaseline, Member, Organisation, StaffAssignment
 from members.periods import period_cutoff
 from members.selectors import (
     assignment_of,
@@ -20,7 +34,7 @@ from members.selectors import (
 )
 
 from .classification import Arrangement, Classification, EpisodeFacts, Thresholds, classify
-from .models import ActivityCertificate, MobilityEpisode, RelationshipTransfer
+from .models import ActivityCertificate, CertificateReview, MobilityEpisode, RelationshipTransfer
 
 
 @register_hosting
@@ -204,4 +218,112 @@ def transfers_to_accept(*, user) -> QuerySet[RelationshipTransfer]:
     return transfers_visible_to(user).filter(
         state=RelationshipTransfer.State.APPROVED,
         to_organisation__in=organisations_visible_to(user),
+    )
+
+
+# --- what the reviewer reads before approving -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimeAway:
+    """How long the member has been away in the current stretch, in whole years and months."""
+
+    left_on: date
+    years: int
+    months: int
+
+    @classmethod
+    def between(cls, left_on: date, today: date) -> "TimeAway":
+        gap = relativedelta(max(today, left_on), left_on)
+        return cls(left_on=left_on, years=gap.years, months=gap.months)
+
+    def __str__(self) -> str:
+        parts = []
+        if self.years:
+            years = ngettext("%(count)d year", "%(count)d years", self.years)
+            parts.append(years % {"count": self.years})
+        if self.months:
+            months = ngettext("%(count)d month", "%(count)d months", self.months)
+            parts.append(months % {"count": self.months})
+        return " ".join(parts) or _("less than a month")
+
+
+@dataclass(frozen=True)
+class DuesFacts:
+    """The last month paid and to whom: the latest payment recorded, or the imported ledger's
+    党费交至 when that is later (or the only thing known)."""
+
+    paid_until: date | None = None  # the first day of the last month paid
+    paid_to: object = None  # Organisation or ExternalOrganisation of the latest payment
+    paid_on: date | None = None
+    from_ledger: bool = False  # paid_until comes from the ledger imported before Liudong
+
+
+@dataclass(frozen=True)
+class TransferReviewFacts:
+    episode: MobilityEpisode | None
+    time_away: TimeAway | None
+    dues: DuesFacts
+    certificates: list[ActivityCertificate]
+
+
+def latest_dues_payment(member: Member):
+    """The member's latest dues payment (activities/ records them), or None.
+
+    activities/ sits above this room and may not be imported here: its payments are read
+    through the reverse relation it adds to Member (`dues_payments`); without that app
+    installed there is none.
+    """
+    payments = getattr(member, "dues_payments", None)
+    if payments is None:
+        return None
+    return (
+        payments.select_related("paid_to", "paid_to_external").order_by("-to_month", "-id").first()
+    )
+
+
+def dues_facts(member: Member) -> DuesFacts:
+    payment = latest_dues_payment(member)
+    baseline = EvidenceBaseline.objects.filter(member=member).first()
+    from_ledger = baseline.dues_paid_to if baseline and baseline.dues_paid_to else None
+    if payment is None:
+        if from_ledger is None:
+            return DuesFacts()
+        return DuesFacts(paid_until=from_ledger.replace(day=1), from_ledger=True)
+    paid_until = payment.to_month.replace(day=1)
+    later_in_ledger = from_ledger is not None and from_ledger.replace(day=1) > paid_until
+    return DuesFacts(
+        paid_until=from_ledger.replace(day=1) if later_in_ledger else paid_until,
+        paid_to=payment.paid_to or payment.paid_to_external,
+        paid_on=payment.paid_on,
+        from_ledger=later_in_ledger,
+    )
+
+
+def sees_review_facts(user, transfer: RelationshipTransfer) -> bool:
+    """The sending side and those who decide see what the decision rests on; a branch that
+    only hosts the member, or receives them, does not."""
+    return (
+        can_decide(user, transfer)
+        or members_editable_by(user).filter(pk=transfer.member_id).exists()
+    )
+
+
+def transfer_review_facts(*, transfer: RelationshipTransfer, today: date) -> TransferReviewFacts:
+    """What a reviewer weighs: time away, dues, and the activity certificates with their
+    yearly reviews (issued, reviewed, returned or cancelled)."""
+    member = transfer.member
+    episode = (
+        member.mobility_episodes.current().select_related("inflow_organisation", "inflow_external")
+    ).first()
+    certificates = list(
+        member.certificates.select_related("stamping_committee").prefetch_related(
+            Prefetch("reviews", queryset=CertificateReview.objects.order_by("year"))
+        )
+    )
+    return TransferReviewFacts(
+        episode=episode,
+        time_away=TimeAway.between(episode.left_on, today) if episode else None,
+        dues=dues_facts(member),
+        certificates=certificates,
     )

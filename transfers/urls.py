@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import transfer_views, views
 
 app_name = "transfers"
 
@@ -28,21 +28,27 @@ urlpatterns = [
     path("certificates/<int:pk>/end/", views.certificate_end, name="certificate_end"),
     path("certificates/<int:pk>/reissue/", views.certificate_reissue, name="certificate_reissue"),
     path("verify/certificate/<str:token>/", views.certificate_verify, name="certificate_verify"),
-    path("transfers/", views.transfer_list, name="transfer_list"),
-    path("transfers/incoming/", views.incoming_register, name="incoming_register"),
-    path("members/<int:member_pk>/transfer/", views.transfer_draft, name="transfer_draft"),
-    path("transfers/<int:pk>/", views.transfer_detail, name="transfer_detail"),
-    path("transfers/<int:pk>/submit/", views.transfer_submit, name="transfer_submit"),
-    path("transfers/<int:pk>/withdraw/", views.transfer_withdraw, name="transfer_withdraw"),
-    path("transfers/<int:pk>/approve/", views.transfer_approve, name="transfer_approve"),
-    path("transfers/<int:pk>/reject/", views.transfer_reject, name="transfer_reject"),
-    path("transfers/<int:pk>/reissue/", views.transfer_reissue_letter, name="transfer_reissue"),
-    path("transfers/<int:pk>/accept/", views.transfer_accept, name="transfer_accept"),
+    path("transfers/", transfer_views.transfer_list, name="transfer_list"),
+    path("transfers/incoming/", transfer_views.incoming_register, name="incoming_register"),
+    path("members/<int:member_pk>/transfer/", transfer_views.transfer_draft, name="transfer_draft"),
+    path("transfers/<int:pk>/", transfer_views.transfer_detail, name="transfer_detail"),
+    path("transfers/<int:pk>/submit/", transfer_views.transfer_submit, name="transfer_submit"),
+    path(
+        "transfers/<int:pk>/withdraw/", transfer_views.transfer_withdraw, name="transfer_withdraw"
+    ),
+    path("transfers/<int:pk>/approve/", transfer_views.transfer_approve, name="transfer_approve"),
+    path("transfers/<int:pk>/reject/", transfer_views.transfer_reject, name="transfer_reject"),
+    path(
+        "transfers/<int:pk>/reissue/",
+        transfer_views.transfer_reissue_letter,
+        name="transfer_reissue",
+    ),
+    path("transfers/<int:pk>/accept/", transfer_views.transfer_accept, name="transfer_accept"),
     path(
         "transfers/<int:pk>/letter-received/",
-        views.transfer_letter_received,
+        transfer_views.transfer_letter_received,
         name="transfer_letter_received",
     ),
-    path("transfers/<int:pk>/receipt/", views.transfer_receipt, name="transfer_receipt"),
-    path("transfers/<int:pk>/letter.pdf", views.letter_pdf, name="letter_pdf"),
+    path("transfers/<int:pk>/receipt/", transfer_views.transfer_receipt, name="transfer_receipt"),
+    path("transfers/<int:pk>/letter.pdf", transfer_views.letter_pdf, name="letter_pdf"),
 ]

@@ -22,6 +22,7 @@ from .episodes import (
     episode_start,
 )
 from .transfers import (
+    NewExternalOrganisation,
     incoming_register,
     letter_record_received,
     letter_reissue,
@@ -30,12 +31,14 @@ from .transfers import (
     transfer_draft,
     transfer_record_receipt,
     transfer_reject,
+    transfer_request,
     transfer_submit,
     transfer_withdraw,
 )
 
 __all__ = [
     "DEFERRAL_MAX_MONTHS",
+    "NewExternalOrganisation",
     "certificate_end",
     "certificate_issue",
     "certificate_record_departure",
@@ -56,6 +59,7 @@ __all__ = [
     "transfer_draft",
     "transfer_record_receipt",
     "transfer_reject",
+    "transfer_request",
     "transfer_submit",
     "transfer_withdraw",
 ]

@@ -1,14 +1,17 @@
 """Relationship transfers and introduction letters: draft, submit, decide, receive, accept."""
 
+from dataclasses import dataclass
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from infrastructure.steps import StepRefused
+from members import phone
 from members.models import ExternalOrganisation, Member, Organisation
 from members.periods import months_after
 from members.selectors import (
@@ -51,18 +54,25 @@ def _require_state(transfer: RelationshipTransfer, *states: str) -> None:
         )
 
 
-@transaction.atomic
-def transfer_draft(
-    *,
-    actor,
-    member: Member,
-    reason: str,
-    to_organisation: Organisation | None = None,
-    to_external: ExternalOrganisation | None = None,
-) -> RelationshipTransfer:
-    member = Member.objects.select_for_update().get(pk=member.pk)
+@dataclass(frozen=True)
+class NewExternalOrganisation:
+    """A receiving organisation not yet listed, as the secretary typed it in the transfer form."""
+
+    name: str
+    region: str
+    contact_person: str = ""
+    phone: str = ""
+
+
+def _check_transfer_allowed(
+    *, actor, member: Member, to_organisation: Organisation | None, external: bool
+) -> None:
+    """What every new transfer needs: one destination, an active member, none in progress.
+
+    `external`: the destination is an external organisation (listed, or about to be added).
+    """
     require_editable(actor, member)
-    if (to_organisation is None) == (to_external is None):
+    if (to_organisation is not None) == external:
         raise StepRefused(_("Choose one destination: one of ours, or an external organisation."))
     if to_organisation is not None and to_organisation.pk == member.home_branch_id:
         raise StepRefused(_("The member's relationship is already with this branch."))
@@ -72,6 +82,25 @@ def transfer_draft(
         raise StepRefused(_("Only an active member's relationship can be transferred."))
     if member.transfers.filter(state__in=RelationshipTransfer.OPEN_STATES).exists():
         raise StepRefused(_("This member already has a transfer in progress."))
+
+
+@transaction.atomic
+def transfer_draft(
+    *,
+    actor,
+    member: Member,
+    reason: str,
+    to_organisation: Organisation | None = None,
+    to_external: ExternalOrganisation | None = None,
+) -> RelationshipTransfer:
+    """A draft, submitted later (`transfer_submit`). The form submits at once: `transfer_request`."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    _check_transfer_allowed(
+        actor=actor,
+        member=member,
+        to_organisation=to_organisation,
+        external=to_external is not None,
+    )
     transfer = RelationshipTransfer.objects.create(
         member=member,
         from_branch=member.home_branch,
@@ -81,6 +110,93 @@ def transfer_draft(
         requested_by=actor,
     )
     _event(transfer, TransferEvent.Action.DRAFTED, actor)
+    return transfer
+
+
+def _refused_naming(errors: dict[str, list[str]]) -> StepRefused:
+    """A refusal whose every message starts with the field it is about."""
+    return StepRefused(
+        [
+            _("%(field)s: %(message)s")
+            % {
+                "field": ExternalOrganisation._meta.get_field(field).verbose_name,
+                "message": message,
+            }
+            for field, messages in errors.items()
+            for message in messages
+        ]
+    )
+
+
+def _add_external_organisation(*, actor, new: NewExternalOrganisation) -> ExternalOrganisation:
+    """List a receiving organisation outside the deployment, as the secretary typed it."""
+    name, region = new.name.strip(), new.region.strip()
+    if not name:
+        raise StepRefused(_("Receiving organisation: enter its name, or choose one from a list."))
+    if not region:
+        raise StepRefused(_("Region of the new organisation: enter where it is."))
+    try:
+        number = phone.validate(new.phone) if new.phone.strip() else ""
+    except ValidationError as error:
+        raise _refused_naming({"phone": error.messages}) from error
+    listed = _("“%(name)s” (%(region)s) is already listed: choose it as the external organisation.")
+    if ExternalOrganisation.objects.filter(name=name, region=region).exists():
+        raise StepRefused(listed % {"name": name, "region": region})
+    organisation = ExternalOrganisation(
+        name=name, region=region, contact_person=new.contact_person.strip(), phone=number
+    )
+    try:
+        organisation.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as error:  # too long, say, in the named field
+        raise _refused_naming(error.message_dict) from error
+    organisation._history_user = actor
+    try:
+        with transaction.atomic():  # another secretary may add the same one at the same moment
+            organisation.save()
+    except IntegrityError as error:
+        raise StepRefused(listed % {"name": name, "region": region}) from error
+    return organisation
+
+
+@transaction.atomic
+def transfer_request(
+    *,
+    actor,
+    member: Member,
+    reason: str,
+    to_organisation: Organisation | None = None,
+    to_external: ExternalOrganisation | None = None,
+    new_external: NewExternalOrganisation | None = None,
+) -> RelationshipTransfer:
+    """Ask for a transfer in one step: it goes to the reviewers at once (state "submitted").
+
+    When the receiving organisation is not listed (`new_external`), it is added to the
+    external organisations in the same transaction, so the reviewers see it with the transfer.
+    """
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if new_external is not None and (to_organisation is not None or to_external is not None):
+        raise StepRefused(_("Choose a listed organisation or enter a new one, not both."))
+    # Checked before anything is written: a refused request adds no organisation either.
+    _check_transfer_allowed(
+        actor=actor,
+        member=member,
+        to_organisation=to_organisation,
+        external=to_external is not None or new_external is not None,
+    )
+    note = ""
+    if new_external is not None:
+        to_external = _add_external_organisation(actor=actor, new=new_external)
+        note = _("Receiving organisation added: %(organisation)s") % {"organisation": to_external}
+    transfer = RelationshipTransfer.objects.create(
+        member=member,
+        from_branch=member.home_branch,
+        to_organisation=to_organisation,
+        to_external=to_external,
+        reason=reason,
+        state=RelationshipTransfer.State.SUBMITTED,
+        requested_by=actor,
+    )
+    _event(transfer, TransferEvent.Action.SUBMITTED, actor, note[:200])
     return transfer
 
 
