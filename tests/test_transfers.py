@@ -593,3 +593,16 @@ def test_a_departure_cannot_be_recorded_on_a_closed_certificate(people):
             participation="x",
             dues="y",
         )
+
+
+def test_the_member_page_never_asks_for_what_is_done(client, people):
+    """#17: no "请发放流动党员活动证" once the certificate is issued, no "start the transfer"
+    once one is under way."""
+    MobilityEpisode.objects.filter(pk=people.episode.pk).update(is_fixed_place=False)
+    client.force_login(people.sec_a)
+    url = reverse("members:detail", args=[people.away.pk])
+    assert "请发放流动党员活动证" in client.get(url).content.decode()
+    certificate = issue(people)
+    page = client.get(url).content.decode()
+    assert "请发放流动党员活动证" not in page
+    assert certificate.number in page
