@@ -3,15 +3,20 @@
 Written with XlsxWriter (XlsxBook, the one .xlsx writer) and the csv module rather than a
 django-import-export Resource: a county exports 100,000 rows, and per-field dehydration costs
 too much there.
-The headers are ones the importer reads back, so an exported sheet re-imports unchanged.
+The headers are ones the importer reads back, so an exported sheet re-imports unchanged: the
+.xlsx has a title row and a date row above them, which the importer's header search
+(ledgers/imports/headers.py HEADER_SEARCH_ROWS) passes over; the .csv is the bare table.
 """
 
 import csv
 import io
 from collections.abc import Iterable
+from datetime import date
 
-from infrastructure.xlsx import XlsxBook, escape, write_table_xlsx
-from members.models import Member
+from django.utils import timezone
+
+from infrastructure.xlsx import XlsxBook, escape
+from members.models import Member, Organisation
 from transfers.models import MobilityEpisode
 
 from .models import LedgerRecord
@@ -133,8 +138,34 @@ def _rows(episodes: Iterable, full_ids: bool) -> Iterable[list]:
         yield ledger_row(number, episode, full_id=full_ids)
 
 
-def export_ledger_xlsx(episodes: Iterable, *, full_ids: bool = True) -> bytes:
-    return write_table_xlsx(HEADERS, _rows(episodes, full_ids), title="五清台账")
+SIDE_TITLES = {"outflow": "流出党员五清台账", "inflow": "流入党员五清台账"}
+
+
+def ledger_heading(
+    *, organisation: Organisation | None = None, side: str = "", today: date | None = None
+) -> tuple[str, str]:
+    """The title row and the date row above the ledger's header: whose ledger, which side, and
+    the day it was exported (the importer looks for the header below them)."""
+    name = SIDE_TITLES.get(side, "流动党员五清台账")
+    title = f"{organisation.name} {name}" if organisation is not None else name
+    return title, f"导出日期：{(today or timezone.localdate()).isoformat()}"
+
+
+def export_ledger_xlsx(
+    episodes: Iterable,
+    *,
+    full_ids: bool = True,
+    organisation: Organisation | None = None,
+    side: str = "",
+    today: date | None = None,
+) -> bytes:
+    """The ledger as one sheet, written row by row as `episodes` yields them (a county's
+    100,000 rows are never a list): a title row (`organisation`'s ledger of `side`, when
+    given) and the date above the standard header, frozen below it."""
+    title, subtitle = ledger_heading(organisation=organisation, side=side, today=today)
+    book = XlsxBook()
+    book.add_sheet("五清台账", HEADERS, _rows(episodes, full_ids), title=title, subtitle=subtitle)
+    return book.to_bytes()
 
 
 def export_ledger_csv(episodes: Iterable, *, full_ids: bool = True) -> bytes:

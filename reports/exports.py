@@ -4,7 +4,7 @@ no personal data (destinations without names)."""
 from datetime import date
 
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 
 from infrastructure.xlsx import XlsxBook
 from ledgers.exporting import TYPE
@@ -22,15 +22,37 @@ ARRANGEMENT_ZH = {
 }
 
 
-def _sheet(workbook: XlsxBook, title: str, headers: list[str], rows) -> None:
+def _sheet(workbook: XlsxBook, heading, name: str, headers: list[str], rows) -> None:
+    """A sheet whose first rows say whose figures they are and as of when (`heading`: the title
+    and the date line), then the header, frozen below it."""
+    title, subtitle = heading
     workbook.add_sheet(
-        title,
+        name,
         headers,
         (
             [str(cell) if not isinstance(cell, int | float) else cell for cell in row]
             for row in rows
         ),
+        title=title,
+        subtitle=subtitle,
     )
+
+
+def dashboard_heading(*, organisation: Organisation, as_of: date | None, today: date):
+    """The title and date rows of the dashboard's sheets: the figures' day, and the night they
+    were counted when they are last night's."""
+    day = as_of or today
+    title = f"{organisation.name} 流动党员统计（截至{day.isoformat()}）"
+    if as_of is not None:
+        subtitle = f"数据为{as_of.isoformat()}夜间统计；导出日期：{today.isoformat()}"
+    else:
+        subtitle = f"导出日期：{today.isoformat()}"
+    return title, subtitle
+
+
+def yearly_heading(*, organisation: Organisation, year: int, as_of: date, today: date):
+    title = f"{organisation.name} {year}年度流动党员统计（截至{as_of.isoformat()}）"
+    return title, f"导出日期：{today.isoformat()}"
 
 
 @translation.override("zh-hans")  # the sheet's words, whatever the page's language
@@ -40,13 +62,15 @@ def dashboard_workbook(
     f = report.figures
     workbook = XlsxBook()
     campaign = f["campaign"]
+    heading = dashboard_heading(organisation=organisation, as_of=f.get("as_of"), today=today)
     _sheet(
         workbook,
+        heading,
         "概况",
         ["指标", "数值"],
         [
             ("党组织", organisation.name),
-            ("统计日期", today.isoformat()),
+            ("统计日期", (f.get("as_of") or today).isoformat()),
             ("党员人数（正常）", f["members"]),
             ("流动党员（流出）", f["mobile"]),
             ("流入党员（外来）", f["hosted"]),
@@ -69,30 +93,35 @@ def dashboard_workbook(
     )
     _sheet(
         workbook,
+        heading,
         "流动类型",
         ["流动类型", "人数"],
         [(TYPE.get(r["value"], r["value"]), r["count"]) for r in f["by_type"]],
     )
     _sheet(
         workbook,
+        heading,
         "流入省份",
         ["省份", "人数"],
         [(r["label"], r["count"]) for r in f["by_province"]],
     )
     _sheet(
         workbook,
+        heading,
         "管理方式",
         ["管理方式", "人数"],
         [(ARRANGEMENT_ZH[r["value"]], r["count"]) for r in f["arrangements"]],
     )
     _sheet(
         workbook,
+        heading,
         "预警",
         ["预警类型", "数量"],
         [(str(r["label"]), r["count"]) for r in f["alerts_by_kind"]],
     )
     _sheet(
         workbook,
+        heading,
         "下级单位",
         [
             "单位",
@@ -130,6 +159,7 @@ def dashboard_workbook(
     )
     _sheet(
         workbook,
+        heading,
         "流动去向",
         ["去向（城市）", "人数", f"可建立流动党组织（≥{settings.MOBILE_GROUP_MIN_MEMBERS}人）"],
         [(p["label"], p["count"], "是" if p["can_form_group"] else "否") for p in places],
@@ -138,11 +168,17 @@ def dashboard_workbook(
 
 
 @translation.override("zh-hans")
-def yearly_workbook(*, stats: dict, organisation: Organisation, year: int) -> XlsxBook:
+def yearly_workbook(
+    *, stats: dict, organisation: Organisation, year: int, today: date | None = None
+) -> XlsxBook:
     s = stats
     workbook = XlsxBook()
+    heading = yearly_heading(
+        organisation=organisation, year=year, as_of=s["as_of"], today=today or timezone.localdate()
+    )
     _sheet(
         workbook,
+        heading,
         "年度统计",
         ["指标", "数值"],
         [
@@ -160,18 +196,21 @@ def yearly_workbook(*, stats: dict, organisation: Organisation, year: int) -> Xl
     )
     _sheet(
         workbook,
+        heading,
         "流动类型",
         ["流动类型", "人数"],
         [(TYPE.get(r["value"], r["value"]), r["count"]) for r in s["by_type"]],
     )
     _sheet(
         workbook,
+        heading,
         "流入省份",
         ["省份", "人数"],
         [(r["label"], r["count"]) for r in s["by_province"]],
     )
     _sheet(
         workbook,
+        heading,
         "管理方式",
         ["管理方式", "人数"],
         [(ARRANGEMENT_ZH[r["value"]], r["count"]) for r in s["by_arrangement"]],

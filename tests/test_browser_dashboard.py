@@ -117,6 +117,11 @@ def test_reviewer_drills_into_township_follows_figure_and_downloads_xlsx(
 
     workbook = load_workbook(io.BytesIO(content), read_only=True)
     assert workbook.sheetnames == EXPORT_SHEETS
+    today = timezone.localdate().isoformat()
+    for sheet in workbook:  # a title row (whose figures, as of when) and the date (#17)
+        title, date_line = (row[0] for row in sheet.iter_rows(max_row=2, values_only=True))
+        assert title == f"{a.name} 流动党员统计（截至{today}）", sheet.title
+        assert today in date_line, sheet.title
     cells = [
         str(cell)
         for sheet in workbook

@@ -153,9 +153,10 @@ def test_export_xlsx_has_the_standard_headers_and_only_the_scope(client, ledger)
     response = client.get(reverse("ledgers:export", args=["xlsx"]))
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.values)
-    assert list(rows[0]) == exporting.HEADERS
-    assert [r[1] for r in rows[1:]] == ["外出甲"]
-    occupation = rows[1][exporting.HEADERS.index("职业")]
+    assert rows[0][0].endswith("五清台账") and rows[1][0].startswith("导出日期")
+    assert list(rows[2]) == exporting.HEADERS
+    assert [r[1] for r in rows[3:]] == ["外出甲"]
+    occupation = rows[3][exporting.HEADERS.index("职业")]
     assert occupation.startswith("'=")
     assert SensitiveAccess.objects.get().action == SensitiveAccess.Action.EXPORT_LEDGER
 
