@@ -5,6 +5,7 @@ that is no longer running is left as it is."""
 from django.utils import timezone
 
 from members.models import Organisation
+from members.selectors import scope_root_of
 
 from . import exporting, selectors, services, staging
 from .forms import ledger_filters
@@ -49,7 +50,12 @@ def run_export(*, job_id: int) -> str:
     try:
         full_ids = filters["side"] != "inflow"  # the hosting side sees masked ID numbers
         if job.file_format == "xlsx":
-            content = exporting.export_ledger_xlsx(episodes, full_ids=full_ids)
+            content = exporting.export_ledger_xlsx(
+                episodes,
+                full_ids=full_ids,
+                organisation=filters["branch"] or scope_root_of(job.user),
+                side=filters["side"],
+            )
         else:
             content = exporting.export_ledger_csv(episodes, full_ids=full_ids)
     except Exception:

@@ -148,6 +148,11 @@ class LedgerImport(models.Model):
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
+    # The user chose to import the rows without errors and leave the broken ones out (the
+    # preview's second way); otherwise all rows or none.
+    skip_broken = models.BooleanField(default=False)
+    rows_imported = models.PositiveIntegerField(default=0)  # created + updated + unchanged
+    rows_left_out = models.PositiveIntegerField(default=0)  # rows not imported
     errors = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

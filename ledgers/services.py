@@ -20,7 +20,7 @@ from members.selectors import (
 from members.services import evidence_changed
 from transfers.models import MobilityEpisode
 
-from . import imports
+from . import imports, staging
 from .models import (
     CensusCampaign,
     ContactAttempt,
@@ -141,7 +141,8 @@ def import_failed(job: LedgerImport) -> None:
 
 
 def import_run(*, job: LedgerImport, content: bytes, default_branch: Organisation | None) -> None:
-    """Apply an import and record the outcome on `job` (all-or-nothing)."""
+    """Apply an import and record the outcome on `job`: all rows or none, or, when the user
+    chose it (`job.skip_broken`), the rows without errors, the broken ones left out."""
 
     def progress(done: int, total: int) -> None:
         LedgerImport.objects.filter(pk=job.pk).update(rows_done=done, rows_total=total)
@@ -153,17 +154,40 @@ def import_run(*, job: LedgerImport, content: bytes, default_branch: Organisatio
             user=job.user,
             default_branch=default_branch,
             progress=progress,
+            skip_broken=job.skip_broken,
         )
     except Exception:
         # Nothing was written (one transaction); say so rather than stay "running".
         import_failed(job)
         raise
-    job.status = LedgerImport.Status.APPLIED if plan.ok else LedgerImport.Status.FAILED
-    job.created = plan.counts.get("create", 0)
-    job.updated = plan.counts.get("update", 0)
-    job.unchanged = plan.counts.get("unchanged", 0)
+    counts = plan.counts
+    job.status = LedgerImport.Status.APPLIED if plan.applied else LedgerImport.Status.FAILED
+    job.created = counts["create"]
+    job.updated = counts["update"]
+    job.unchanged = counts["unchanged"]
     job.rows_total = len(plan.rows)
-    job.rows_done = len(plan.rows) if plan.ok else 0
+    job.rows_imported = plan.importable if plan.applied else 0
+    job.rows_left_out = job.rows_total - job.rows_imported
+    job.rows_done = job.rows_imported
     job.errors = imports.errors_kept(plan.issues, settings.IMPORT_ERRORS_KEPT)
     job.finished_at = timezone.now()
     job.save()
+    import_problems_keep(job=job, content=content, plan=plan)  # what was left out, to fix
+
+
+ERRORS_FILE = "import-errors-{pk}"  # every problem, a row each (行, 列, 问题)
+BROKEN_ROWS_FILE = "import-broken-{pk}"  # the broken rows in the sheet's own layout
+BROKEN_ROWS_KEPT_SECONDS = 24 * 3600  # to fix and upload later, as long as an export is kept
+
+
+def import_problems_keep(*, job: LedgerImport, content: bytes, plan: imports.ImportPlan) -> None:
+    """The job's problems as files to download (encrypted in the cache, like the upload): the
+    list of every problem, and the broken rows as the user's own sheet with 错误原因, to fix
+    and upload again. After an import they are made again from what it left out."""
+    if plan.issues:
+        staging.stash_as(ERRORS_FILE.format(pk=job.pk), imports.errors_xlsx(plan.issues))
+    broken = imports.broken_rows_xlsx(content=content, file_name=job.file_name, plan=plan)
+    if broken is not None:
+        staging.stash_as(BROKEN_ROWS_FILE.format(pk=job.pk), broken, ttl=BROKEN_ROWS_KEPT_SECONDS)
+    else:
+        staging.drop(BROKEN_ROWS_FILE.format(pk=job.pk))

@@ -23,12 +23,11 @@ from infrastructure.steps import StepRefused, step_view
 from infrastructure.xlsx import write_table_xlsx
 from members import phone, validators
 from members import selectors as member_selectors
-from members import services as member_services
 from members.access_log import log_sensitive_access
 from members.forms import PhoneInput
-from members.models import DuplicateRegistration, Member, SensitiveAccess
+from members.models import Member, SensitiveAccess
 
-from . import background, exporting, imports, selectors, selfreport, services, staging
+from . import background, exporting, selectors, selfreport, services, staging
 from .forms import CampaignForm, ContactForm, ImportUploadForm, ItemForm, ledger_filters
 from .models import ContactAttempt, FiveClearsItem, LedgerExport, LedgerImport, SelfReport
 
@@ -149,7 +148,12 @@ def ledger_export(request, file_format: str):
     episodes = rows.iterator(chunk_size=2000)
     full_ids = side != "inflow"  # the hosting side sees masked ID numbers, as on the page
     if file_format == "xlsx":
-        content = exporting.export_ledger_xlsx(episodes, full_ids=full_ids)
+        content = exporting.export_ledger_xlsx(
+            episodes,
+            full_ids=full_ids,
+            organisation=filters["branch"] or member_selectors.scope_root_of(request.user),
+            side=side,
+        )
         content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
         content = exporting.export_ledger_csv(episodes, full_ids=full_ids)
@@ -261,39 +265,22 @@ def import_upload(request):
     )
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        content = upload.read()
         branch = form.cleaned_data["branch"]
-        plan = imports.plan_import(
-            content=content, file_name=upload.name, user=request.user, default_branch=branch
+        preview = background.import_preview(
+            actor=request.user, file_name=upload.name, content=upload.read(), branch=branch
         )
-        member_services.duplicate_registration_record(
-            actor=request.user,
-            organisation=branch or member_selectors.scope_root_of(request.user),
-            held=plan.held_elsewhere,
-            source=DuplicateRegistration.Source.IMPORT,
-        )
-        job = LedgerImport.objects.create(
-            user=request.user,
-            branch=branch or member_selectors.scope_root_of(request.user),
-            file_name=upload.name[:200],
-            file_sha256=hashlib.sha256(content).hexdigest(),
-            status=LedgerImport.Status.PREVIEWED,
-            rows_total=len(plan.rows),
-            created=plan.counts.get("create", 0),
-            updated=plan.counts.get("update", 0),
-            unchanged=plan.counts.get("unchanged", 0),
-            errors=imports.errors_kept(plan.issues, settings.IMPORT_ERRORS_KEPT),
-        )
-        if plan.issues:
-            staging.stash_as(f"import-errors-{job.pk}", imports.errors_xlsx(plan.issues))
-        token = staging.stash(content) if plan.ok else ""
-        if token is None:
+        if not preview.kept:
             messages.error(request, CANNOT_KEEP_FILE)
-            token = ""
         return render(
             request,
             "ledgers/import_preview.html",
-            {"plan": plan, "job": job, "token": token, "branch": branch},
+            {
+                "plan": preview.plan,
+                "job": preview.job,
+                "token": preview.token,
+                "partial_token": preview.partial_token,
+                "branch": branch,
+            },
         )
     return render(request, "ledgers/import_upload.html", {"form": form})
 
@@ -301,7 +288,8 @@ def import_upload(request):
 @require_POST
 @transaction.non_atomic_requests  # a failed import must still be recorded as failed
 def import_apply(request, pk: int):
-    """Step 2: the user confirms the preview; big files go to the worker."""
+    """Step 2: the user confirms the preview (all rows, or with `skip_broken` the rows without
+    errors); big files go to the worker."""
     job = get_object_or_404(
         LedgerImport, pk=pk, user=request.user, status=LedgerImport.Status.PREVIEWED
     )
@@ -315,7 +303,11 @@ def import_apply(request, pk: int):
         .first()
     )
     outcome = background.import_confirm(
-        job=job, content=content, token=request.POST["token"], branch=branch
+        job=job,
+        content=content,
+        token=request.POST["token"],
+        branch=branch,
+        skip_broken=request.POST.get("skip_broken") == "1",
     )
     if outcome == background.QUEUED:
         messages.info(request, _("The import runs in the background. You can leave this page."))
@@ -334,15 +326,26 @@ def import_detail(request, pk: int):
 
 @require_GET
 def import_errors(request, pk: int):
-    """Every problem of a previewed file as an .xlsx (row, column, why); kept for a day."""
+    """The problems of an import as .xlsx: every problem (row, column, why), or with
+    ?layout=sheet the broken rows in the uploaded sheet's own layout with 错误原因, to fix and
+    upload again."""
     job = get_object_or_404(LedgerImport, pk=pk, user=request.user)
-    content = staging.fetch(f"import-errors-{job.pk}")
+    as_sheet = request.GET.get("layout") == "sheet"
+    kept = services.BROKEN_ROWS_FILE if as_sheet else services.ERRORS_FILE
+    content = staging.fetch(kept.format(pk=job.pk))
     if content is None:
         raise Http404
+    if as_sheet:  # ledger rows with full ID numbers, as an export is
+        log_sensitive_access(
+            user=request.user,
+            action=SensitiveAccess.Action.EXPORT_LEDGER,
+            ip_address=client_address(request),
+        )
     response = HttpResponse(
         content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.xlsx"'
+    name = f"import-{job.pk}-rows-to-fix.xlsx" if as_sheet else f"import-{job.pk}-errors.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from ledgers.models import LedgerImport
 from members import national_id
@@ -98,7 +98,8 @@ def test_secretary_fixes_a_broken_row_and_imports_the_sheet(
     )
     upload(page, live_server.url, sheet)
 
-    assert "文件中的错误全部更正之前，不会导入任何数据" in page.locator("[role=alert]").inner_text()
+    # Two ways out: fix the file and upload it again (taken here), or import the rest now.
+    assert page.locator("ol.import-choice > li").count() == 2
     issues = page.locator("table.issues tbody tr")
     assert issues.count() == 1
     cells = issues.first.locator("td")
@@ -109,8 +110,9 @@ def test_secretary_fixes_a_broken_row_and_imports_the_sheet(
     assert "格式不对" in problem and "请输入11位大陆手机号码" in problem
     assert "将新增2条" in page.locator(".result-count").inner_text()
     assert "1条有错误" in page.locator(".result-count").inner_text()
-    # No way to import: no form posts to /apply/ and no "import now" button.
-    assert page.locator("form[action$='/apply/']").count() == 0
+    # No way to import the whole file: the only form is the choice to leave the broken row out.
+    assert page.locator("form[action$='/apply/']").count() == 1
+    assert page.locator("form[action$='/apply/'] button[name=skip_broken]").count() == 1
     assert page.get_by_role("button", name="立即导入").count() == 0
     assert page.get_by_role("link", name="上传更正后的文件").count() == 1
     assert not Member.objects.exists()
@@ -171,3 +173,70 @@ def test_secretary_fixes_a_broken_row_and_imports_the_sheet(
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ledger-imported.png"), full_page=True)
+
+
+def test_secretary_imports_the_rows_without_errors_and_keeps_the_broken_one(
+    live_server, county, browser_page, tmp_path
+):
+    """Issue #17: 3 good rows and 1 broken; the secretary imports the 3 now and downloads the
+    broken one in the sheet's own layout, with 错误原因, to fix and upload later."""
+    page = browser_page
+    county.secretary(county.branch_a, "sec_a")
+    log_in(page, live_server.url, "sec_a")
+    sheet = write_sheet(
+        tmp_path / "甲村党支部台账.xlsx",
+        [
+            data_row(1, NAMES[0]),
+            data_row(2, "周四海", 手机号码="12345"),
+            data_row(3, NAMES[1]),
+            data_row(4, NAMES[2]),
+        ],
+    )
+    upload(page, live_server.url, sheet)
+
+    # The preview: the problem, and the explicit choice between the two ways.
+    assert page.locator("table.issues tbody tr").count() == 1
+    choices = page.locator("ol.import-choice > li")
+    assert choices.count() == 2
+    assert choices.nth(0).get_by_role("link", name="上传更正后的文件").count() == 1
+    button = choices.nth(1).locator("form[action$='/apply/'] button[name=skip_broken]")
+    assert re.search(r"\b3\b", button.inner_text()) and re.search(r"\b1\b", button.inner_text())
+    assert not Member.objects.exists()  # nothing yet
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ledger-import-choice.png"), full_page=True)
+    with page.expect_navigation():
+        button.click()
+
+    # The result: three imported, one left out, and the way to the broken row.
+    job = LedgerImport.objects.get()
+    assert re.search(rf"/ledger/import/{job.pk}/$", page.url)
+    result = page.locator("main")
+    assert "已导入" in result.inner_text()
+    assert "新增3条，更新0条，0条无变化。" in result.inner_text()
+    assert page.locator(".import-outcome .rows-imported").inner_text().strip() == "3"
+    assert page.locator(".import-outcome .rows-left-out").inner_text().strip() == "1"
+    assert sorted(Member.objects.values_list("name", flat=True)) == sorted(NAMES)
+    assert (job.status, job.skip_broken, job.rows_imported, job.rows_left_out) == (
+        LedgerImport.Status.APPLIED,
+        True,
+        3,
+        1,
+    )
+
+    # The broken row, in the layout of the sheet uploaded, with what is wrong at the end.
+    with page.expect_download() as download_info:
+        page.locator("main a[href$='?layout=sheet']").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    saved = tmp_path / "待更正.xlsx"
+    download.save_as(saved)
+    rows = list(load_workbook(saved).active.iter_rows(values_only=True))
+    assert rows[0][0] == "甲村党支部流动党员五清台账"  # the title row, as uploaded
+    assert list(rows[1]) == [*HEADERS, "错误原因"]
+    assert len(rows) == 3
+    broken = dict(zip(rows[1], rows[2], strict=True))
+    assert broken["姓名"] == "周四海" and broken["手机号码"] == "12345"
+    assert broken["公民身份号码"] == ident(2)
+    assert broken["错误原因"].startswith("手机号码：") and "12345" in broken["错误原因"]
+
+    page.screenshot(path=str(ARTIFACTS / "ledger-imported-partly.png"), full_page=True)

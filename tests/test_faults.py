@@ -470,6 +470,7 @@ def test_two_workers_with_the_same_reminder_send_it_once(settings, digest_due):
 # --- the queue or the cache cannot be reached when a user acts ---------------------------------
 
 
+@pytest.mark.django_db(transaction=True)  # the task goes out on commit, as in production
 def test_a_broker_outage_leaves_the_preview_to_confirm_again(importer, settings, monkeypatch):
     from kombu.exceptions import OperationalError as BrokerDown
 

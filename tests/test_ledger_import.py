@@ -451,11 +451,17 @@ def test_excel_number_id_cells_are_explained(county, secretary):
 
 
 @pytest.mark.django_db
-def test_same_id_twice_names_the_first_row(county, secretary):
+def test_same_id_twice_breaks_both_rows_and_each_names_the_other(county, secretary):
     result = plan(xlsx([person(ident()), person(ident(seq=2)), person(ident().lower())]), secretary)
-    issue = only_issue(result)
-    assert (issue.row, issue.column) == (4, "公民身份号码")
-    assert "第2行" in issue.message
+    first, second = result.issues
+    assert (first.row, first.column, second.row, second.column) == (
+        2,
+        "公民身份号码",
+        4,
+        "公民身份号码",
+    )
+    assert "第4行" in first.message and "第2行" in second.message
+    assert [row.action for row in result.rows] == ["error", "create", "error"]
 
 
 @pytest.mark.django_db

@@ -31,6 +31,26 @@ class RowPlan:
 
 
 @dataclass
+class ValueMapping:
+    """Free text in a cell read as one of a few fixed values (思想动态, 流动类型)."""
+
+    column: str  # the header as written in the file
+    text: str  # the cell, as read
+    value: str  # what it becomes, in Chinese
+    rows: list[int] = field(default_factory=list)  # the first ROWS_NAMED rows it is on
+    count: int = 0  # all the rows it is on
+
+    ROWS_NAMED = 10
+
+    @property
+    def message(self) -> str:
+        """“学习认真” → 不清（第3、5行）"""
+        rows = "、".join(str(row) for row in self.rows)
+        more = f"等，共{self.count}行" if self.count > len(self.rows) else ""
+        return f"“{self.text}” → {self.value}（第{rows}行{more}）"
+
+
+@dataclass
 class ImportPlan:
     rows: list[RowPlan]
     file_issues: list[RowIssue]
@@ -41,10 +61,25 @@ class ImportPlan:
     # (member id, name in the sheet) of numbers held outside the user's scope: the user is told
     # only that the row cannot be imported; the view records a case for the reviewers.
     held_elsewhere: list[tuple[int, str]] = field(default_factory=list)
+    # What the user should know before confirming: the columns not read ("未读取的列：…"),
+    # and each free text read as a fixed value, in the order of the columns.
+    unread_columns: list[str] = field(default_factory=list)
+    mappings: list[ValueMapping] = field(default_factory=list)
+    applied: bool = False  # apply_import wrote the rows without errors (all of them, by default)
 
     @property
     def ok(self) -> bool:
         return not self.file_issues and all(row.action != "error" for row in self.rows)
+
+    @property
+    def importable(self) -> int:
+        """Rows without errors: what an import of the rows without errors takes in."""
+        return 0 if self.file_issues else sum(row.action != "error" for row in self.rows)
+
+    @property
+    def partial_possible(self) -> bool:
+        """Some rows are broken, some are not: the rows without errors may go in alone."""
+        return 0 < self.importable < len(self.rows)
 
     @property
     def counts(self) -> dict[str, int]:

@@ -110,11 +110,38 @@ ASSESSMENT_LABELS = {  # the exporter writes "良好：note"; read the label bac
     "一般": LedgerRecord.Assessment.FAIR,
     "需关注": LedgerRecord.Assessment.CONCERN,
 }
+ASSESSMENT_NAMES = {value: label for label, value in ASSESSMENT_LABELS.items()}
+CONDUCT_UNCLEAR = "不清"  # 思想动态 text no keyword places: the item stays unclear
+MOBILITY_LABELS = {  # as the exporter writes 流动类型
+    MobilityEpisode.Type.WORK: "就业流动",
+    MobilityEpisode.Type.STUDY: "学习流动",
+    MobilityEpisode.Type.SETTLED: "定居流动",
+    MobilityEpisode.Type.TEMPORARY: "临时流动",
+    MobilityEpisode.Type.ABROAD: "出国（境）",
+}
 ASSESSMENT_KEYWORDS = (  # first match wins: "较好" is fair although it contains "好"
     (LedgerRecord.Assessment.CONCERN, ("不积极", "差", "消极", "关注", "不稳定", "异常")),
     (LedgerRecord.Assessment.FAIR, ("一般", "较好", "尚可")),
     (LedgerRecord.Assessment.GOOD, ("好", "优秀", "良好", "积极", "正常", "稳定", "端正")),
 )
+# Columns the import does not read, and why: said in the preview before the user confirms.
+UNREAD = "未读取的列：{header}（{why}）"
+NOT_IMPORTED = "本系统不导入此列"
+NOT_IMPORTED_FIELDS = ("certificate",)  # recognised, but kept elsewhere (the certificate)
+NOT_IMPORTED_HEADERS = ("序号", "编号", "五清情况", "备注")  # the exporter's and the usual
+REASONS_HEADER = "错误原因"  # the last column of the broken rows sent back to be fixed
+REASONS_NOT_IMPORTED = "上次导入时附上的错误说明，此列不导入"
+UNNAMED = "没有列名，第{row}行起有内容，此列不导入"
+UNKNOWN_HEADER = "无法识别的列名，此列不导入：如需导入，请改用模板中的列名"
+MOBILE_ONLY_FIELDS = (  # read only on a mobile member's row
+    "mobility_type",
+    "destination",
+    "occupation",
+    "inflow",
+    "inflow_contact",
+    "conduct",
+)
+NO_DEPARTURE = "表中没有“流出时间”或“是否流动党员”列，看不出谁是流动党员，此列不导入"
 PHONE_IN_TEXT = re.compile(r"(?:\+?86)?1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?")
 
 

@@ -48,6 +48,7 @@ from .matching import (
     _lookup_existing,
     _Work,
 )
+from .notices import Mappings, UnnamedColumns, unread_columns
 from .reading import (
     Unreadable,
     _data_rows,
@@ -306,8 +307,16 @@ class _Prepared:
 
 
 def _prepare(
-    *, content: bytes, file_name: str, user, default_branch, for_writing: bool = False
+    *,
+    content: bytes,
+    file_name: str,
+    user,
+    default_branch,
+    for_writing: bool = False,
+    skip: frozenset[int] = frozenset(),
 ) -> _Prepared:
+    """The plan of every row (but the sheet rows in `skip`); for writing, the work of a clean
+    plan too."""
     plan = ImportPlan(rows=[], file_issues=[])
     prepared = _Prepared(plan)
     try:
@@ -330,6 +339,7 @@ def _prepare(
             plan.file_issues.append(_file_issue(f"缺少“{LABEL[name]}”列{also}", LABEL[name]))
     today = timezone.localdate()
     plan.today = today
+    plan.unread_columns = unread_columns(table)
     plan.evidence_columns = [name for name in EVIDENCE_FIELDS if name in table.columns]
     ctx = _Context(user=user, default_branch=default_branch, today=today)
     if default_branch is not None and default_branch.pk not in ctx.branch_ids:
@@ -345,11 +355,15 @@ def _prepare(
 
     from_xlsx = _kind_of(content, file_name) != "csv"  # a workbook: dates may be day numbers
     limit = settings.IMPORT_MAX_ROWS
+    unnamed = UnnamedColumns(table)
+    numbered = unnamed.watch(_data_rows(table))
+    if skip:
+        numbered = (item for item in numbered if item[0] not in skip)
     try:
         # Read one row past the limit and stop: a huge file costs no more than that.
         rows = [
             _parse_row(number, values, table, today, from_xlsx)
-            for number, values in islice(_data_rows(table), limit + 1)
+            for number, values in islice(numbered, limit + 1)
         ]
     except Unreadable as error:
         plan.file_issues.append(_file_issue(str(error)))
@@ -366,20 +380,9 @@ def _prepare(
         plan.file_issues.append(_file_issue("表头下面没有党员数据"))
         return prepared
 
-    first_seen: dict[str, int] = {}
-    for row in rows:
-        if not row.digest:
-            continue
-        if row.digest in first_seen:
-            row.error(
-                "national_id",
-                f"与第{first_seen[row.digest]}行的公民身份号码重复：同一党员只能出现一次",
-            )
-            row.digest = ""
-        else:
-            first_seen[row.digest] = row.row
-    del first_seen
-
+    plan.unread_columns += unnamed.said()
+    _same_number_twice(rows)
+    mappings = Mappings(table)
     works: list[_Work] = []
     for start in range(0, len(rows), QUERY_CHUNK):  # a few queries per thousand rows
         chunk = rows[start : start + QUERY_CHUNK]
@@ -398,14 +401,39 @@ def _prepare(
             else:
                 plan.rows.append(RowPlan(row.row, "unchanged", row.name, masked, [], []))
             _plan_evidence(plan, row, work, existing)
+            mappings.add(row)
             if not for_writing or plan.rows[-1].action == "error":
                 works.clear()  # a preview, or a file that will not be written: keep nothing
                 for_writing = False
         rows[start : start + QUERY_CHUNK] = [None] * len(chunk)
     plan.held_elsewhere = ctx.held_elsewhere
+    plan.mappings = mappings.result()
     if plan.ok:
         prepared.works, prepared.externals = works, ctx.externals
     return prepared
+
+
+def _same_number_twice(rows: list[_Row]) -> None:
+    """An ID number on two rows breaks both: neither is imported, each names the other."""
+    first_seen: dict[str, int] = {}  # digest -> index of its first row
+    repeats: dict[int, list[int]] = {}  # that index -> the indexes of the rows repeating it
+    for index, row in enumerate(rows):
+        if row.digest:
+            first = first_seen.setdefault(row.digest, index)
+            if first != index:
+                repeats.setdefault(first, []).append(index)
+    del first_seen
+    for first, later in repeats.items():
+        head = rows[first]
+        named = "、".join(str(rows[index].row) for index in later[:10])
+        more = f"等{len(later)}行" if len(later) > 10 else "行"
+        head.error("national_id", f"与第{named}{more}的公民身份号码重复：同一党员只能出现一次")
+        head.digest = ""
+        for index in later:
+            rows[index].error(
+                "national_id", f"与第{head.row}行的公民身份号码重复：同一党员只能出现一次"
+            )
+            rows[index].digest = ""
 
 
 def _plan_evidence(plan: ImportPlan, row: _Row, work: _Work, existing: _Existing) -> None:

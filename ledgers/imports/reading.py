@@ -7,7 +7,7 @@ import csv
 import io
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 
 from django.conf import settings
@@ -127,6 +127,8 @@ class _Table:
     header_row: int
     columns: dict[str, list[tuple[int, str]]]  # field -> [(index, header as written)]
     rows: Iterator[tuple[int, tuple]]  # (row number, values) after the header
+    header_values: tuple = ()  # the header row as written
+    titles: list[tuple] = field(default_factory=list)  # the rows above it, as written
 
     @property
     def headers(self) -> dict[str, str]:
@@ -137,6 +139,7 @@ class _Table:
 
 
 def _find_header(numbered: Iterator[tuple[int, tuple]]) -> _Table | None:
+    titles: list[tuple] = []
     for number, values in islice(numbered, HEADER_SEARCH_ROWS):
         columns: dict[str, list[tuple[int, str]]] = {}
         for index, value in enumerate(values):
@@ -144,7 +147,8 @@ def _find_header(numbered: Iterator[tuple[int, tuple]]) -> _Table | None:
             if name is not None:
                 columns.setdefault(name, []).append((index, str(value).strip()))
         if "name" in columns and len(columns) >= MIN_KNOWN_HEADERS:
-            return _Table(number, columns, numbered)
+            return _Table(number, columns, numbered, tuple(values), titles)
+        titles.append(tuple(values))
     return None
 
 

@@ -63,6 +63,7 @@ class _Row:
     inflow: str = ""
     inflow_contact: str = ""
     conduct: tuple[str, str] | None = None
+    conduct_text: str = ""  # the 思想动态 cell as read
     lost: bool = False
     lost_on: date | None = None
     last_contact_on: date | None = None
@@ -214,7 +215,8 @@ def _parse_row(number: int, values: tuple, table: _Table, today: date, from_xlsx
         row.inflow = text("inflow", repeated=True)
         row.inflow_contact = text("inflow_contact", repeated=True)
         if "conduct" in raw:
-            row.conduct = conduct_of(text("conduct", repeated=True))
+            row.conduct_text = text("conduct", repeated=True)
+            row.conduct = conduct_of(row.conduct_text)
 
     lost_flag = None
     if "is_lost" in raw:

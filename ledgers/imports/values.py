@@ -14,7 +14,10 @@ from transfers.models import MobilityEpisode
 from .headers import (
     ASSESSMENT_KEYWORDS,
     ASSESSMENT_LABELS,
+    ASSESSMENT_NAMES,
+    CONDUCT_UNCLEAR,
     MOBILITY_KEYWORDS,
+    MOBILITY_LABELS,
     NO,
     YES,
     normalise_text,
@@ -99,6 +102,27 @@ def conduct_of(text: str) -> tuple[str, str]:
         if any(word in text for word in words):
             return assessment, text
     return "", text
+
+
+@lru_cache(maxsize=4096)
+def conduct_mapped(text: str) -> str | None:
+    """What free text in 思想动态 is read as (良好, 一般, 需关注, or 不清 when no keyword
+    places it); None when the cell names the assessment itself ("良好", "良好：…")."""
+    for label in ASSESSMENT_LABELS:
+        if text == label or (
+            text.startswith(label) and text[len(label) : len(label) + 1] in ("：", ":")
+        ):
+            return None
+    assessment, _note = conduct_of(text)
+    return ASSESSMENT_NAMES.get(assessment, CONDUCT_UNCLEAR)
+
+
+@lru_cache(maxsize=4096)
+def mobility_mapped(text: str) -> str | None:
+    """The 流动类型 free text is read as (就业流动 when no keyword places it); None when the
+    cell is that type's own name, as the exporter writes it."""
+    label = MOBILITY_LABELS[mobility_type_of(text)]
+    return None if text == normalise_text(label) else label
 
 
 def _zh(error: ValidationError) -> str:

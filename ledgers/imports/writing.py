@@ -16,6 +16,7 @@ from transfers.models import MobilityEpisode
 from ..models import ContactAttempt, LedgerRecord
 from .api import (
     ImportPlan,
+    RowPlan,
 )
 from .headers import (
     CHUNK,
@@ -153,6 +154,12 @@ def _write(
         progress(total, total)
 
 
+PASSES = 3  # plans of the rows still without errors, should rows break between them
+CHANGED_MEANWHILE = (
+    "导入期间，表中党员的数据被其他人修改，没有导入任何数据：请重新上传文件，查看预览后再导入"
+)
+
+
 def apply_import(
     *,
     content: bytes,
@@ -160,18 +167,35 @@ def apply_import(
     user,
     default_branch=None,
     progress: Callable[[int, int], None] | None = None,
+    skip_broken: bool = False,
 ) -> ImportPlan:
-    """Plan again; if the plan is clean, write every row in one transaction, else nothing."""
-    prepared = _prepare(
-        content=content,
-        file_name=file_name,
-        user=user,
-        default_branch=default_branch,
-        for_writing=True,
-    )
-    plan = prepared.plan
+    """Plan again; if the plan is clean, write every row in one transaction, else nothing.
+
+    With `skip_broken` (the user chose it on the preview) the rows without errors are written
+    and the broken ones left out, each row whole: the rows without errors are planned again on
+    their own, so nothing of a row left out (not even the region it gives a new external
+    organisation) is written. The plan returned has every row, the ones left out as errors.
+    """
+    earlier: list[RowPlan] = []  # rows left out by the plans before this one
+    for attempt in range(1, PASSES + 1):
+        prepared = _prepare(
+            content=content,
+            file_name=file_name,
+            user=user,
+            default_branch=default_branch,
+            for_writing=True,
+            skip=frozenset(row.row for row in earlier),
+        )
+        plan = prepared.plan
+        broken = [row for row in plan.rows if row.action == "error"]
+        if not skip_broken or plan.file_issues or not broken or len(broken) == len(plan.rows):
+            break  # clean: written below; else refused whole, or nothing left to import
+        if attempt == PASSES:  # rows keep breaking: someone is changing these members now
+            plan.file_issues.append(_file_issue(CHANGED_MEANWHILE))
+            break
+        earlier += broken
     if not plan.ok:
-        return plan
+        return _with_rows_left_out(plan, earlier)
     try:
         with transaction.atomic():
             _write(
@@ -183,6 +207,7 @@ def apply_import(
                 today=plan.today,
                 source=IMPORT_SOURCE.format(file_name=file_name)[:200],
             )
+        plan.applied = True
     except IntegrityError:
         plan.file_issues.append(
             _file_issue(
@@ -190,4 +215,11 @@ def apply_import(
                 "没有导入任何数据：请重新导入"
             )
         )
+    return _with_rows_left_out(plan, earlier)
+
+
+def _with_rows_left_out(plan: ImportPlan, earlier: list[RowPlan]) -> ImportPlan:
+    """The last plan, with the rows the plans before it left out: every row of the file."""
+    if earlier:
+        plan.rows = sorted(plan.rows + earlier, key=lambda row: row.row)
     return plan

@@ -80,14 +80,16 @@ class Command(BaseCommand):
             job.save()
             raise
         counts = plan.counts
-        job.status = LedgerImport.Status.APPLIED if plan.ok else LedgerImport.Status.FAILED
+        job.status = LedgerImport.Status.APPLIED if plan.applied else LedgerImport.Status.FAILED
         job.created, job.updated, job.unchanged = (
             counts["create"],
             counts["update"],
             counts["unchanged"],
         )
         job.rows_total = len(plan.rows)
-        job.rows_done = len(plan.rows) if plan.ok else 0
+        job.rows_imported = plan.importable if plan.applied else 0
+        job.rows_left_out = job.rows_total - job.rows_imported
+        job.rows_done = job.rows_imported
         job.errors = [
             {"row": issue.row, "column": issue.column, "message": issue.message}
             for issue in plan.issues
