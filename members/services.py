@@ -70,7 +70,7 @@ def evidence_changed(*, member_ids: list[int]) -> None:
     """After the commit, tell the rooms above that these members' evidence changed (alerts/
     re-evaluates their rules, so an alert whose condition is gone closes the same day)."""
     member_ids = sorted(set(member_ids))
-    if member_ids:
+    if member_ids and not signals.is_quiet():
         transaction.on_commit(
             lambda: signals.evidence_changed.send_robust(sender=Member, member_ids=member_ids)
         )

@@ -5,6 +5,26 @@ signs of life or standing (members.services.evidence_changed). alerts/ connects 
 AppConfig.ready() and re-evaluates those members' rules.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.dispatch import Signal
 
 evidence_changed = Signal()
+
+# Bulk work that ends with a full scan (the demo) need not re-evaluate member by member.
+_quiet: ContextVar[bool] = ContextVar("evidence_quiet", default=False)
+
+
+@contextmanager
+def evidence_quiet():
+    """No evidence_changed while inside: the caller runs the full scan afterwards."""
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
+
+
+def is_quiet() -> bool:
+    return _quiet.get()

@@ -38,3 +38,18 @@ def test_alerts_listens_to_members_evidence_changed(monkeypatch):
     monkeypatch.setattr(tasks.reevaluate_members, "delay", sent.append)
     evidence_changed.send(sender=Member, member_ids=[3, 5])
     assert sent == [[3, 5]]
+
+
+def test_bulk_work_before_a_full_scan_can_skip_the_re_evaluations(
+    db, django_capture_on_commit_callbacks
+):
+    """The demo runs its steps quietly: hundreds of writes, then one scan."""
+    from members.services import evidence_changed
+    from members.signals import evidence_quiet
+
+    with django_capture_on_commit_callbacks() as quiet:
+        with evidence_quiet():
+            evidence_changed(member_ids=[1, 2])
+    with django_capture_on_commit_callbacks() as loud:
+        evidence_changed(member_ids=[1, 2])
+    assert (len(quiet), len(loud)) == (0, 1)
