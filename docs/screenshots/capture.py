@@ -16,7 +16,7 @@ import pypdfium2
 from playwright.sync_api import sync_playwright
 
 HERE = Path(__file__).resolve().parent
-PASSWORD = "liudong-demo"
+PASSWORD = "liudong-demo"  # noqa: S105 - the demo password the README prints
 
 
 def log_in(page, base: str, username: str) -> None:
