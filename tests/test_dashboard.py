@@ -566,3 +566,19 @@ def test_members_abroad_are_a_row_of_their_own_not_not_given(board, client):
         user=board.rev_a, organisation=board.township_a, year=TODAY.year, today=TODAY
     )
     assert "出国（境）" in [str(r["label"]) for r in stats["by_province"]]
+
+
+def test_lost_contact_has_one_definition_on_the_dashboard_its_units_and_the_inbox(board):
+    """#17: the headline, the unit table and the inbox count 失联 the same way."""
+    from alerts import scanning
+    from alerts.models import Alert
+
+    scanning.scan()
+    report = dashboard.report(user=board.rev_a, organisation=board.township_a, today=TODAY)
+    inbox = Alert.objects.filter(
+        kind="lost_contact",
+        closed_at__isnull=True,
+        member__home_branch__path__startswith=board.township_a.path,
+    ).count()
+    units = sum(unit["lost_contact"] for unit in report.units)
+    assert report.figures["lost_contact"] == units == inbox > 0
