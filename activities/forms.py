@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from members import validators
-from members.forms import DateInput
+from members.forms import DateInput, MonthField, MonthInput
 from members.models import Organisation
 from members.validators import not_in_future
 
@@ -25,43 +25,6 @@ from .models import (
 
 EXCUSED_NEEDS_REASON = _("An excused absence needs a reason.")
 Status = Attendance.Status
-
-
-class MonthInput(forms.DateInput):
-    """<input type="month">: the browser offers a month ("2024-05"), not a day."""
-
-    input_type = "month"
-
-    def __init__(self, **kwargs):
-        attrs = {"placeholder": "2024-05", **kwargs.pop("attrs", {})}
-        super().__init__(format="%Y-%m", attrs=attrs, **kwargs)
-
-
-class MonthField(forms.DateField):
-    """A month, as its first day. Takes "2024-05"; a whole date is taken as its month."""
-
-    widget = MonthInput
-    input_formats = ["%Y-%m", "%Y-%m-%d"]
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        return value.replace(day=1) if value else value
-
-
-class PleaseChoose:
-    """Choice fields offer "Please choose…" rather than "---------" as their empty choice."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if isinstance(field, forms.ModelChoiceField):
-                if field.empty_label is not None:
-                    field.empty_label = _("Please choose…")
-            elif isinstance(field, forms.ChoiceField):
-                field.choices = [
-                    ("", _("Please choose…")) if value in ("", None) else (value, label)
-                    for value, label in field.choices
-                ]
 
 
 def typed(form: forms.BaseForm) -> dict:
@@ -86,7 +49,7 @@ class BranchYearForm(forms.Form):
             self.fields["branch"].widget = forms.HiddenInput()
 
 
-class ActivityForm(PleaseChoose, forms.ModelForm):
+class ActivityForm(forms.ModelForm):
     class Meta:
         model = Activity
         fields = ["kind", "held_on", "title", "place", "online", "notes"]
@@ -234,7 +197,7 @@ class Roster:
         }
 
 
-class ExternalParticipationForm(PleaseChoose, forms.ModelForm):
+class ExternalParticipationForm(forms.ModelForm):
     class Meta:
         model = ExternalParticipation
         fields = ["on", "organisation", "kind", "note"]
@@ -280,7 +243,7 @@ class DuesAmountForm(forms.Form):
     )
 
 
-class DuesPaymentForm(PleaseChoose, forms.ModelForm):
+class DuesPaymentForm(forms.ModelForm):
     class Meta:
         model = DuesPayment
         fields = ["from_month", "to_month", "amount", "paid_on", "method", "paid_to"]
@@ -311,7 +274,7 @@ class DuesPaymentForm(PleaseChoose, forms.ModelForm):
         return cleaned
 
 
-class EvaluationForm(PleaseChoose, forms.ModelForm):
+class EvaluationForm(forms.ModelForm):
     class Meta:
         model = Evaluation
         fields = ["year", "side", "evaluator", "grade", "remarks"]
@@ -324,7 +287,7 @@ class EvaluationForm(PleaseChoose, forms.ModelForm):
         self.fields["year"].validators.append(validators.plausible_year)
 
 
-class AssignedWorkForm(PleaseChoose, forms.ModelForm):
+class AssignedWorkForm(forms.ModelForm):
     class Meta:
         model = AssignedWork
         fields = ["side", "title", "assigned_on", "due_on"]
@@ -355,7 +318,7 @@ class WorkCloseForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
 
-class ServiceRequestForm(PleaseChoose, forms.ModelForm):
+class ServiceRequestForm(forms.ModelForm):
     class Meta:
         model = ServiceRequest
         fields = ["kind", "description", "raised_on", "handler", "status", "outcome"]
@@ -373,7 +336,7 @@ class ServiceRequestForm(PleaseChoose, forms.ModelForm):
         return cleaned
 
 
-class HonourForm(PleaseChoose, forms.ModelForm):
+class HonourForm(forms.ModelForm):
     class Meta:
         model = Honour
         fields = ["kind", "year", "side"]

@@ -1,3 +1,5 @@
+from datetime import date
+
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +21,30 @@ class DateInput(forms.DateInput):
 
     def __init__(self, **kwargs):
         super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class MonthInput(forms.DateInput):
+    """<input type="month">: the browser offers a month ("2024-05"), not a day."""
+
+    input_type = "month"
+
+    def __init__(self, **kwargs):
+        attrs = {"placeholder": "2024-05", **kwargs.pop("attrs", {})}
+        super().__init__(format="%Y-%m", attrs=attrs, **kwargs)
+
+
+class MonthField(forms.DateField):
+    """A month, as its first day. Takes "2024-05"; a whole date is taken as its month."""
+
+    widget = MonthInput
+    input_formats = ["%Y-%m", "%Y-%m-%d"]
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace(day=1) if value else value
+
+    def prepare_value(self, value):
+        return value.strftime("%Y-%m") if isinstance(value, date) else value
 
 
 CANNOT_REGISTER_HERE = _(

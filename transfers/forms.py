@@ -1,12 +1,10 @@
-from datetime import date
-
 from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members import phone, validators
-from members.forms import DateInput, MemberForm, PhoneInput
+from members.forms import DateInput, MemberForm, MonthField, PhoneInput
 from members.models import ExternalOrganisation, Organisation
 from members.validators import not_in_future
 
@@ -448,16 +446,6 @@ class TransferRequestForm(forms.Form):
                     code="listed",
                 ),
             )
-
-
-class MonthField(forms.DateField):
-    """A month picked as YYYY-MM; stored as the first day of that month."""
-
-    widget = forms.DateInput(attrs={"type": "month"})
-    input_formats = ["%Y-%m"]
-
-    def prepare_value(self, value):
-        return value.strftime("%Y-%m") if isinstance(value, date) else value
 
 
 class ApproveForm(forms.Form):
