@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "config.middleware.SlidingSessionMiddleware",
     "config.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Pages hold personal data: no copy in the browser's or a proxy's cache.
@@ -134,6 +135,31 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and PARALLEL_WORKERS:
         f"-c max_parallel_workers_per_gather={int(PARALLEL_WORKERS)}"
     )
 DATABASES["default"].setdefault("TEST", {})
+# Reads that may lag (dashboards, exports, yearly statistics) go to a PostgreSQL streaming
+# replica when DATABASE_REPLICA_URL is set, and only while it has replayed all the primary
+# had when the request began; down or behind, they read the primary (config/db_router.py).
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+# How long a page waits for the replica to catch up before reading the primary instead.
+DATABASE_REPLICA_WAIT_MS = env.int("DATABASE_REPLICA_WAIT_MS", default=50)
+# After a failed connection this process reads the primary only, for this many seconds.
+DATABASE_REPLICA_RETRY_SECONDS = env.int("DATABASE_REPLICA_RETRY_SECONDS", default=10)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"].update(
+        ATOMIC_REQUESTS=False,
+        CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"],
+        CONN_HEALTH_CHECKS=True,
+        # Tests read the test database through this alias; none is made on the replica.
+        TEST={"MIRROR": "default"},
+    )
+    DATABASES["replica"].setdefault("OPTIONS", {})
+    # An unreachable replica costs one request 2 s, then is skipped for a while.
+    DATABASES["replica"]["OPTIONS"].setdefault("connect_timeout", 2)
+    if "options" in DATABASES["default"].get("OPTIONS", {}):
+        DATABASES["replica"]["OPTIONS"].setdefault(
+            "options", DATABASES["default"]["OPTIONS"]["options"]
+        )
+    DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -166,7 +192,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 # Sessions end after SESSION_IDLE_MINUTES without a request.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=30) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# Not saved on every request: SlidingSessionMiddleware moves the expiry on once a minute.
+SESSION_SLIDE_SECONDS = 60
 
 # Second factor (TOTP, django-otp). Anyone with a device gives a code after the password;
 # with OTP_REQUIRED_FOR_STAFF reviewers and administrators must enrol one.

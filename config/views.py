@@ -38,6 +38,6 @@ def home(request):
                 if value != Arrangement.NONE
             ],
             "tasks": today_tasks.tasks_for(user=user, today=today),
-            "alert_summary": alert_selectors.alert_summary(user=user, nightly=True),
+            "alert_summary": alert_selectors.alert_summary(user=user, kept=True),
         },
     )

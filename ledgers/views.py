@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from config.db_router import lagging_reads_ok
 from infrastructure.client_address import client_address
 from infrastructure.steps import StepRefused, step_view
 from infrastructure.xlsx import write_table_xlsx
@@ -119,6 +120,7 @@ def ledger(request):
 
 @require_GET
 @transaction.non_atomic_requests  # the job must be committed before the worker looks for it
+@lagging_reads_ok
 def ledger_export(request, file_format: str):
     if file_format not in ("xlsx", "csv"):
         raise Http404
@@ -433,6 +435,7 @@ def campaign_close(request, pk: int):
 
 
 @require_GET
+@lagging_reads_ok
 def campaign_export(request, pk: int):
     campaign = selectors.campaign_get(user=request.user, pk=pk)
     rows = [
