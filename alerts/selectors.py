@@ -33,22 +33,23 @@ def alert_get(*, user, pk: int) -> Alert:
     return get_object_or_404(alerts, pk=pk)
 
 
-# For a large scope another app may give last night's open alerts per kind of the subtree's
-# own members, with the day they were counted (ledgers does, from the dashboard's nightly
-# snapshot), or None to count live. Counting a county's 76,000 open alerts live took 200 ms.
-NightlyAlertCounts = Callable[[Organisation, date], tuple[dict[str, int], date] | None]
-_nightly_counts: list[NightlyAlertCounts] = []
+# For a large scope another app may give the open alerts per kind of the subtree's own members,
+# kept current by the writes, with the day they were counted when that is not today (reports
+# does, from its kept figures), or None to count live. Counting a county's 76,000 open alerts
+# live took 200 ms.
+KeptAlertCounts = Callable[[Organisation, date], tuple[dict[str, int], date | None] | None]
+_kept_counts: list[KeptAlertCounts] = []
 
 
-def register_nightly_alert_counts(counts: NightlyAlertCounts) -> NightlyAlertCounts:
-    _nightly_counts.append(counts)
+def register_kept_alert_counts(counts: KeptAlertCounts) -> KeptAlertCounts:
+    _kept_counts.append(counts)
     return counts
 
 
 @dataclass(frozen=True)
 class AlertSummary:
     rows: list[dict]  # [{"rule": Rule, "count": n}], most serious first
-    as_of: date | None = None  # the night the counts are from; None: counted now
+    as_of: date | None = None  # the day the counts are from; None: counted up to now
 
     def __iter__(self):
         return iter(self.rows)
@@ -67,16 +68,16 @@ def _summary(counts: dict[str, int], as_of: date | None = None) -> AlertSummary:
     return AlertSummary([{"rule": rule, "count": counts[rule.code]} for rule in rules], as_of)
 
 
-def alert_summary(*, user, nightly: bool = False) -> AlertSummary:
+def alert_summary(*, user, kept: bool = False) -> AlertSummary:
     """Open alerts per kind, most serious first, with each rule's title.
 
-    With `nightly`, a large scope's own members' alerts are counted as of last night's figures
-    when there are some (`as_of` says so); the alerts of members it hosts from outside are
-    always counted now. Pages ask for that; e-mails count everything now.
+    With `kept`, a large scope's own members' alerts come from the figures the writes keep
+    current (`as_of` names their day while they are being recounted); the alerts of members it
+    hosts from outside are always counted now. Pages ask for that; e-mails count everything now.
     """
     root = None if sees_everything(user) else scope_root_of(user)
     today = timezone.localdate()
-    for counts_of in _nightly_counts if nightly and root is not None else ():
+    for counts_of in _kept_counts if kept and root is not None else ():
         found = counts_of(root, today)
         if found is None:
             continue

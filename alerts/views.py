@@ -24,7 +24,7 @@ def inbox(request):
     form = InboxFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     organisation = organisation_from_query(request)
-    summary = selectors.alert_summary(user=request.user, nightly=True)
+    summary = selectors.alert_summary(user=request.user, kept=True)
     paginator = Paginator(
         selectors.alert_inbox(user=request.user, organisation=organisation, **filters), 50
     )

@@ -272,24 +272,25 @@ def campaign_progress(*, user, campaign: CensusCampaign) -> list[Completeness]:
     ]
 
 
-# A large subtree's per-branch completeness as of last night, with that day, or None to count
-# live. reports/ registers its snapshot reader in ready(): ledgers/ may not import reports/.
-NightlyCompleteness = Callable[[Organisation, date], tuple[list[Completeness], date] | None]
-_nightly_completeness: list[NightlyCompleteness] = []
+# A large subtree's per-branch completeness kept current by the writes, with the day it was
+# counted when that is not today, or None to count live. reports/ registers its reader of the
+# kept figures in ready(): ledgers/ may not import reports/.
+KeptCompleteness = Callable[[Organisation, date], tuple[list[Completeness], date | None] | None]
+_kept_completeness: list[KeptCompleteness] = []
 
 
-def register_nightly_completeness(reader: NightlyCompleteness) -> NightlyCompleteness:
-    _nightly_completeness.append(reader)
+def register_kept_completeness(reader: KeptCompleteness) -> KeptCompleteness:
+    _kept_completeness.append(reader)
     return reader
 
 
 def branch_completeness(
     rows: QuerySet, *, root: Organisation | None, today: date
 ) -> tuple[list[Completeness], date | None]:
-    """The outflow ledger's completeness per home branch, with the night it is from (None:
-    counted now). Grouping a county's 20,000 mobile members live took 200 ms of a 400 ms page,
-    so a large subtree reads last night's figures where they exist."""
-    for reader in _nightly_completeness if root is not None else ():
+    """The outflow ledger's completeness per home branch, with the day it is from (None:
+    counted up to now). Grouping a county's 20,000 mobile members live took 200 ms of a 400 ms
+    page, so a large subtree reads the figures the writes keep current."""
+    for reader in _kept_completeness if root is not None else ():
         found = reader(root, today)
         if found is not None:
             return found

@@ -15,9 +15,11 @@ from members.selectors import (
     organisation_in_scope,
     require_editable,
     require_visible,
+    scope_root_of,
     sees_everything,
 )
 from members.services import evidence_changed
+from members.signals import bulk_changed
 from transfers.models import MobilityEpisode
 
 from . import imports, staging
@@ -172,6 +174,11 @@ def import_run(*, job: LedgerImport, content: bytes, default_branch: Organisatio
     job.errors = imports.errors_kept(plan.issues, settings.IMPORT_ERRORS_KEPT)
     job.finished_at = timezone.now()
     job.save()
+    if plan.applied:  # the rows went in by bulk writes: the figures of the scope are recounted
+        root = scope_root_of(job.user)
+        bulk_changed.send_robust(
+            sender=LedgerImport, member_ids=None, organisation_id=root and root.pk
+        )
     import_problems_keep(job=job, content=content, plan=plan)  # what was left out, to fix
 
 

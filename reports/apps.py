@@ -3,17 +3,19 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ReportsConfig(AppConfig):
-    """The top room: the dashboard, nightly snapshots, yearly statistics and the printable
-    report. It reads every other app; none reads it."""
+    """The top room: the dashboard, its figures kept current by the writes, nightly snapshots
+    for the trends, yearly statistics and the printable report. It reads every other app;
+    none reads it."""
 
     name = "reports"
     verbose_name = _("Reports")
 
     def ready(self) -> None:
-        # Last night's figures for large subtrees, offered to the pages below that count:
-        # the alert inbox's counts per kind and the outflow ledger's completeness per branch.
-        from ledgers.selectors import register_nightly_completeness
+        # The kept figures of large subtrees, offered to the pages below that count: the alert
+        # inbox's counts per kind (live.py registers them) and the ledger's completeness.
+        from ledgers.selectors import register_kept_completeness
 
-        from . import dashboard, nightly  # noqa: F401 - dashboard registers its alert counts
+        from . import live, receivers
 
-        register_nightly_completeness(nightly.nightly_completeness)
+        receivers.connect()  # writes mark the kept figures stale
+        register_kept_completeness(live.kept_completeness)

@@ -34,33 +34,36 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db.models import CharField, Count, F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber, Substr
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from activities.rules import no_life_6_months
-from alerts.models import Alert
 from alerts.registry import registered_rules
-from alerts.selectors import register_nightly_alert_counts
-from ledgers.rules import lost_contact_episodes
-from ledgers.selectors import campaign_checklist, campaigns_visible_to, with_five_clears
+from ledgers.selectors import campaign_checklist, campaigns_visible_to
 from members.models import Member, Organisation
 from members.selectors import organisation_in_scope
 from transfers.classification import Arrangement
-from transfers.models import MobilityEpisode, RelationshipTransfer
-from transfers.rules import certificate_review_due, receipt_overdue
-from transfers.selectors import arrangement_expression
+from transfers.models import MobilityEpisode
 
-from .models import FigureSnapshot
-from .nightly import large_subtree_snapshot
+from . import live
+from .counting import (  # noqa: F401 - ARRANGEMENTS: the pages' arrangement columns
+    ARRANGEMENTS,
+    PLACE_SEPARATOR,
+    Within,
+    certificates_due_in,
+    derived,
+    hosted_in,
+    lost_contact_in,
+    mobile_in,
+    no_life_in,
+    receipts_overdue_in,
+    subtree_figures,
+    unit_counts,
+)
 
 NO_LIFE_REFERENCE_PERCENT = 14.5  # share of members without organisational life, published surveys
-ARRANGEMENTS = [value for value in Arrangement.values if value != Arrangement.NONE]
-PENDING_STATES = (RelationshipTransfer.State.SUBMITTED, RelationshipTransfer.State.APPROVED)
-PLACE_SEPARATOR = "|"
 NAMES_PER_PLACE = 20  # the rest are in the ledger, filtered to the place's province
-BREAKDOWNS = ("by_type", "places", "alerts_by_kind")  # {key: count} per unit, summed like counts
 UNIT_SORTS = (
     "name",
     "members",
@@ -83,64 +86,6 @@ def require_in_scope(user, organisation: Organisation) -> None:
         raise Http404
 
 
-def _percent(part: int, whole: int) -> float:
-    return round(100 * part / whole, 1) if whole else 0.0
-
-
-# --- the base sets, each limited to a subtree path -------------------------------------------
-
-
-def _members(path: str) -> QuerySet[Member]:
-    return Member.objects.filter(status=Member.Status.ACTIVE, home_branch__path__startswith=path)
-
-
-def _mobile(path: str) -> QuerySet[MobilityEpisode]:
-    return MobilityEpisode.objects.away_now().filter(
-        member__home_branch__path__startswith=path,
-    )
-
-
-def _hosted(path: str) -> QuerySet[MobilityEpisode]:
-    return (
-        MobilityEpisode.objects.away_now()
-        .filter(
-            inflow_organisation__path__startswith=path,
-        )
-        .exclude(member__home_branch__path__startswith=path)
-    )
-
-
-def _no_life(path: str, today: date) -> QuerySet[Member]:
-    return no_life_6_months(today).filter(home_branch__path__startswith=path)
-
-
-def _lost_contact(path: str, today: date) -> QuerySet[MobilityEpisode]:
-    # The rule's own definition, so the dashboard and the inbox agree.
-    return lost_contact_episodes(today).filter(member__home_branch__path__startswith=path)
-
-
-def _certificates_due(path: str, today: date) -> QuerySet[Member]:
-    return certificate_review_due(today).filter(
-        status=Member.Status.ACTIVE, home_branch__path__startswith=path
-    )
-
-
-def _receipts_overdue(path: str, today: date) -> QuerySet[Member]:
-    return receipt_overdue(today).filter(home_branch__path__startswith=path)
-
-
-def _transfers_pending(path: str) -> QuerySet[RelationshipTransfer]:
-    return RelationshipTransfer.objects.filter(
-        state__in=PENDING_STATES, from_branch__path__startswith=path
-    )
-
-
-def _open_alerts(path: str, today: date) -> QuerySet[Alert]:
-    return Alert.objects.filter(
-        closed_at__isnull=True, member__home_branch__path__startswith=path
-    ).exclude(state=Alert.State.SNOOZED, snoozed_until__gt=today)
-
-
 # The members behind each rule-based figure, so that a figure's link lists exactly what it counts.
 FIGURE_TITLES = {
     "no_life": _("No organisational life for 6 months"),
@@ -156,22 +101,22 @@ def figure_members(*, user, organisation: Organisation, figure: str, today: date
     `place` ("country|province|city", as in the report's places) lists the mobile members there.
     """
     require_in_scope(user, organisation)
-    path = organisation.path
+    subtree = Within(path=organisation.path)
     if figure == "place":
         parts = place.split(PLACE_SEPARATOR)
         if len(parts) != 3:
             return None
         fields = ("destination_country", "destination_province", "destination_city")
-        here = _mobile(path).filter(**dict(zip(fields, parts, strict=True)))
+        here = mobile_in(subtree).filter(**dict(zip(fields, parts, strict=True)))
         return Member.objects.filter(pk__in=here.values("member_id"))
     if figure == "no_life":
-        return _no_life(path, today)
+        return no_life_in(subtree, today)
     if figure == "lost_contact":
-        return Member.objects.filter(pk__in=_lost_contact(path, today).values("member_id"))
+        return Member.objects.filter(pk__in=lost_contact_in(subtree, today).values("member_id"))
     if figure == "certificates_due":
-        return _certificates_due(path, today)
+        return certificates_due_in(subtree, today)
     if figure == "receipts_overdue":
-        return _receipts_overdue(path, today)
+        return receipts_overdue_in(subtree, today)
     return None
 
 
@@ -179,138 +124,6 @@ def no_life_measurable(today: date) -> bool:
     """The rule only counts once activities were tracked for the whole six months."""
     cutoff = today - relativedelta(months=6)
     return date.fromisoformat(settings.ACTIVITIES_TRACKING_START) <= cutoff
-
-
-# --- counts per unit (one grouped query per figure) ------------------------------------------
-
-
-def _by_unit(queryset: QuerySet, path_field: str, length: int, *extra: str) -> list[dict]:
-    return list(
-        queryset.order_by()
-        .annotate(unit=Substr(path_field, 1, length, output_field=CharField()))
-        .values("unit", *extra)
-        .annotate(n=Count("pk"))
-    )
-
-
-def unit_counts(organisation: Organisation, today: date) -> dict[str, dict]:
-    """{unit path: {figure: n}} for the organisation's direct children (and itself, directly).
-
-    A unit is the path prefix one level below the organisation; members held directly by the
-    organisation (a general branch) fall under its own path.
-    """
-    path = organisation.path
-    length = len(path) + Organisation.steplen
-    units: dict[str, dict] = {}
-
-    def add(rows, figure, path_key="unit"):
-        for row in rows:
-            unit = units.setdefault(row[path_key], {})
-            unit[figure] = unit.get(figure, 0) + row["n"]
-
-    def add_breakdown(rows, figure, *keys):
-        for row in rows:
-            counts = units.setdefault(row["unit"], {}).setdefault(figure, {})
-            key = PLACE_SEPARATOR.join(row[k] or "" for k in keys)
-            counts[key] = counts.get(key, 0) + row["n"]
-
-    add(_by_unit(_members(path), "home_branch__path", length), "members")
-    place_fields = ("destination_country", "destination_province", "destination_city")
-    places = _by_unit(
-        _mobile(path), "member__home_branch__path", length, "mobility_type", *place_fields
-    )
-    add_breakdown(places, "by_type", "mobility_type")
-    add_breakdown(places, "places", *place_fields)
-    mobile = with_five_clears(_mobile(path), today=today).annotate(
-        arrangement=arrangement_expression(today=today)
-    )
-    for row in (
-        mobile.order_by()
-        .annotate(unit=Substr("member__home_branch__path", 1, length, output_field=CharField()))
-        .values("unit", "arrangement")
-        .annotate(n=Count("pk"), clear=Count("pk", filter=Q(all_clear=True)))
-    ):
-        unit = units.setdefault(row["unit"], {})
-        unit["mobile"] = unit.get("mobile", 0) + row["n"]
-        unit["clear"] = unit.get("clear", 0) + row["clear"]
-        key = row["arrangement"]
-        unit[key] = unit.get(key, 0) + row["n"]
-    add(_by_unit(_no_life(path, today), "home_branch__path", length), "no_life")
-    add(_by_unit(_lost_contact(path, today), "member__home_branch__path", length), "lost_contact")
-    add(_by_unit(_certificates_due(path, today), "home_branch__path", length), "certificates_due")
-    add(_by_unit(_receipts_overdue(path, today), "home_branch__path", length), "receipts_overdue")
-    for row in _by_unit(_transfers_pending(path), "from_branch__path", length, "state"):
-        unit = units.setdefault(row["unit"], {})
-        unit["transfers_pending"] = unit.get("transfers_pending", 0) + row["n"]
-        unit[f"transfers_{row['state']}"] = row["n"]
-    alerts = _by_unit(_open_alerts(path, today), "member__home_branch__path", length, "kind")
-    add(alerts, "alerts")
-    add_breakdown(alerts, "alerts_by_kind", "kind")
-    # Hosted per unit: inflow organisation in the unit, home branch outside that unit.
-    hosted = (
-        MobilityEpisode.objects.away_now()
-        .filter(
-            inflow_organisation__path__startswith=path,
-        )
-        .order_by()
-        .annotate(
-            unit=Substr("inflow_organisation__path", 1, length, output_field=CharField()),
-            home_unit=Substr("member__home_branch__path", 1, length, output_field=CharField()),
-        )
-        .exclude(home_unit=F("unit"))
-        .values("unit")
-        .annotate(n=Count("pk"))
-    )
-    add(hosted, "hosted")
-    return units
-
-
-def subtree_figures(per_unit: dict[str, dict]) -> dict:
-    """The whole subtree's figures from its units' counts, without "hosted": hosted from
-    outside a unit is not hosted from outside the subtree, so that one needs its own query."""
-    total: dict = {}
-    for counts in per_unit.values():
-        _add_into(total, counts)
-    total.pop("hosted", None)
-    return derived(total)
-
-
-def _add_into(total: dict, counts: dict, sign: int = 1) -> None:
-    """Add counts (numbers and {key: number} breakdowns) into total."""
-    for key, n in counts.items():
-        if isinstance(n, dict):
-            _add_into(total.setdefault(key, {}), n, sign)
-        elif isinstance(n, int) and not key.endswith("_percent"):  # percentages are derived
-            total[key] = total.get(key, 0) + sign * n
-
-
-def derived(counts: dict) -> dict:
-    """The figures of one unit (or the whole subtree) with percentages, zeros filled in."""
-    figures = {
-        key: counts.get(key, 0)
-        for key in (
-            "members",
-            "mobile",
-            "clear",
-            "no_life",
-            "lost_contact",
-            "certificates_due",
-            "receipts_overdue",
-            "transfers_pending",
-            "transfers_submitted",
-            "transfers_approved",
-            "alerts",
-            "hosted",
-            *ARRANGEMENTS,
-        )
-    }
-    for key in BREAKDOWNS:
-        figures[key] = dict(counts.get(key, {}))
-    figures["completeness_percent"] = (
-        round(100 * figures["clear"] / figures["mobile"]) if figures["mobile"] else 100
-    )
-    figures["no_life_percent"] = _percent(figures["no_life"], figures["members"])
-    return figures
 
 
 @dataclass
@@ -332,23 +145,25 @@ def report(*, user, organisation: Organisation, today: date, sort: str = "name")
     """The headline figures and the unit table.
 
     Live (grouped queries now) for a subtree of up to DASHBOARD_LIVE_MAX_MEMBERS members;
-    above that, from the nightly snapshot of the organisation and its children when there is
-    one from today or yesterday (`figures["as_of"]` says which), since live grouped queries over
-    a county of 100,000 members take seconds. The lists behind the figures are always live.
+    above that, from the figures the writes keep current (reports.live), since grouped queries
+    over a county of 100,000 members take seconds. `figures["as_of"]` is None when they are
+    counted up to now, else the day the oldest of them was counted (a recount is queued). The
+    lists behind the figures are always live.
     """
     require_in_scope(user, organisation)
     children = (
         list(Organisation.objects.get_children(organisation)) if not organisation.is_leaf() else []
     )
-    stored = snapshot_counts(organisation, children, today=today)
-    if stored is not None:
-        result, per_unit, as_of = stored
+    kept = kept_counts(organisation, children, today=today)
+    if kept is not None:
+        result, per_unit, as_of = kept
     else:
         per_unit = unit_counts(organisation, today)
         result = subtree_figures(per_unit)
-        result["hosted"] = _hosted(organisation.path).count()
+        result["hosted"] = hosted_in(organisation.path).count()
         as_of = None
     result["as_of"] = as_of
+    result["kept"] = kept is not None
     result["by_type"] = labelled(result["by_type"], MobilityEpisode.Type.choices)
     by_province: dict[tuple[str, bool], int] = {}
     for place, n in result["places"].items():
@@ -391,38 +206,30 @@ def report(*, user, organisation: Organisation, today: date, sort: str = "name")
     return Report(organisation=organisation, figures=result, units=units)
 
 
-@register_nightly_alert_counts
-def nightly_alert_counts(organisation: Organisation, today: date):
-    """The alert inbox's counts per kind for a large subtree: the night's, as the dashboard's."""
-    own = large_subtree_snapshot(organisation, today=today)
-    if own is None:
-        return None
-    return own.figures.get("alerts_by_kind", {}), own.day
+def kept_counts(organisation: Organisation, children: list, *, today: date):
+    """(figures, per-unit counts, as_of) from the kept figures, or None to count live.
 
-
-def snapshot_counts(organisation: Organisation, children: list, *, today: date):
-    """(figures, per-unit counts, day) from the latest nightly snapshot, or None to go live.
-
-    None when the subtree is small enough to count live, or when there is no snapshot of the
-    organisation from today or yesterday. Members held directly by the organisation (a general
-    branch) are its own figures less its children's.
+    None when the subtree is small enough to count live or has no kept figures yet. Members
+    held directly by the organisation (a general branch) are its own `direct` figures.
     """
-
-    own = large_subtree_snapshot(organisation, today=today)
+    if not live.is_large(organisation):
+        return None
+    rows, current = live.current_rows(organisation, children, today=today)
+    own = rows.get(organisation.pk)
     if own is None:
         return None
-    rows = {
-        snapshot.organisation_id: snapshot.figures
-        for snapshot in FigureSnapshot.objects.filter(organisation__in=children, day=own.day)
-    }
-    per_unit = {child.path: rows.get(child.pk, {}) for child in children}
-    direct: dict = {}
-    _add_into(direct, own.figures)
-    for counts in per_unit.values():
-        _add_into(direct, counts, sign=-1)
-    direct.pop("hosted", None)
+    per_unit = {}
+    for child in children:
+        counts = dict(rows[child.pk].subtree) if child.pk in rows else {}
+        counts["hosted"] = live.hosted_from_outside(counts, child.path)
+        per_unit[child.path] = counts
+    direct = dict(own.direct)
+    direct.pop("hosted_from", None)
     per_unit[organisation.path] = direct
-    return derived(own.figures), per_unit, own.day
+    figures = derived(own.subtree)
+    figures["hosted"] = live.hosted_from_outside(own.subtree, organisation.path)
+    as_of = None if current else min(row.day for row in rows.values())
+    return figures, per_unit, as_of
 
 
 def labelled(counts: dict, choices) -> list[dict]:
@@ -531,7 +338,7 @@ def destinations(
             order_by=[F("member__name").asc(), F("member_id").asc()],
         )
         for *key, name, pk in (
-            _mobile(organisation.path)
+            mobile_in(Within(path=organisation.path))
             .filter(match)
             .annotate(rank=rank)
             .filter(rank__lte=NAMES_PER_PLACE)

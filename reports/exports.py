@@ -44,7 +44,7 @@ def dashboard_heading(*, organisation: Organisation, as_of: date | None, today: 
     day = as_of or today
     title = f"{organisation.name} 流动党员统计（截至{day.isoformat()}）"
     if as_of is not None:
-        subtitle = f"数据为{as_of.isoformat()}夜间统计；导出日期：{today.isoformat()}"
+        subtitle = f"数据统计于{as_of.isoformat()}，正在重新统计；导出日期：{today.isoformat()}"
     else:
         subtitle = f"导出日期：{today.isoformat()}"
     return title, subtitle

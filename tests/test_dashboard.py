@@ -489,38 +489,6 @@ def test_nightly_snapshots_feed_the_trend_charts(client, db):
     assert page.count('<svg class="chart"') == 4
 
 
-def test_a_large_subtree_reads_last_nights_snapshot_with_the_same_figures(board, settings):
-    from reports.snapshots import take_snapshots
-
-    def shown(report):
-        figures = {k: v for k, v in report.figures.items() if k not in ("as_of", "campaign")}
-        units = [{k: v for k, v in u.items() if k != "organisation"} for u in report.units]
-        return figures, units
-
-    live = {
-        org: shown(dashboard.report(user=board.rev, organisation=org, today=TODAY, sort="name"))
-        for org in (board.county, board.township_a, board.branch_a)
-    }
-    assert (
-        dashboard.report(user=board.rev, organisation=board.county, today=TODAY).figures["as_of"]
-        is None
-    )  # no snapshot yet: live
-    take_snapshots(today=TODAY)
-    settings.DASHBOARD_LIVE_MAX_MEMBERS = 0  # every subtree counts as large
-    for org, expected in live.items():
-        stored = dashboard.report(user=board.rev, organisation=org, today=TODAY, sort="name")
-        assert stored.figures["as_of"] == TODAY
-        assert shown(stored) == expected, org.name
-    # A snapshot from before yesterday is too old: live again.
-    from reports.models import FigureSnapshot
-
-    FigureSnapshot.objects.update(day=TODAY - timedelta(days=2))
-    assert (
-        dashboard.report(user=board.rev, organisation=board.county, today=TODAY).figures["as_of"]
-        is None
-    )
-
-
 def test_each_place_lists_its_members(board, client):
     client.force_login(board.rev_a)
     page = client.get(reverse("reports:dashboard"), {"org": board.township_a.pk})

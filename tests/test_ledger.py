@@ -407,28 +407,32 @@ def completeness_on_page(response) -> dict:
     }
 
 
-def test_a_large_subtree_reads_last_nights_figures_equal_to_the_live_ones(client, ledger, settings):
-    from reports.snapshots import take_snapshots
+def test_a_large_subtree_reads_the_kept_figures_equal_to_the_live_ones(
+    client, ledger, settings, django_capture_on_commit_callbacks
+):
+    from reports import live
 
     set_conduct(ledger)
     services.ledger_confirm(actor=ledger.sec_a, member=ledger.away, items=ALL, on=TODAY)
     client.force_login(ledger.rev)
     url = reverse("ledgers:ledger")
-    live = client.get(url)
-    assert live.context["as_of"] is None
-    take_snapshots(today=TODAY)
+    counted = client.get(url)
+    assert counted.context["as_of"] is None
+    live.refresh_all(today=TODAY)
     settings.DASHBOARD_LIVE_MAX_MEMBERS = 0  # every subtree counts as large
-    nightly = client.get(url)
-    assert nightly.context["as_of"] == TODAY
-    assert completeness_on_page(nightly) == completeness_on_page(live)
-    assert f"{TODAY:%Y-%m-%d}夜间统计" in nightly.content.decode()
+    kept = client.get(url)
+    assert kept.context["as_of"] is None
+    assert completeness_on_page(kept) == completeness_on_page(counted)
     township = client.get(url, {"branch": ledger.township_a.pk})
-    assert township.context["as_of"] == TODAY
     assert township.context["overall"].total == 1
 
-    # Changes after the night show in the list, not in the figures, until the next night.
-    services.ledger_confirm(actor=ledger.sec_b, member=ledger.other, items=ALL, on=TODAY)
-    assert completeness_on_page(client.get(url)) == completeness_on_page(live)
+    # A change shows in the figures as soon as it is committed, as in the list.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ledger_confirm(actor=ledger.sec_b, member=ledger.other, items=ALL, on=TODAY)
+    after = completeness_on_page(client.get(url))
+    settings.DASHBOARD_LIVE_MAX_MEMBERS = 10**9
+    assert after == completeness_on_page(client.get(url))
+    assert after != completeness_on_page(counted)
 
 
 @pytest.mark.parametrize(
@@ -443,15 +447,17 @@ def test_a_narrowed_or_inflow_ledger_is_counted_live(client, ledger, settings, n
     assert client.get(reverse("ledgers:ledger"), narrowing).context["as_of"] is None
 
 
-def test_a_snapshot_older_than_yesterday_is_not_used(client, ledger, settings):
-    from reports.models import FigureSnapshot
+def test_figures_kept_from_an_earlier_day_are_recounted_before_they_are_shown(
+    client, ledger, settings
+):
+    from reports.models import LiveFigures
     from reports.snapshots import take_snapshots
 
     take_snapshots(today=TODAY - timedelta(days=2))
     settings.DASHBOARD_LIVE_MAX_MEMBERS = 0
-    assert FigureSnapshot.objects.exists()
     client.force_login(ledger.rev)
     assert client.get(reverse("ledgers:ledger")).context["as_of"] is None
+    assert set(LiveFigures.objects.values_list("day", flat=True)) == {TODAY}
 
 
 def test_a_long_list_of_branches_shows_those_furthest_behind_first(client, ledger, monkeypatch):

@@ -249,14 +249,20 @@ def _running(html: str, key: str) -> str:
     return found.group(1)
 
 
-def test_the_cover_and_every_page_say_which_night_the_figures_are_from(county, client, settings):
-    """A large subtree's report shows last night's figures: the cover and the running header
-    name that night, the footer who printed it (the texts print.js puts in the margins)."""
-    settings.DASHBOARD_LIVE_MAX_MEMBERS = 0  # every subtree reads last night's snapshot
+def test_the_cover_and_every_page_say_which_day_the_figures_are_from(
+    county, client, settings, monkeypatch
+):
+    """A large subtree's report shows kept figures counted yesterday (being recounted): the
+    cover and the running header name that day, the footer who printed it (the texts print.js
+    puts in the margins)."""
+    from reports import live
+
+    settings.DASHBOARD_LIVE_MAX_MEMBERS = 0  # every subtree reads the kept figures
     reviewer = county.reviewer(county.township_a, "rev_a")
     away(county.member(county.branch_a, name="甲一"), days=40, province="广东省", city="深圳市")
     yesterday = TODAY - timedelta(days=1)
-    take_snapshots(today=yesterday)
+    live.refresh_all(today=yesterday)
+    monkeypatch.setattr(live, "INLINE_REFRESH_MAX", 0)
     client.force_login(reviewer)
     response = client.get(reverse("reports:dashboard_print"), {"org": county.township_a.pk})
     assert response.context["figures"]["as_of"] == yesterday

@@ -476,12 +476,12 @@ def test_the_member_page_shows_the_evidence_reasons_and_decisions(away, client):
 
 
 def test_the_dashboard_counts_lost_contact_as_the_rule_does(away):
-    from reports import dashboard
+    from reports.counting import Within, lost_contact_in
 
     away.episode.mobility_type = "abroad"
     away.episode.save()  # abroad, never searched for: not 失联 in the rule, nor on the board
     assert away.member_away not in ledger_rules.lost_contact(TODAY)
-    lost = dashboard._lost_contact(away.county.path, TODAY)
+    lost = lost_contact_in(Within(path=away.county.path), TODAY)
     assert not lost.filter(member=away.member_away).exists()
 
 

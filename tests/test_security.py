@@ -69,9 +69,28 @@ def test_frames_are_denied_and_content_types_not_sniffed(client, db):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_sessions_end_after_thirty_idle_minutes():
+def test_sessions_end_after_thirty_idle_minutes_and_each_minute_of_use_moves_the_end_on(
+    client, county, monkeypatch
+):
+    from django.contrib.sessions.models import Session
+
+    from config import middleware
+
     assert django_settings.SESSION_COOKIE_AGE == 30 * 60
-    assert django_settings.SESSION_SAVE_EVERY_REQUEST
+    client.force_login(county.reviewer(county.county, "rev"))
+    clock = [1_000_000.0]
+    monkeypatch.setattr(middleware.time, "time", lambda: clock[0])
+
+    def expiry():
+        return Session.objects.get(session_key=client.session.session_key).expire_date
+
+    client.get(reverse("home"))
+    first = expiry()
+    client.get(reverse("home"))  # within the minute: not written again
+    assert expiry() == first
+    clock[0] += 61
+    client.get(reverse("home"))  # a minute on: the end moves on
+    assert expiry() > first
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ def test_the_registries_are_filled_at_start_up_by_the_apps_ready():
     assert "autodiscover" not in rules.registered_rules.__code__.co_names
 
 
-def test_alerts_listens_to_members_evidence_changed(monkeypatch):
+def test_alerts_listens_to_members_evidence_changed(db, monkeypatch):
     """members/ may not import alerts/: it sends a signal, connected in AlertsConfig.ready()."""
     from alerts import tasks
     from members.models import Member
@@ -38,6 +38,23 @@ def test_alerts_listens_to_members_evidence_changed(monkeypatch):
     monkeypatch.setattr(tasks.reevaluate_members, "delay", sent.append)
     evidence_changed.send(sender=Member, member_ids=[3, 5])
     assert sent == [[3, 5]]
+
+
+def test_reports_listens_to_members_evidence_changed_and_bulk_changed(county, monkeypatch):
+    """A write marks the kept figures of the member's branch and of the host stale; an import
+    or the scan has its subtree, or everything, recounted."""
+    from members.models import Member
+    from members.signals import bulk_changed, evidence_changed
+    from reports import live
+
+    marked = []
+    monkeypatch.setattr(live, "mark_changed", lambda ids: marked.append(set(ids)))
+    member = county.member(county.branch_a)
+    marked.clear()
+    evidence_changed.send(sender=Member, member_ids=[member.pk])
+    assert marked == [{county.branch_a.pk}]
+    bulk_changed.send(sender=Member, member_ids=[member.pk])
+    assert marked[-1] == {county.branch_a.pk}
 
 
 def test_bulk_work_before_a_full_scan_can_skip_the_re_evaluations(

@@ -165,17 +165,20 @@ def test_every_dashboard_sheet_has_its_title_date_and_frozen_header(scene, clien
     assert overview["党组织"] == "甲镇党委" and overview["统计日期"] == TODAY.isoformat()
 
 
-def test_the_dashboard_workbook_says_which_night_its_figures_are_from(scene, client, settings):
-    from reports.snapshots import take_snapshots
+def test_the_dashboard_workbook_says_which_day_its_figures_are_from(
+    scene, client, settings, monkeypatch
+):
+    from reports import live
 
-    settings.DASHBOARD_LIVE_MAX_MEMBERS = 0  # every subtree reads last night's snapshot
+    settings.DASHBOARD_LIVE_MAX_MEMBERS = 0  # every subtree reads the kept figures
     yesterday = TODAY - timedelta(days=1)
-    take_snapshots(today=yesterday)
+    live.refresh_all(today=yesterday)
+    monkeypatch.setattr(live, "INLINE_REFRESH_MAX", 0)  # shown as they are, recounted later
     client.force_login(scene.rev_a)
     workbook = get(client, "reports:dashboard_export", org=scene.township_a.pk)
     sheet = workbook["概况"]
     assert sheet["A1"].value == f"甲镇党委 流动党员统计（截至{yesterday.isoformat()}）"
-    assert yesterday.isoformat() in sheet["A2"].value and "夜间统计" in sheet["A2"].value
+    assert f"数据统计于{yesterday.isoformat()}，正在重新统计" in sheet["A2"].value
     assert TODAY.isoformat() in sheet["A2"].value  # the day it was exported
 
 

@@ -1,0 +1,174 @@
+"""The dashboard's kept figures (reports.live): equal to the live count, with or without a
+nightly snapshot, and still equal after a day of writes through the services."""
+
+from datetime import timedelta
+
+import pytest
+
+from activities.services import external_participation_record
+from alerts.models import Alert
+from alerts.services import alert_resolve
+from ledgers.services import contact_record
+from members.models import Member
+from reports import dashboard, live
+from reports.models import FigureSnapshot, LiveFigures
+from reports.snapshots import take_snapshots
+from tests import test_dashboard
+from transfers.models import MobilityEpisode, RelationshipTransfer
+from transfers.services.episodes import episode_end, episode_start
+from transfers.services.transfers import transfer_withdraw
+
+TODAY = test_dashboard.TODAY
+board = test_dashboard.board  # the hand-built county, as a fixture here too
+LARGE = 0  # DASHBOARD_LIVE_MAX_MEMBERS: every subtree reads the kept figures
+SMALL = 10**9  # every subtree is counted live
+
+
+def shown(report):
+    figures = {k: v for k, v in report.figures.items() if k not in ("as_of", "campaign", "kept")}
+    units = [{k: v for k, v in u.items() if k != "organisation"} for u in report.units]
+    return figures, units
+
+
+def reports(board, settings, size):
+    settings.DASHBOARD_LIVE_MAX_MEMBERS = size
+    return {
+        org.name: dashboard.report(user=board.rev, organisation=org, today=TODAY, sort="name")
+        for org in (board.county, board.township_a, board.township_b, board.branch_a)
+    }
+
+
+def assert_kept_equal_live(board, settings):
+    counted = {name: shown(r) for name, r in reports(board, settings, SMALL).items()}
+    kept = reports(board, settings, LARGE)
+    for name, report in kept.items():
+        assert report.figures["kept"], name
+        assert report.figures["as_of"] is None, name
+        assert shown(report) == counted[name], name
+
+
+def test_without_any_snapshot_a_large_subtree_reads_the_kept_figures(
+    board, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    from django.core.cache import cache
+
+    cache.clear()
+    assert not FigureSnapshot.objects.exists()
+    settings.DASHBOARD_LIVE_MAX_MEMBERS = LARGE
+    queued = []
+    monkeypatch.setattr(live, "_queue_subtree", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = dashboard.report(user=board.rev, organisation=board.county, today=TODAY)
+    assert not first.figures["kept"]  # nothing kept yet: counted live, a recount queued
+    assert queued == [board.county.pk]
+    live.refresh_subtree(board.county, today=TODAY)  # what the worker does
+    assert_kept_equal_live(board, settings)
+
+
+def test_the_nightly_snapshot_is_taken_from_the_kept_figures(board, settings):
+    take_snapshots(today=TODAY)
+    snapshot = FigureSnapshot.objects.get(organisation=board.county, day=TODAY)
+    counted = reports(board, settings, SMALL)[board.county.name].figures
+    for key in ("members", "mobile", "no_life", "lost_contact", "alerts", "transfers_pending"):
+        assert snapshot.figures[key] == counted[key], key
+    assert_kept_equal_live(board, settings)
+
+
+def suspend(member):
+    member = Member.objects.get(pk=member.pk)
+    member.status = Member.Status.SUSPENDED
+    member.save()
+
+
+def test_kept_figures_follow_a_day_of_writes(board, settings, django_capture_on_commit_callbacks):
+    live.refresh_all(today=TODAY)
+    m2_away = MobilityEpisode.objects.get(member=board.m2)
+    writes = {
+        "a contact reaches the member lost for 200 days": lambda: contact_record(
+            actor=board.sec_a, member=board.m3, on=TODAY, channel="phone", reached=True
+        ),
+        "a member comes home": lambda: episode_end(
+            actor=board.sec_a,
+            episode=m2_away,
+            ended_on=TODAY,
+            reason=MobilityEpisode.EndReason.RETURNED,
+        ),
+        "a member at home leaves": lambda: episode_start(
+            actor=board.sec_a,
+            episode=MobilityEpisode(
+                member=board.m4,
+                mobility_type="work",
+                left_on=TODAY,
+                destination_province="江苏省",
+                destination_city="苏州市",
+                occupation="工人",
+            ),
+        ),
+        "organisational life elsewhere": lambda: external_participation_record(
+            actor=board.sec_a, member=board.m2, on=TODAY, organisation="某党支部", kind="theme_day"
+        ),
+        "a transfer is withdrawn": lambda: transfer_withdraw(
+            actor=board.sec_a, transfer=RelationshipTransfer.objects.get(member=board.m4)
+        ),
+        "an alert is resolved": lambda: alert_resolve(
+            actor=board.rev,
+            alert=Alert.objects.filter(member=board.m3, closed_at=None).first(),
+            note="已联系",
+        ),
+        "a new member": lambda: board.member(board.branch_b, name="丙三"),
+        "a member is suspended": lambda: suspend(board.m9),
+    }
+    for _what, write in writes.items():
+        with django_capture_on_commit_callbacks(execute=True):
+            write()
+        assert_kept_equal_live(board, settings)
+    # A member moves branch (township B to A): both sides are recounted.
+    moved = Member.objects.get(pk=board.m9.pk)
+    moved.home_branch = board.branch_a
+    moved.save()
+    assert_kept_equal_live(board, settings)
+
+
+def test_figures_counted_yesterday_are_recounted_today(board, settings):
+    live.refresh_all(today=TODAY - timedelta(days=1))
+    assert set(LiveFigures.objects.values_list("day", flat=True)) == {TODAY - timedelta(days=1)}
+    assert_kept_equal_live(board, settings)  # a few stale rows: the page recounts them first
+    assert set(LiveFigures.objects.values_list("day", flat=True)) == {TODAY}
+
+
+def test_with_many_stale_rows_the_page_says_from_when_and_queues_a_recount(
+    board, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    cache.clear()  # no recount queued by an earlier test
+    yesterday = TODAY - timedelta(days=1)
+    live.refresh_all(today=yesterday)
+    monkeypatch.setattr(live, "INLINE_REFRESH_MAX", 0)
+    queued = []
+    monkeypatch.setattr(live, "_queue_subtree", queued.append)
+    settings.DASHBOARD_LIVE_MAX_MEMBERS = LARGE
+    with django_capture_on_commit_callbacks(execute=True):
+        report = dashboard.report(user=board.rev, organisation=board.county, today=TODAY)
+    assert report.figures["kept"]
+    assert report.figures["as_of"] == yesterday
+    assert queued == [board.county.pk]
+
+
+@pytest.mark.parametrize("branches", [1, 30])
+def test_the_kept_dashboard_reads_the_same_queries_for_any_number_of_branches(
+    board, settings, branches, django_assert_max_num_queries
+):
+    from members.models import Organisation
+
+    tree = Organisation.objects
+
+    for index in range(branches):
+        branch = tree.add_child(
+            board.township_b, {"name": f"丙{index}支部", "kind": Organisation.Kind.BRANCH}
+        )
+        board.member(branch, name=f"丙{index}")
+    live.refresh_all(today=TODAY)
+    settings.DASHBOARD_LIVE_MAX_MEMBERS = LARGE
+    with django_assert_max_num_queries(6):
+        dashboard.report(user=board.rev, organisation=board.township_b, today=TODAY)
