@@ -19,6 +19,8 @@ BENCH_RUNS ?= 20
 BENCH_BUDGET ?= 60
 BENCH_USERS ?= 20
 BENCH_SECONDS ?= 60
+BENCH_RATE ?= 60
+BENCH_RATE_USERS ?= 120
 
 $(BIN)/python:
 	@$(PY) -c 'import sys; sys.exit("Liudong needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -106,10 +108,12 @@ bench-pages: $(VENV)/.installed-bench
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python -m bench.pages_bench --runs $(BENCH_RUNS) --budget $(BENCH_BUDGET)
 
-## bench-load: BENCH_USERS users for BENCH_SECONDS on gunicorn, driven by locust
+## bench-load: on gunicorn, driven by locust, for BENCH_SECONDS each: BENCH_USERS users with no
+# pause (saturation), then BENCH_RATE requests/s offered by BENCH_RATE_USERS users (open loop)
 bench-load: $(VENV)/.installed-bench
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python -m bench.load_bench --users $(BENCH_USERS) --seconds $(BENCH_SECONDS)
+	DATABASE_URL=$(BENCH_URL) $(BIN)/python -m bench.load_bench --users $(BENCH_RATE_USERS) --seconds $(BENCH_SECONDS) --rate $(BENCH_RATE)
 
 bench-import: $(VENV)/.installed-bench
 	DATABASE_URL=$(BENCH_URL) $(BIN)/python manage.py migrate --noinput -v0

@@ -2,7 +2,10 @@
 
 Each user logs in through the real login form, then opens the pages of its plan (written by
 bench.load_bench to $LIUDONG_LOAD_PLAN) in a weighted mix, with $LIUDONG_LOAD_WAIT seconds
-between requests (default 0: twenty users means twenty requests in flight). Measuring starts
+between requests (default 0: twenty users means twenty requests in flight), or, with
+$LIUDONG_LOAD_RATE, at that many requests a second in all (each user starting a page every
+users/rate seconds, however long the last took: with enough users, open-loop arrivals at the
+offered rate). Measuring starts
 when the last of the $LIUDONG_LOAD_USERS users has logged in (password hashing makes logins
 slow and bunched) and lasts $LIUDONG_LOAD_SECONDS; the page timings of that window are
 written to $LIUDONG_LOAD_TIMINGS when locust stops.
@@ -17,11 +20,12 @@ import time
 from pathlib import Path
 
 import gevent
-from locust import FastHttpUser, constant, events, task
+from locust import FastHttpUser, constant, constant_throughput, events, task
 
 PLAN = json.loads(Path(os.environ["LIUDONG_LOAD_PLAN"]).read_text())
 WAIT = float(os.environ.get("LIUDONG_LOAD_WAIT", "0"))
 USERS = int(os.environ["LIUDONG_LOAD_USERS"])
+RATE = float(os.environ.get("LIUDONG_LOAD_RATE", "0"))  # requests/s offered in all; 0: closed
 SECONDS = float(os.environ["LIUDONG_LOAD_SECONDS"])
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -53,7 +57,7 @@ def keep(name, response_time, exception, **_kwargs):
 @events.quitting.add_listener
 def write(**_kwargs):
     with open(os.environ["LIUDONG_LOAD_TIMINGS"], "w") as out:
-        json.dump(TIMINGS, out)
+        json.dump({"start": window["start"], "seconds": SECONDS, "timings": TIMINGS}, out)
 
 
 # FastHttpUser (geventhttpclient) spends much less CPU per request than HttpUser, and locust
@@ -61,7 +65,7 @@ def write(**_kwargs):
 class Staff(FastHttpUser):
     abstract = True
     role = ""
-    wait_time = constant(WAIT)
+    wait_time = constant_throughput(RATE / USERS) if RATE else constant(WAIT)
 
     def on_start(self):
         account = self.accounts[next(self.counter) % len(self.accounts)]
