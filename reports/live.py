@@ -92,21 +92,27 @@ def _versions(ids: Iterable[int]) -> dict[int, int]:
 
 
 def _store_direct(counted: dict[int, dict], ids: Iterable[int], today: date, versions) -> None:
-    LiveFigures.objects.bulk_create(
-        [
+    rows = []
+    for pk in ids:
+        direct = counted.get(pk, {})
+        ledger = direct.pop("ledger", {})  # a column of its own: the ledger page reads only it
+        version = versions.get(pk, 1)
+        rows.append(
             LiveFigures(
                 organisation_id=pk,
                 day=today,
-                direct=counted.get(pk, {}),
-                version=versions.get(pk, 1),
-                counted_version=versions.get(pk, 1),
+                direct=direct,
+                ledger=ledger,
+                version=version,
+                counted_version=version,
             )
-            for pk in ids
-        ],
+        )
+    LiveFigures.objects.bulk_create(
+        rows,
         batch_size=1000,
         update_conflicts=True,
         unique_fields=["organisation"],
-        update_fields=["day", "direct", "counted_version"],
+        update_fields=["day", "direct", "ledger", "counted_version"],
     )
 
 
@@ -312,7 +318,7 @@ def kept_completeness(
     kept = (
         LiveFigures.objects.filter(organisation__path__startswith=root.path)
         .order_by("organisation__name", "organisation_id")
-        .values_list("organisation__name", "organisation_id", "day", "direct__ledger")
+        .values_list("organisation__name", "organisation_id", "day", "ledger")
     )
     parts, days = [], set()
     for name, organisation_id, day, ledger in kept:

@@ -26,7 +26,8 @@ class LiveFigures(models.Model):
 
     `direct` counts what the organisation holds itself (its members, their episodes, alerts and
     transfers; the members it hosts, by their home branch's path); `subtree` is `direct` plus
-    its children's `subtree`. A write bumps `version`; a refresh records the version it counted
+    its children's `subtree`; `ledger` is the outflow ledger's completeness of its own members.
+    A write bumps `version`; a refresh records the version it counted
     (`counted_version`) and the day it counted on, so a row is current when both match.
     """
 
@@ -36,6 +37,7 @@ class LiveFigures(models.Model):
     day = models.DateField()
     direct = models.JSONField(default=dict)
     subtree = models.JSONField(default=dict)
+    ledger = models.JSONField(default=dict)  # the outflow ledger's completeness, held directly
     version = models.PositiveBigIntegerField(default=1)
     counted_version = models.PositiveBigIntegerField(default=0)
     refreshed_at = models.DateTimeField(auto_now=True)

@@ -41,7 +41,7 @@ def take_snapshots(*, today: date) -> int:
 def snapshot_figures(row: LiveFigures) -> dict:
     figures = counting.derived(row.subtree)
     figures["hosted"] = live.hosted_from_outside(row.subtree, row.organisation.path)
-    figures["ledger"] = row.direct.get("ledger", {})
+    figures["ledger"] = row.ledger
     return figures
 
 
