@@ -2,11 +2,13 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from members.sections import member_section
-from members.selectors import member_is_hosted_for, organisations_visible_to
+from members.sections import member_page_read, member_section, page_rows
+from members.selectors import member_is_hosted_for, organisation_in_scope
 
 from . import dues, selectors, withdrawal
 from .models import AssignedWork, DuesAmount
+
+member_page_read(selectors.with_member_page_facts)
 
 WITHDRAWAL_ROWS = (
     (withdrawal.LIFE, _("Organisational life")),
@@ -36,21 +38,29 @@ def _dues_how(amount: DuesAmount | None) -> str:
 def life(request, member) -> dict:
     today = timezone.localdate()
     last_life = selectors.last_life_of(member)
-    attendance = list(
+    attendance = page_rows(
+        member,
+        "has_attendance",
         member.attendance.select_related("activity__branch").order_by(
             "-activity__held_on", "-activity_id"
-        )[:10]
-    )
-    open_branches = set(
-        organisations_visible_to(request.user)
-        .filter(pk__in={row.activity.branch_id for row in attendance})
-        .values_list("pk", flat=True)
+        )[:10],
     )
     for row in attendance:
-        row.linked = row.activity.branch_id in open_branches
-    amount = selectors.dues_amount_for(member, today.year)
-    owed, owed_total = selectors.arrears(member=member, today=today)
-    reasons = list(member.good_reasons.select_related("recorded_by"))
+        row.linked = organisation_in_scope(request.user, row.activity.branch)
+    # All the member's amounts and payments, once: this year's amount, the arrears, the latest.
+    amounts = page_rows(member, "has_dues_amounts", member.dues_amounts.all())
+    amount = next((a for a in amounts if a.year == today.year), None)
+    payments = page_rows(
+        member,
+        "last_paid_on",
+        member.dues_payments.select_related("paid_to", "paid_to_external"),
+    )
+    owed, owed_total = selectors.arrears(
+        member=member, today=today, payments=payments, amounts=amounts
+    )
+    reasons = page_rows(
+        member, "has_good_reasons", member.good_reasons.select_related("recorded_by")
+    )
     counts = {
         what: withdrawal.count(member, what, today, reasons=reasons)
         for what, _label in WITHDRAWAL_ROWS
@@ -63,18 +73,24 @@ def life(request, member) -> dict:
         "life_overdue": len(counts[withdrawal.LIFE].counted)
         >= settings.SELF_WITHDRAWAL_WARNING_MONTHS,
         "attendance": attendance,
-        "elsewhere": list(member.external_participation.all()[:10]),
+        "elsewhere": page_rows(
+            member, "last_external_on", member.external_participation.all()[:10]
+        ),
         "dues_year": today.year,
         "dues_amount": amount,
         "dues_how": _dues_how(amount),
         "owed": owed,
         "owed_total": owed_total,
-        "payments": list(member.dues_payments.select_related("paid_to", "paid_to_external")[:5]),
-        "evaluations": selectors.evaluations_by_year(member),
-        "work": list(member.assigned_work.all()),
+        "payments": payments[:5],
+        "evaluations": selectors.evaluations_by_year(
+            member, page_rows(member, "has_evaluations", member.evaluations.all())
+        ),
+        "work": page_rows(member, "has_work", member.assigned_work.all()),
         "work_open": AssignedWork.Status.OPEN,
-        "service_requests": list(member.service_requests.all()),
-        "honours": list(member.honours.all()),
+        "service_requests": page_rows(
+            member, "has_service_requests", member.service_requests.all()
+        ),
+        "honours": page_rows(member, "has_honours", member.honours.all()),
         "withdrawal": [{"label": label, "count": counts[what]} for what, label in WITHDRAWAL_ROWS],
         "reasons": reasons,
     }

@@ -1,5 +1,6 @@
 """Reads for organisational life, dues and evaluations, from the user's scope."""
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -29,11 +30,15 @@ from transfers.models import MobilityEpisode
 from . import dues
 from .models import (
     Activity,
+    AssignedWork,
     Attendance,
     DuesAmount,
     DuesPayment,
     Evaluation,
     ExternalParticipation,
+    GoodReason,
+    Honour,
+    ServiceRequest,
     Side,
 )
 
@@ -129,12 +134,52 @@ def with_last_life(members: QuerySet[Member]) -> QuerySet[Member]:
     )
 
 
+def last_paid_on_subquery(member_ref: str = "pk") -> Subquery:
+    return Subquery(
+        DuesPayment.objects.filter(member=OuterRef(member_ref))
+        .values("member")
+        .annotate(last=Max("paid_on"))
+        .values("last"),
+        output_field=DateField(),
+    )
+
+
+@dataclass(frozen=True)
+class LatestDates:
+    """The latest organisational life attended, life reported from elsewhere, and dues payment
+    (the day it was paid) of one member."""
+
+    attended: date | None
+    external: date | None
+    paid_on: date | None
+
+
+LATEST = {  # annotation of the member page's query: LatestDates field
+    "last_attended_on": "attended",
+    "last_external_on": "external",
+    "last_paid_on": "paid_on",
+}
+
+
+def with_latest_dates(members: QuerySet[Member]) -> QuerySet[Member]:
+    return members.annotate(
+        last_attended_on=last_attended_subquery(),
+        last_external_on=last_external_subquery(),
+        last_paid_on=last_paid_on_subquery(),
+    )
+
+
+def latest_dates(member: Member) -> LatestDates:
+    """From the member page's query when the member came from it, else in one query."""
+    if not all(hasattr(member, name) for name in LATEST):
+        row = with_latest_dates(Member.objects.filter(pk=member.pk)).values(*LATEST).first()
+        return LatestDates(**{field: (row or {}).get(name) for name, field in LATEST.items()})
+    return LatestDates(**{field: getattr(member, name) for name, field in LATEST.items()})
+
+
 def last_life_of(member: Member) -> date | None:
-    attended = member.attendance.filter(status__in=Attendance.ATTENDED).aggregate(
-        last=Max("activity__held_on")
-    )["last"]
-    external = member.external_participation.aggregate(last=Max("on"))["last"]
-    return max((d for d in (attended, external) if d), default=None)
+    latest = latest_dates(member)
+    return max((d for d in (latest.attended, latest.external) if d), default=None)
 
 
 def _life_since(cutoff: date) -> tuple[Exists, Exists]:
@@ -179,18 +224,32 @@ def tracking_start() -> date:
     return date.fromisoformat(settings.DUES_TRACKING_START)
 
 
-def arrears(*, member: Member, today: date) -> tuple[list[date], Decimal]:
-    """Months owed up to last month (from joining or the tracking start), and their amount."""
+def arrears(
+    *,
+    member: Member,
+    today: date,
+    payments: list[DuesPayment] | None = None,
+    amounts: list[DuesAmount] | None = None,
+) -> tuple[list[date], Decimal]:
+    """Months owed up to last month (from joining or the tracking start), and their amount.
+    `payments` and `amounts`: all the member's, when the caller has read them already."""
     start = max(dues.first_of_month(member.joined_on), tracking_start())
     last_month = dues.first_of_month(today) - dues.relativedelta(months=1)
     if last_month < start:
         return [], Decimal("0")
+    if payments is None:
+        payments = member.dues_payments.filter(to_month__gte=start)
     paid = set()
-    for payment in member.dues_payments.filter(to_month__gte=start):
-        paid.update(dues.months_between(payment.from_month, payment.to_month))
+    for payment in payments:
+        if payment.to_month >= start:
+            paid.update(dues.months_between(payment.from_month, payment.to_month))
     owed = [m for m in dues.months_between(start, last_month) if m not in paid]
-    amounts = {a.year: a.monthly_amount for a in member.dues_amounts.all()}
-    total = sum((amounts.get(m.year, dues.FIXED) for m in owed), Decimal("0"))
+    if not owed:
+        return [], Decimal("0")
+    if amounts is None:
+        amounts = member.dues_amounts.all()
+    monthly = {a.year: a.monthly_amount for a in amounts}
+    total = sum((monthly.get(m.year, dues.FIXED) for m in owed), Decimal("0"))
     return owed, total
 
 
@@ -232,9 +291,10 @@ def dues_ledger(*, user, branch: Organisation, year: int) -> list[dict]:
     ]
 
 
-def evaluations_by_year(member: Member) -> list[dict]:
+def evaluations_by_year(member: Member, evaluations: list[Evaluation] | None = None) -> list[dict]:
+    """`evaluations`: the member's, when the caller has read them already."""
     rows: dict[int, dict] = {}
-    for evaluation in member.evaluations.all():
+    for evaluation in member.evaluations.all() if evaluations is None else evaluations:
         rows.setdefault(evaluation.year, {"year": evaluation.year})[evaluation.side] = evaluation
     return [rows[year] for year in sorted(rows, reverse=True)]
 
@@ -277,3 +337,21 @@ def evaluation_refusal(*, user, member: Member, side: str) -> str:
         ok = organisation_in_scope(user, internal)
         return "" if ok else _("The inflow branch records its own evaluation.")
     return "" if home else _("Only the home branch records an external inflow side's result.")
+
+
+# --- the member page (issue #18: each fact read once) ------------------------------------------
+
+
+def with_member_page_facts(members: QuerySet[Member]) -> QuerySet[Member]:
+    """What the member page reads with the member: the latest dates (`latest_dates`), and
+    whether each of this room's lists has rows (payments and life elsewhere: a latest date)."""
+    member = OuterRef("pk")
+    return with_latest_dates(members).annotate(
+        has_attendance=Exists(Attendance.objects.filter(member=member)),
+        has_dues_amounts=Exists(DuesAmount.objects.filter(member=member)),
+        has_good_reasons=Exists(GoodReason.objects.filter(member=member)),
+        has_evaluations=Exists(Evaluation.objects.filter(member=member)),
+        has_work=Exists(AssignedWork.objects.filter(member=member)),
+        has_service_requests=Exists(ServiceRequest.objects.filter(member=member)),
+        has_honours=Exists(Honour.objects.filter(member=member)),
+    )

@@ -18,9 +18,11 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import Attendance, DuesPayment, ExternalParticipation
+from activities.selectors import latest_dates
 from members.models import EvidenceBaseline, Member
 
 from .models import ContactAttempt
+from .selectors import last_reached_subquery, member_last_reached
 
 
 def signs_since(cutoff, member_ref: str = "pk") -> list[Exists]:
@@ -61,31 +63,34 @@ class SignOfLife:
     what: str
 
 
+def with_last_reached(members: QuerySet[Member]) -> QuerySet[Member]:
+    """Annotate `last_reached_on`, the latest successful contact (the member page's query)."""
+    return members.annotate(last_reached_on=last_reached_subquery())
+
+
+def last_reached(member: Member) -> date | None:
+    """From the member page's query when the member came from it, else read now."""
+    if hasattr(member, "last_reached_on"):
+        return member.last_reached_on
+    return member_last_reached(member)
+
+
 def signs_of_life(
     member: Member, *, baseline: EvidenceBaseline | None | bool = False
 ) -> list[SignOfLife]:
     """The latest sign of life of each kind, latest first (`baseline`: the member's, if the
     caller has looked it up already; None for none)."""
     found = []
-    contact = (
-        member.contacts.filter(reached=True).order_by("-on").values_list("on", "channel").first()
-    )
+    contact = last_reached(member)
     if contact:
-        found.append(SignOfLife(contact[0], str(_("successful contact"))))
-    attended = (
-        Attendance.objects.filter(member=member, status__in=Attendance.ATTENDED)
-        .order_by("-activity__held_on")
-        .values_list("activity__held_on", flat=True)
-        .first()
-    )
-    if attended:
-        found.append(SignOfLife(attended, str(_("organisational life attended"))))
-    external = member.external_participation.order_by("-on").values_list("on", flat=True).first()
-    if external:
-        found.append(SignOfLife(external, str(_("organisational life elsewhere"))))
-    paid = member.dues_payments.order_by("-paid_on").values_list("paid_on", flat=True).first()
-    if paid:
-        found.append(SignOfLife(paid, str(_("dues payment"))))
+        found.append(SignOfLife(contact, str(_("successful contact"))))
+    latest = latest_dates(member)
+    if latest.attended:
+        found.append(SignOfLife(latest.attended, str(_("organisational life attended"))))
+    if latest.external:
+        found.append(SignOfLife(latest.external, str(_("organisational life elsewhere"))))
+    if latest.paid_on:
+        found.append(SignOfLife(latest.paid_on, str(_("dues payment"))))
     if baseline is False:
         baseline = EvidenceBaseline.objects.filter(member=member).first()
     if baseline is not None:

@@ -1,19 +1,59 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from alerts.registry import registered_rules
 from members import periods
-from members.models import EvidenceBaseline
-from members.sections import member_section
+from members.models import CorrectionTerm, EvidenceBaseline, Member, MembershipDecision
+from members.sections import member_page_read, member_section, page_rows
 from members.selectors import member_is_hosted_for
+from transfers.selectors import current_episode_for_page
 
 from . import evidence, selfreport
-from .models import FiveClearsItem
-from .selectors import confirm_cutoffs, contacts_of, ledger_record_of
+from .models import ContactAttempt, FiveClearsItem, LedgerRecord, SelfReport
+from .selectors import ITEMS, confirm_cutoffs, contacts_of, ledger_record_of
+
+
+@member_page_read
+def with_member_page_facts(members):
+    """What the member page reads with the member: the five-clears record with who confirmed
+    each item, the evidence before Liudong, the latest successful contact, and whether each of
+    this room's lists has rows."""
+    member = OuterRef("pk")
+    return (
+        evidence.with_last_reached(members)
+        .select_related("baseline", *(f"ledger__{item}_confirmed_by" for item in ITEMS))
+        .annotate(
+            has_contacts=Exists(ContactAttempt.objects.filter(member=member)),
+            has_pending_reports=Exists(
+                SelfReport.objects.filter(member=member, status=SelfReport.Status.PENDING)
+            ),
+            has_correction_terms=Exists(CorrectionTerm.objects.filter(member=member)),
+            has_decisions=Exists(MembershipDecision.objects.filter(member=member)),
+        )
+    )
+
+
+def _record(member) -> LedgerRecord:
+    """The five-clears record: joined to the member by the page's query, else read now."""
+    if not Member.ledger.is_cached(member):
+        return ledger_record_of(member)
+    try:
+        return member.ledger
+    except LedgerRecord.DoesNotExist:
+        return LedgerRecord(member=member)
+
+
+def _baseline(member) -> EvidenceBaseline | None:
+    """The evidence before Liudong (joined by the page's query; read once otherwise)."""
+    try:
+        return member.baseline
+    except EvidenceBaseline.DoesNotExist:
+        return None
 
 
 def _value(item, member, episode, record) -> str:
@@ -39,8 +79,8 @@ def _value(item, member, episode, record) -> str:
 )
 def ledger(request, member) -> dict:
     today = timezone.localdate()
-    episode = member.mobility_episodes.current().first()
-    record = ledger_record_of(member)
+    episode = current_episode_for_page(member)
+    record = _record(member)
     cutoffs = confirm_cutoffs(today)
     items = []
     for item, label in FiveClearsItem.choices:
@@ -57,7 +97,7 @@ def ledger(request, member) -> dict:
                 "has_note": item == FiveClearsItem.CONDUCT and bool(record.conduct_note),
             }
         )
-    contacts = list(contacts_of(member)[:20])
+    contacts = page_rows(member, "has_contacts", contacts_of(member)[:20])
     editable = not member_is_hosted_for(user=request.user, member=member)
     return {
         "away": episode is not None,
@@ -65,7 +105,11 @@ def ledger(request, member) -> dict:
         "contacts": contacts,
         "last_reached": next((c.on for c in contacts if c.reached), None),
         "editable": editable,
-        "pending_reports": member.self_reports.filter(status="pending"),
+        "pending_reports": page_rows(
+            member,
+            "has_pending_reports",
+            member.self_reports.filter(status=SelfReport.Status.PENDING),
+        ),
         "share": _self_report_share(member) if episode is not None and editable else None,
     }
 
@@ -85,14 +129,16 @@ def _self_report_share(member) -> dict:
 )
 def standing(request, member) -> dict:
     today = timezone.localdate()
-    episode = member.mobility_episodes.current().first()
-    baseline = EvidenceBaseline.objects.filter(member=member).first()
+    episode = current_episode_for_page(member)
+    baseline = _baseline(member)
     signs = evidence.signs_of_life(member, baseline=baseline)
     start = evidence.clock_start(
         member, left_on=episode.left_on if episode else None, signs=signs, baseline=baseline
     )
     titles = {rule.code: rule.title for rule in registered_rules()}
-    terms = list(member.correction_terms.select_related("opened_by"))
+    terms = page_rows(
+        member, "has_correction_terms", member.correction_terms.select_related("opened_by")
+    )
     for term in terms:
         term.rule_title = titles.get(term.condition, term.condition)
     return {
@@ -106,6 +152,8 @@ def standing(request, member) -> dict:
             else None
         ),
         "today": today,
-        "decisions": list(member.decisions.select_related("recorded_by")),
+        "decisions": page_rows(
+            member, "has_decisions", member.decisions.select_related("recorded_by")
+        ),
         "terms": terms,
     }

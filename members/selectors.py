@@ -201,9 +201,24 @@ def member_is_hosted_for(*, user, member: Member) -> bool:
     return answers[user.pk]
 
 
-def member_get(*, user, pk: int) -> Member:
-    """A member in the user's scope, or 404 (never 403: others' members do not exist)."""
-    return get_object_or_404(members_visible_to(user).select_related("home_branch"), pk=pk)
+def member_get(
+    *, user, pk: int, read: Callable[[QuerySet[Member]], QuerySet[Member]] | None = None
+) -> Member:
+    """A member in the user's scope, or 404 (never 403: others' members do not exist).
+
+    `read` adds what a page reads with the member (the member page:
+    `sections.member_page_query`). The member came through the user's scope with its home
+    branch, so whether the user holds it or only hosts it (`member_is_hosted_for`) is known
+    here without another query.
+    """
+    members = members_visible_to(user).select_related("home_branch")
+    if read is not None:
+        members = read(members)
+    member = get_object_or_404(members, pk=pk)
+    # members_editable_by's rule for one member: the home branch in the user's subtree.
+    holds = organisation_in_scope(user, member.home_branch)
+    member.__dict__.setdefault("_hosted_for", {})[user.pk] = not holds
+    return member
 
 
 def member_get_for_edit(*, user, pk: int) -> Member:
@@ -309,13 +324,24 @@ def member_history(*, member: Member, limit: int = 50) -> list[HistoryEntry]:
     """Who changed what and when, newest first; the ID number shows only as 'changed'."""
     records = list(member.history.select_related("history_user").order_by("-history_date")[:limit])
     older = [*records[1:], None] if records else []
-    return history_entries(list(zip(records, older, strict=True)))
+    # The home branch read with the member names itself; only other branches are looked up.
+    known = (
+        {member.home_branch_id: member.home_branch.name}
+        if Member.home_branch.is_cached(member)
+        else {}
+    )
+    return history_entries(list(zip(records, older, strict=True)), names=known)
 
 
-def history_entries(pairs: list[tuple]) -> list[HistoryEntry]:
-    """One entry per (newer, older) pair of a member's history rows (older None: no diff)."""
+def history_entries(
+    pairs: list[tuple], *, names: dict[int, str] | None = None
+) -> list[HistoryEntry]:
+    """One entry per (newer, older) pair of a member's history rows (older None: no diff).
+    `names`: organisation names the caller has read already, by id."""
     branch_ids = {record.home_branch_id for pair in pairs for record in pair if record}
-    organisations = dict(Organisation.objects.filter(pk__in=branch_ids).values_list("pk", "name"))
+    organisations = {pk: name for pk, name in (names or {}).items() if pk in branch_ids}
+    if missing := branch_ids - organisations.keys():
+        organisations.update(Organisation.objects.filter(pk__in=missing).values_list("pk", "name"))
     entries = []
     for newer, older in pairs:
         changes = []

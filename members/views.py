@@ -15,7 +15,7 @@ from infrastructure.steps import StepRefused, step_view
 from . import selectors, services
 from .forms import DecisionForm, MemberFilterForm, MemberForm
 from .models import DuplicateRegistration, Organisation
-from .sections import render_member_sections
+from .sections import member_page_query, render_member_sections
 
 
 @require_GET
@@ -110,7 +110,8 @@ def duplicate_cases(request):
 
 @require_GET
 def member_detail(request, pk: int):
-    member = selectors.member_get(user=request.user, pk=pk)
+    # One query reads the member with what the sections read with it (issue #18).
+    member = selectors.member_get(user=request.user, pk=pk, read=member_page_query)
     return render(
         request,
         "members/member_detail.html",

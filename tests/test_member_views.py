@@ -288,3 +288,54 @@ def test_a_member_without_history_has_an_empty_history(county):
     member = county.member(county.branch_a)
     member.history.all().delete()  # as after a COPY load
     assert member_history(member=member) == []
+
+
+@pytest.mark.parametrize(
+    ("viewer", "hosted"),
+    [("home secretary", False), ("county reviewer", False), ("hosting secretary", True)],
+)
+def test_member_get_knows_who_only_hosts_the_member_without_asking_again(
+    county, django_assert_num_queries, viewer, hosted
+):
+    """The member came through the user's scope with its home branch: the page's sections ask
+    whether the user only hosts it (read-only) without another scope query (issue #18)."""
+    from members.selectors import member_get, member_is_hosted_for
+    from transfers.models import MobilityEpisode
+
+    member = county.member(county.branch_a)
+    MobilityEpisode.objects.create(
+        member=member,
+        mobility_type=MobilityEpisode.Type.WORK,
+        left_on=date(2024, 3, 1),
+        inflow_organisation=county.branch_b,
+    )
+    user = {
+        "home secretary": lambda: county.secretary(county.branch_a),
+        "county reviewer": lambda: county.reviewer(county.county),
+        "hosting secretary": lambda: county.secretary(county.branch_b),
+    }[viewer]()
+    found = member_get(user=user, pk=member.pk)
+    with django_assert_num_queries(0):
+        assert member_is_hosted_for(user=user, member=found) is hosted
+    # The same answer as asking the scope afresh.
+    assert member_is_hosted_for(user=user, member=Member.objects.get(pk=member.pk)) is hosted
+
+
+def test_history_names_the_home_branch_read_with_the_member(county, django_assert_num_queries):
+    """A member who stayed in one branch: the history names it from the member's own join; a
+    branch the member left is still looked up by name."""
+    from members.selectors import member_get, member_history
+
+    user = county.reviewer(county.county)
+    stayed = county.member(county.branch_a)
+    stayed.phone = "13900001111"
+    stayed.save()
+    member = member_get(user=user, pk=stayed.pk)
+    with django_assert_num_queries(1):  # the history rows only
+        entries = member_history(member=member)
+    assert len(entries) == 2
+    moved = county.member(county.branch_a2, phone="13900002222")
+    moved.home_branch = county.branch_a
+    moved.save()
+    changes = member_history(member=member_get(user=user, pk=moved.pk))[0].changes
+    assert ("乙村党支部", "甲村党支部") in [(c.old, c.new) for c in changes]

@@ -538,3 +538,342 @@ def test_member_detail_lists(as_secretary, county, rows):
         grow,
         lambda response: response.content.decode().count("某雇主公司"),
     )
+
+
+# --- the member page reads each fact once (issue #18) -----------------------------------------
+
+# The queries of the member page: the session, the user, the savepoints of the request's
+# transaction, the scope (4), the member with what the sections read with it (1), its history,
+# one per list that has rows, and 4 of the self-withdrawal count (activities/withdrawal.py).
+# Before issue #18: 49 for a member with rows in every list (the stretches away read 4 times,
+# the evidence baseline twice...), 46 for a member away with the usual records.
+MEMBER_PAGE_QUERIES = 31
+USUAL_MEMBER_PAGE_QUERIES = 17
+CAPS = {"contact": 20, "attendance": 10, "elsewhere": 10}  # the page's own limits
+
+
+def member_with_everything(county, rows, n: int) -> Member:
+    """A mobile member hosted by branch B, with n rows in every list of the member page: stretches
+    away, certificates, transfers with their steps, contacts, self-reports, correction terms,
+    decisions, attendance, life elsewhere, dues amounts and payments, good reasons,
+    evaluations, work, services, honours, and n edits in the history."""
+    from activities.models import (
+        AssignedWork,
+        Evaluation,
+        ExternalParticipation,
+        GoodReason,
+        Honour,
+        ServiceRequest,
+    )
+    from ledgers.models import SelfReport
+    from members.models import CorrectionTerm, EvidenceBaseline, MembershipDecision
+
+    clerk = rows.clerk
+    member = rows.members(county.branch_a, 1, joined_on=date(2015, 7, 1))[0]
+    for i in range(n):
+        member.phone = f"1390000{i:04d}"
+        member.save()
+    external = ExternalOrganisation.objects.create(name=f"外县某党委{member.pk}", region="外县")
+    episodes = MobilityEpisode.objects.bulk_create(
+        [
+            MobilityEpisode(
+                member=member,
+                mobility_type=MobilityEpisode.Type.WORK,
+                left_on=TODAY - timedelta(days=100),
+                destination_province="广东省",
+                destination_city="深圳市",
+                address="南山区某街道",
+                occupation="工人",
+                employer="某雇主公司",
+                inflow_organisation=county.branch_b,
+            ),
+            *(
+                MobilityEpisode(
+                    member=member,
+                    mobility_type=MobilityEpisode.Type.STUDY,
+                    left_on=TODAY - timedelta(days=1000 + 30 * i),
+                    ended_on=TODAY - timedelta(days=900 + 30 * i),
+                    employer="某雇主公司",
+                    inflow_external=external,
+                    end_reason=MobilityEpisode.EndReason.RETURNED,
+                )
+                for i in range(n - 1)
+            ),
+        ]
+    )
+    certificates(episodes[:1], county)
+    certificates(episodes[1:], county, status=ActivityCertificate.Status.RETURNED)
+    transfers = RelationshipTransfer.objects.bulk_create(
+        RelationshipTransfer(
+            member=member,
+            from_branch=county.branch_a,
+            to_organisation=county.branch_b if i % 2 else None,
+            to_external=None if i % 2 else external,
+            reason="工作调动",
+            state=RelationshipTransfer.State.DRAFT
+            if i == 0
+            else RelationshipTransfer.State.CANCELLED,
+            requested_by=clerk,
+        )
+        for i in range(n)
+    )
+    TransferEvent.objects.bulk_create(
+        TransferEvent(transfer=transfer, action=TransferEvent.Action.DRAFTED, actor=clerk)
+        for transfer in transfers
+    )
+    LedgerRecord.objects.create(
+        member=member,
+        left_confirmed_on=TODAY,
+        left_confirmed_by=clerk,
+        where_confirmed_on=TODAY - timedelta(days=400),
+        where_confirmed_by=clerk,
+        contact_confirmed_on=TODAY,
+        conduct_confirmed_on=TODAY,
+        conduct_confirmed_by=clerk,
+        conduct_assessment="good",
+        conduct_note="表现良好",
+    )
+    ContactAttempt.objects.bulk_create(
+        ContactAttempt(
+            member=member,
+            on=TODAY - timedelta(days=3 + 9 * i),
+            channel="phone" if i % 2 else "wechat",
+            reached=i % 3 != 1,
+            note="电话已通",
+            recorded_by=clerk,
+        )
+        for i in range(n)
+    )
+    SelfReport.objects.bulk_create(
+        SelfReport(
+            member=member,
+            period=f"{2000 + i}-01",
+            where="广东省深圳市",
+            occupation="工人",
+            phone="13900000000",
+        )
+        for i in range(n)
+    )
+    EvidenceBaseline.objects.create(
+        member=member,
+        since=date(2019, 1, 1),
+        last_contact_on=date(2018, 6, 1),
+        last_life_on=date(2018, 5, 1),
+        dues_paid_to=date(2018, 12, 1),
+        source="导入台账",
+    )
+    CorrectionTerm.objects.bulk_create(
+        CorrectionTerm(
+            member=member,
+            condition="no_life_6_months",
+            educated_on=TODAY - timedelta(days=60 + 100 * i),
+            ends_on=TODAY - timedelta(days=30 + 100 * i) if i else TODAY + timedelta(days=30),
+            closed_on=None if i == 0 else TODAY - timedelta(days=40 + 100 * i),
+            close_reason="" if i == 0 else "condition_cleared",
+            opened_by=clerk,
+        )
+        for i in range(n)
+    )
+    MembershipDecision.objects.bulk_create(
+        MembershipDecision(
+            member=member,
+            kind=MembershipDecision.Kind.RESTORATION
+            if i % 2
+            else MembershipDecision.Kind.SUSPENSION,
+            decided_on=TODAY - timedelta(days=500 + 30 * i),
+            deciding_organisation="甲镇党委",
+            document_number=f"组通字{i}",
+            recorded_by=clerk,
+        )
+        for i in range(n)
+    )
+    statuses = ["present", "absent", "excused", "online", "away"]
+    activities = Activity.objects.bulk_create(
+        Activity(
+            branch=county.branch_b if i % 2 else county.branch_a,
+            kind=Activity.Kind.GENERAL_MEETING,
+            held_on=TODAY - timedelta(days=5 + 20 * i),
+            title=f"春季学习会{i}",
+            recorded_by=clerk,
+        )
+        for i in range(n)
+    )
+    Attendance.objects.bulk_create(
+        Attendance(
+            activity=activity,
+            member=member,
+            status=statuses[i % len(statuses)],
+            reason="出差" if statuses[i % len(statuses)] == "excused" else "",
+            makeup=i % 4 == 3,
+        )
+        for i, activity in enumerate(activities)
+    )
+    ExternalParticipation.objects.bulk_create(
+        ExternalParticipation(
+            member=member,
+            on=TODAY - timedelta(days=7 + 30 * i),
+            organisation="深圳某党支部",
+            kind=Activity.Kind.THEME_DAY,
+            recorded_by=clerk,
+        )
+        for i in range(n)
+    )
+    DuesAmount.objects.bulk_create(
+        DuesAmount(
+            member=member,
+            year=TODAY.year - i,
+            basis="income" if i == 0 else "manual",
+            monthly_income=Decimal("5000") if i == 0 else None,
+            monthly_amount=Decimal("50.00") if i == 0 else Decimal("1.00"),
+            reason="" if i == 0 else "支部决定",
+            set_by=clerk,
+        )
+        for i in range(n)
+    )
+    DuesPayment.objects.bulk_create(
+        DuesPayment(
+            member=member,
+            from_month=date(TODAY.year - 1 - i // 12, 12 - i % 12, 1),
+            to_month=date(TODAY.year - 1 - i // 12, 12 - i % 12, 1),
+            amount=Decimal("50.00"),
+            paid_to=county.branch_a if i % 2 else None,
+            paid_to_external=None if i % 2 else external,
+            paid_on=TODAY - timedelta(days=20 + 30 * i),
+            method="wechat",
+            recorded_by=clerk,
+        )
+        for i in range(n)
+    )
+    GoodReason.objects.bulk_create(
+        GoodReason(
+            member=member,
+            kind=GoodReason.Kind.ILLNESS,
+            starts_on=TODAY - timedelta(days=150 + 60 * i),
+            ends_on=TODAY - timedelta(days=120 + 60 * i),
+            note="住院治疗",
+            approved_by="支部委员会",
+            recorded_by=clerk,
+        )
+        for i in range(n)
+    )
+    Evaluation.objects.bulk_create(
+        Evaluation(
+            member=member,
+            year=TODAY.year - 1 - i // 2,
+            side="home" if i % 2 == 0 else "inflow",
+            evaluator="甲村党支部",
+            grade="qualified",
+            recorded_by=clerk,
+        )
+        for i in range(n)
+    )
+    AssignedWork.objects.bulk_create(
+        AssignedWork(
+            member=member,
+            side="home",
+            title=f"宣传任务{i}",
+            assigned_on=TODAY - timedelta(days=300 + 10 * i),
+            due_on=TODAY - timedelta(days=200 + 10 * i),
+            status="open" if i == 0 else "done",
+            recorded_by=clerk,
+        )
+        for i in range(n)
+    )
+    ServiceRequest.objects.bulk_create(
+        ServiceRequest(
+            member=member,
+            kind="employment",
+            description=f"求职帮扶{i}",
+            raised_on=TODAY - timedelta(days=10 * i),
+        )
+        for i in range(n)
+    )
+    Honour.objects.bulk_create(
+        Honour(member=member, kind="excellent_mobile", year=TODAY.year - i, side="home")
+        for i in range(n)
+    )
+    return member
+
+
+def member_page(client, member, n: int) -> tuple[int, list[dict]]:
+    """The queries of the member page (a second request: the first one warms the session)."""
+    url = f"/members/{member.pk}/"
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    body = response.content.decode()
+    # Each list is really there, with its n rows (up to the page's limits).
+    assert body.count("某雇主公司") == n + 1  # the current stretch is in the ledger, too
+    for marker, cap in (("电话已通", CAPS["contact"]), ("春季学习会", CAPS["attendance"])):
+        assert body.count(marker) == min(n, cap), marker
+    for marker in ("求职帮扶", "宣传任务", "住院治疗", "组通字"):
+        assert body.count(marker) >= n, marker
+    return len(captured), captured.captured_queries
+
+
+@pytest.mark.parametrize("viewer", ["home branch", "county reviewer", "hosting branch"])
+def test_member_page_reads_each_fact_once(client, county, rows, viewer):
+    user = {
+        "home branch": lambda: county.secretary(county.branch_a),
+        "county reviewer": lambda: county.reviewer(county.county),
+        "hosting branch": lambda: county.secretary(county.branch_b),
+    }[viewer]()
+    client.force_login(user)
+    one, _ = member_page(client, member_with_everything(county, rows, 1), 1)
+    twenty, queries = member_page(client, member_with_everything(county, rows, 20), 20)
+    assert one == twenty, f"{one} queries with 1 row in each list, {twenty} with 20"
+    assert twenty <= MEMBER_PAGE_QUERIES, f"{twenty} queries\n" + "\n".join(
+        q["sql"][:200] for q in queries
+    )
+    assert repeated(queries) == ""
+
+
+def test_member_page_of_a_member_away_with_the_usual_records(as_secretary, county, rows):
+    """Most members away have a stretch, some contacts and a ledger record, and nothing else
+    (like the bench's): an empty list costs no query."""
+    member = rows.away(county.branch_a, 1, inflow_organisation=county.branch_b)[0].member
+    url = f"/members/{member.pk}/"
+    as_secretary.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        response = as_secretary.get(url)
+    assert response.status_code == 200
+    assert "工人" in response.content.decode()
+    assert len(captured) <= USUAL_MEMBER_PAGE_QUERIES, "\n".join(
+        q["sql"][:200] for q in captured.captured_queries
+    )
+    assert repeated(captured.captured_queries) == ""
+
+
+VOLATILE = [
+    re.compile(r'(csrfmiddlewaretoken" value=")[^"]*'),  # masked anew each time
+    re.compile(r"(/report/[\w-]+:)[\w-]+:[\w-]+"),  # signed with the second
+    re.compile(r'(<svg )[^<]*class="segno">.*?</svg>', re.S),  # the QR code of that link
+]
+
+
+@pytest.mark.parametrize("viewer", ["home branch", "hosting branch"])
+def test_the_sections_read_the_same_without_the_page_query(rf, county, rows, viewer):
+    """The alert page renders the sections for a member read without the member page's query:
+    what the sections read for themselves then is what the page's query gives them."""
+    from members.sections import member_page_query, render_member_sections
+    from members.selectors import member_get
+
+    member = member_with_everything(county, rows, 3)
+    branch = county.branch_a if viewer == "home branch" else county.branch_b
+    request = rf.get(f"/members/{member.pk}/")
+    request.user = county.secretary(branch)
+
+    def sections(member) -> list[dict]:
+        rendered = render_member_sections(request, member)
+        for section in rendered:
+            for volatile in VOLATILE:
+                section["html"] = volatile.sub(r"\1", section["html"])
+        return rendered
+
+    with CaptureQueriesContext(connection) as page:
+        from_page = sections(member_get(user=request.user, pk=member.pk, read=member_page_query))
+    with CaptureQueriesContext(connection) as alone:
+        by_themselves = sections(Member.objects.get(pk=member.pk))
+    assert from_page == by_themselves
+    assert len(page) < len(alone)

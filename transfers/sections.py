@@ -1,12 +1,15 @@
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from members.sections import member_section
+from members.sections import member_page_read, member_section, page_rows
 from members.selectors import member_is_hosted_for
 
 from .classification import Arrangement
-from .models import ActivityCertificate, RelationshipTransfer
-from .selectors import member_classification
+from .models import ActivityCertificate, RelationshipTransfer, TransferEvent
+from .selectors import episodes_for_page, member_classification, with_member_page_facts
+
+member_page_read(with_member_page_facts)
 
 
 @member_section(
@@ -16,19 +19,20 @@ from .selectors import member_classification
     template="transfers/member_mobility.html",
 )
 def mobility(request, member) -> dict:
-    episodes = list(
-        member.mobility_episodes.select_related("inflow_organisation", "inflow_external").order_by(
-            "-left_on", "-id"
-        )
-    )
-    certificates = list(member.certificates.all())
-    transfers = list(
+    episodes = episodes_for_page(member)
+    current = next((e for e in episodes if e.is_current), None)
+    certificates = page_rows(member, "has_certificates", member.certificates.all())
+    transfers = page_rows(
+        member,
+        "has_transfers",
         member.transfers.select_related(
             "from_branch", "from_external", "to_organisation", "to_external"
-        ).prefetch_related("events__actor")
+        ).prefetch_related(
+            Prefetch("events", queryset=TransferEvent.objects.select_related("actor"))
+        ),
     )
     today = timezone.localdate()
-    classification = member_classification(member=member, today=today)
+    classification = member_classification(member=member, today=today, episode=current)
     valid_certificate = next(
         (c for c in certificates if c.status == ActivityCertificate.Status.VALID), None
     )
@@ -38,7 +42,7 @@ def mobility(request, member) -> dict:
     return {
         "today": today,
         "episodes": episodes,
-        "current": next((e for e in episodes if e.is_current), None),
+        "current": current,
         "classification": classification,
         "next_step": next_step_now(classification, valid_certificate, open_transfer),
         "certificates": certificates,

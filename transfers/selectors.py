@@ -22,6 +22,7 @@ from django.utils.translation import ngettext
 
 from members.models import EvidenceBaseline, Member, Organisation, StaffAssignment
 from members.periods import period_cutoff
+from members.sections import page_fact, page_rows
 from members.selectors import (
     assignment_of,
     can_review,
@@ -107,8 +108,12 @@ def mobile_members(
     return episodes.order_by("member__name", "member_id")
 
 
-def member_classification(*, member: Member, today: date) -> Classification:
-    episode = member.mobility_episodes.current().first()
+def member_classification(
+    *, member: Member, today: date, episode: MobilityEpisode | None | bool = False
+) -> Classification:
+    """`episode`: the member's current one, if the caller has it already (None: away no more)."""
+    if episode is False:
+        episode = member.mobility_episodes.current().first()
     facts = episode_facts(episode) if episode else None
     return classify(episode=facts, member_active=member.status == Member.Status.ACTIVE, today=today)
 
@@ -327,3 +332,37 @@ def transfer_review_facts(*, transfer: RelationshipTransfer, today: date) -> Tra
         dues=dues_facts(member),
         certificates=certificates,
     )
+
+
+# --- the member page (issue #18: each fact read once) ------------------------------------------
+
+
+def with_member_page_facts(members: QuerySet[Member]) -> QuerySet[Member]:
+    """What the member page reads with the member: whether each of this room's lists has rows."""
+    member = OuterRef("pk")
+    return members.annotate(
+        has_episodes=Exists(MobilityEpisode.objects.filter(member=member)),
+        has_certificates=Exists(ActivityCertificate.objects.filter(member=member)),
+        has_transfers=Exists(RelationshipTransfer.objects.filter(member=member)),
+    )
+
+
+def episodes_for_page(member: Member) -> list[MobilityEpisode]:
+    """The member's stretches away, newest first, with their inflow side: read once for the
+    member page, whose sections all ask for the current one."""
+    return page_fact(
+        member,
+        "transfers.episodes",
+        lambda: page_rows(
+            member,
+            "has_episodes",
+            member.mobility_episodes.select_related(
+                "inflow_organisation", "inflow_external"
+            ).order_by("-left_on", "-id"),
+        ),
+    )
+
+
+def current_episode_for_page(member: Member) -> MobilityEpisode | None:
+    """The member's current stretch away (at most one), from `episodes_for_page`."""
+    return next((episode for episode in episodes_for_page(member) if episode.is_current), None)
