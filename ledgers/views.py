@@ -72,6 +72,7 @@ BRANCHES_SHOWN = 50
 
 
 @require_GET
+@transaction.non_atomic_requests  # reads only (a few stale figures recount in their own)
 def ledger(request):
     form, filters, rows = _ledger_query(request)
     side, branch = filters["side"], filters["branch"]

@@ -6,7 +6,13 @@ from django.utils.translation import gettext_lazy as _
 
 from . import conflicts, crypto, national_id, phone, validators
 from .models import Member, MembershipDecision, Organisation
-from .selectors import member_branch_choices, members_editable_by, organisations_visible_to
+from .selectors import (
+    member_branch_choices,
+    members_editable_by,
+    organisations_visible_to,
+    scope_root_of,
+    sees_everything,
+)
 
 
 class PhoneInput(forms.TextInput):
@@ -202,10 +208,11 @@ class MemberFilterForm(forms.Form):
         # What it lists: the top of the user's scope and one level below (a county reviewer's
         # thousand branches made an unusable list and a tenth of a second of rendering), plus
         # the chosen organisation and the ones above it; deeper ones come through ?branch=.
-        top = field.queryset.order_by("depth").values_list("depth", flat=True).first() or 1
+        root = None if sees_everything(user) else scope_root_of(user)
+        top = root.depth if root is not None else 1
         shown = Q(depth__lte=top + 1)
-        chosen = field.queryset.filter(pk=self.data.get("branch") or 0).first()
-        if chosen is not None:
+        chosen = self.data.get("branch") and field.queryset.filter(pk=self.data["branch"]).first()
+        if chosen:
             steps = Organisation.steplen
             shown |= Q(
                 path__in=[chosen.path[:n] for n in range(steps, len(chosen.path) + 1, steps)]

@@ -30,12 +30,15 @@ PHONE_QUERY = re.compile(r"^[\d\-+ ]{3,}$")
 
 
 def assignment_of(user) -> StaffAssignment | None:
+    """The user's assignment with its organisation, read in one query and kept on the user
+    (Django's own cache of `user.assignment`), as every page asks for it."""
     if not user.is_authenticated:
         return None
-    try:
-        return user.assignment
-    except StaffAssignment.DoesNotExist:
-        return None
+    related = user._meta.model.assignment.related
+    if not related.is_cached(user):
+        found = StaffAssignment.objects.select_related("organisation").filter(user=user).first()
+        related.set_cached_value(user, found)
+    return related.get_cached_value(user)
 
 
 def sees_everything(user) -> bool:
@@ -278,11 +281,11 @@ def home_side_ids(*, user, members: list[Member]) -> set[int]:
     """Which of these members the user holds (and may see more of their ID number)."""
     if sees_everything(user):
         return {member.pk for member in members}
-    return set(
-        members_editable_by(user)
-        .filter(pk__in=[member.pk for member in members])
-        .values_list("pk", flat=True)
-    )
+    root = scope_root_of(user)
+    if root is None:
+        return set()
+    held = set(scope_ids(root, hosted_too=False).organisation_ids)  # read once per request
+    return {member.pk for member in members if member.home_branch_id in held}
 
 
 def looks_like_national_id(query: str) -> bool:

@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,6 +20,7 @@ from .sections import member_page_query, render_member_sections
 
 
 @require_GET
+@transaction.non_atomic_requests  # reads only: no BEGIN/COMMIT around the page
 def member_list(request):
     # A branch outside the user's scope, or not a number, is refused (404), not ignored.
     selectors.organisation_from_query(request, "branch")
