@@ -177,6 +177,22 @@ def test_member_list(as_secretary, county, rows, settings):
     assert_constant(as_secretary, "/members/", lambda n: rows.members(county.branch_a, n), paged)
 
 
+@pytest.mark.parametrize(
+    ("url", "most"),
+    [("/members/", 8), ("/members/?q=张", 8), ("/ledger/?side=outflow", 9), ("/alerts/", 9)],
+)
+def test_a_reviewers_list_pages_take_at_most_eight_or_nine_queries(
+    as_reviewer, county, rows, url, most, django_assert_max_num_queries
+):
+    """Issue #18 halved them from 16: session, user, assignment with its organisation, the
+    filter's organisations, the scope, the hosted members, the count and the page (the ledger
+    and the inbox add their kept figures); no transaction around a page that only reads."""
+    rows.members(county.branch_a, 5)
+    as_reviewer.get(url)  # the session's once-a-minute save is not a page's own
+    with django_assert_max_num_queries(most):
+        assert as_reviewer.get(url).status_code == 200
+
+
 def test_member_search_by_name(as_reviewer, county, rows, settings):
     settings.MEMBER_LIST_PAGE_SIZE = 500
     assert_constant(
