@@ -4,6 +4,13 @@ imported by its AppConfig.ready().
 A rule is a function `(today) -> QuerySet[Member]` that finds every matching member in
 one query, with the words a secretary needs: what it means, where the rule comes from,
 and what to do first. The nightly scan (issue #6) runs every registered rule.
+
+A rule may also take `among` (member ids: a write's re-evaluation) and `within` (an
+organisation's path: a county part of the split scan) to narrow its own work. With `within`
+the scope goes inside the rule's subqueries (`in_subtree`): the episodes, letters, transfers,
+evaluations, terms or members a rule starts from are that county's, not every row filtered at
+the end. Both default to None, today's behaviour: `rule(today)` still finds every matching
+member.
 """
 
 import inspect
@@ -18,8 +25,23 @@ from django.utils.functional import Promise
 from alerts.models import Alert
 from members.models import Member
 
-# (today) -> members; a rule may also take `among` (member ids) to narrow its own work.
+# (today) -> members; a rule may also take `among` (member ids) and `within` (a path).
 RuleQuery = Callable[..., QuerySet[Member]]
+
+
+def in_subtree(rows: QuerySet, within: str | None, *, member: str = "") -> QuerySet:
+    """`rows` of members whose home branch is in the subtree at path `within` (all of them
+    when None): members, or rows reaching their member by `member` ("member__",
+    "transfer__member__"). A treebeard path prefix is one index range of organisations, and
+    the members of those branches one range each of `member_branch_id`."""
+    if within is None:
+        return rows
+    if not member:
+        return rows.filter(home_branch__path__startswith=within)
+    # Rows of other tables take the members' ids as a subquery rather than a join on the
+    # member they already join (for its status): the ids come from the index alone.
+    members = Member.objects.filter(home_branch__path__startswith=within).values("pk")
+    return rows.filter(**{f"{member}id__in": members})
 
 
 @dataclass(frozen=True)
@@ -41,15 +63,27 @@ class Rule:
     correctable: bool = False
     # The rule function takes `among` (member ids) and narrows its own work to them.
     narrows: bool = False
+    # The rule function takes `within` (a path) and puts the scope inside its subqueries.
+    scopes: bool = False
 
-    def matching(self, today: date, *, among: list[int] | None = None) -> QuerySet[Member]:
-        """The members the rule flags today; with `among`, only those members. A rule that
-        takes `among` itself (one with a per-member step in Python) narrows its own work."""
-        if among is None:
-            return self.members(today)
-        if self.narrows:
-            return self.members(today, among=among)
-        return self.members(today).filter(pk__in=among)
+    def matching(
+        self, today: date, *, among: list[int] | None = None, within: str | None = None
+    ) -> QuerySet[Member]:
+        """The members the rule flags today; with `among`, only those members; with `within`,
+        only members whose home branch is in that subtree (an organisation's path). A rule
+        that takes `among` or `within` itself narrows its own work; for one that does not,
+        the outer query is filtered (its subqueries still read everyone's rows)."""
+        options = {}
+        if among is not None and self.narrows:
+            options["among"] = among
+        if within is not None and self.scopes:
+            options["within"] = within
+        members = self.members(today, **options)
+        if among is not None and not self.narrows:
+            members = members.filter(pk__in=among)
+        if within is not None and not self.scopes:
+            members = in_subtree(members, within)
+        return members
 
     @property
     def threshold_values(self) -> list[tuple[str, object]]:
@@ -80,6 +114,7 @@ def rule(
         raise ValueError(f"unknown severity {severity!r}")
 
     def register(members: RuleQuery) -> RuleQuery:
+        parameters = inspect.signature(members).parameters
         if code in _rules and _rules[code].members is not members:
             raise ValueError(f"rule {code!r} is registered twice")
         _rules[code] = Rule(
@@ -94,7 +129,8 @@ def rule(
             tuple(thresholds),
             counting,
             correctable,
-            "among" in inspect.signature(members).parameters,
+            "among" in parameters,
+            "within" in parameters,
         )
         return members
 

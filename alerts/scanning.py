@@ -5,11 +5,13 @@ open alerts, and only the differences are written (new alerts inserted, cleared 
 continuing ones refreshed once a day), in bulk, in a transaction per rule. Running it twice changes nothing
 the second time but `last_seen_at`. A rule that raises is recorded and the others go on.
 
-A scan can be limited to one subtree (`root`): the rules' members and the open alerts are
-both taken from members whose home branch is in it, so a part opens and closes only its own
-alerts. An alert belongs to the member's home side (the hosting side sees it, never owns it),
-so county parts split the alerts without overlap. The split scan (alerts/tasks.py) runs
-the parts from `scan_parts()`, one rule or one county each, and merges them into one ScanRun.
+A scan can be limited to one subtree (`root`): each rule is given the subtree's path
+(`within`) and puts it inside its own subqueries, so it looks only at that subtree's members
+and their rows; the subtree's open alerts, of every rule, are read once, before the rules run,
+not once per rule. So a part opens and closes only its own alerts. An alert belongs to the
+member's home side (the hosting side sees it, never owns it), so county parts split the alerts
+without overlap. The split scan (alerts/tasks.py) runs the parts from `scan_parts()`, one rule or one
+county each, and merges them into one ScanRun.
 
 A ScanRun with `finished_at` set and `failed_rules == 0` is a scan that finished successfully;
 a split scan sets `finished_at` only once every part has finished.
@@ -24,7 +26,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from alerts.models import Alert, AlertAction, ScanRun
-from alerts.registry import Rule, registered_rules
+from alerts.registry import Rule, in_subtree, registered_rules
 from members.models import CorrectionTerm, Member, Organisation
 
 logger = logging.getLogger(__name__)
@@ -38,19 +40,30 @@ def _chunks(items: list[int]):
         yield items[start : start + BATCH]
 
 
-def _in_scope(
-    queryset: QuerySet,
-    *,
-    member: str,
-    branches: list[int] | None,
-    member_ids: list[int] | None = None,
-) -> QuerySet:
+def _in_scope(queryset: QuerySet, *, within: str | None, member_ids: list[int] | None) -> QuerySet:
+    """Rows (with a `member`) of members in the subtree at `within` and among `member_ids`."""
     if member_ids is not None:
-        queryset = queryset.filter(**{f"{member}pk__in": member_ids})
-    if branches is None:
-        return queryset
-    # A literal id list: the planner estimates it from the column's statistics.
-    return queryset.filter(**{f"{member}home_branch_id__in": branches})
+        queryset = queryset.filter(member_id__in=member_ids)
+    return in_subtree(queryset, within, member="member__")
+
+
+OpenAlerts = dict[str, dict[int, int]]  # rule -> {member: open alert}
+
+
+def _open_alerts(*, within: str | None, member_ids: list[int] | None, kind: str = "") -> OpenAlerts:
+    """The open alerts of the scope's members, by rule (of `kind` only, if given): for a
+    subtree, its members' ids from `member_branch_id` and their open alerts. (At 1,000,000
+    members PostgreSQL reads the alert table once for a county rather than probe it member by
+    member: a county's alerts lie on nearly every page. Both take about 0.3 s.)"""
+    alerts = _in_scope(
+        Alert.objects.filter(closed_at__isnull=True), within=within, member_ids=member_ids
+    )
+    if kind:
+        alerts = alerts.filter(kind=kind)
+    found: OpenAlerts = {}
+    for code, member_id, pk in alerts.order_by().values_list("kind", "member_id", "pk"):
+        found.setdefault(code, {})[member_id] = pk
+    return found
 
 
 def _apply_rule(
@@ -58,25 +71,26 @@ def _apply_rule(
     *,
     today: date,
     now,
-    branches: list[int] | None = None,
+    within: str | None = None,
     member_ids: list[int] | None = None,
+    open_alerts: dict[int, int] | None = None,
 ) -> dict[str, int]:
-    """Run the rule's query once, compare with the open alerts, write only the differences."""
-    members = _in_scope(
-        rule.matching(today, among=member_ids), member="", branches=branches, member_ids=None
-    )
-    matched = set(members.values_list("pk", flat=True))
+    """Run the rule's query once, compare with the open alerts, write only the differences.
+
+    `within` (a subtree's path) and `member_ids` narrow the rule's query and the alerts it
+    settles; `open_alerts` ({member: alert}) are the scope's open alerts of this rule when the
+    caller read them already, else they are read here, in the rule's transaction."""
+    members = rule.matching(today, among=member_ids, within=within)
+    matched = set(members.order_by().values_list("pk", flat=True))
+    if not matched and open_alerts == {} and not rule.correctable:
+        return dict.fromkeys(COUNTS, 0)  # nothing to open, refresh or close
     with transaction.atomic():
-        open_alerts = dict(
-            _in_scope(
-                Alert.objects.filter(kind=rule.code, closed_at__isnull=True),
-                member="member__",
-                branches=branches,
-                member_ids=member_ids,
-            ).values_list("member_id", "pk")
-        )
+        if open_alerts is None:
+            open_alerts = _open_alerts(within=within, member_ids=member_ids, kind=rule.code).get(
+                rule.code, {}
+            )
         _settle_correction_terms(
-            rule, matched=matched, today=today, branches=branches, member_ids=member_ids
+            rule, matched=matched, today=today, within=within, member_ids=member_ids
         )
         continuing = [pk for member_id, pk in open_alerts.items() if member_id in matched]
         to_close = [pk for member_id, pk in open_alerts.items() if member_id not in matched]
@@ -114,15 +128,14 @@ def _apply_rule(
 
 
 def _settle_correction_terms(
-    rule: Rule, *, matched: set[int], today: date, branches, member_ids
+    rule: Rule, *, matched: set[int], today: date, within: str | None, member_ids
 ) -> None:
     """A correction term closes once the condition it was set for has cleared."""
     if not rule.correctable:
         return
     terms = _in_scope(
         CorrectionTerm.objects.filter(condition=rule.code, closed_on__isnull=True),
-        member="member__",
-        branches=branches,
+        within=within,
         member_ids=member_ids,
     )
     cleared = [
@@ -139,28 +152,49 @@ def scan_members(*, member_ids: list[int], today: date | None = None) -> dict[st
     their evidence, so an alert whose condition is gone closes the same day."""
     today = today or timezone.localdate()
     now = timezone.now()
+    member_ids = list(member_ids)
+    # Their open alerts of every rule in one query, not one per rule.
+    open_alerts = _open_alerts(within=None, member_ids=member_ids)
     return {
-        rule.code: _apply_rule(rule, today=today, now=now, member_ids=list(member_ids))
+        rule.code: _apply_rule(
+            rule,
+            today=today,
+            now=now,
+            member_ids=member_ids,
+            open_alerts=open_alerts.get(rule.code, {}),
+        )
         for rule in registered_rules()
     }
 
 
-def _subtree_branches(root: Organisation) -> list[int]:
-    return list(
-        Organisation.objects.filter(path__startswith=root.path).values_list("pk", flat=True)
-    )
-
-
 def scan_rules(*, today: date, root: Organisation | None = None, only: str = "") -> dict[str, dict]:
-    """Run every rule, or `only` one, for root's subtree if given: per rule, counts or error."""
-    branches = None if root is None else _subtree_branches(root)
+    """Run every rule, or `only` one, for root's subtree if given: per rule, counts or error.
+
+    For a subtree the open alerts of all its rules are read once, first. Should a write open
+    one of them meanwhile (a member's re-evaluation), the rule's insert meets the constraint;
+    the rule then runs once more with its open alerts read afresh."""
+    within = None if root is None else root.path
+    open_alerts = None
+    if within is not None:
+        open_alerts = _open_alerts(within=within, member_ids=None, kind=only)
     results = {}
     for rule in registered_rules():
         if only and rule.code != only:
             continue
         started = time.monotonic()
         try:
-            counts = _apply_rule(rule, today=today, now=timezone.now(), branches=branches)
+            try:
+                counts = _apply_rule(
+                    rule,
+                    today=today,
+                    now=timezone.now(),
+                    within=within,
+                    open_alerts=None if open_alerts is None else open_alerts.get(rule.code, {}),
+                )
+            except IntegrityError:
+                if open_alerts is None:
+                    raise
+                counts = _apply_rule(rule, today=today, now=timezone.now(), within=within)
         except IntegrityError as error:
             # Another scan opened the same alerts a moment ago; the next run settles it.
             logger.warning("scan: rule %s raced another scan: %s", rule.code, error)
@@ -218,11 +252,16 @@ def _counties() -> list[Organisation]:
 def scan_parts(*, split: str = SPLIT_BY_RULE) -> list[dict]:
     """The split scan's parts, as `scan_part` arguments.
 
-    By rule (the default): each rule once over all members, as the single scan does, so the
-    parts add up to the single scan's work. By county: every rule for one county's members;
-    each part's rule queries still read the whole tables behind their subqueries (the scope
-    filters only the members), so at 1,000,000 members a county part costs about as much as
-    the whole single scan (bench/results/scan_split.json).
+    By rule (the default, what the beat runs): each rule once over all members, as the single
+    scan does, so the parts add up to the single scan's work. By county: every rule for one
+    county's members, the county's path inside each rule's subqueries and its alerts read
+    once, from its members. A county part still costs far more than a tenth of the single
+    scan at 1,000,000 members (bench/results/scan_split.json, issue #18: 7.5 s a county on a
+    rerun, 72 s for ten on one worker, against 16-20 s for the single scan): a county's
+    members lie on nearly every page of the members table (35,900 of 38,500 in the bench),
+    and each rule still reads those pages and probes attendance, dues and contacts member by
+    member, where the whole scan reads each table once. So the parts add up to about four
+    single scans, and two workers by county finish well after two by rule.
     """
     if split == SPLIT_BY_RULE:
         return [{"rule": rule.code} for rule in registered_rules()]

@@ -1,4 +1,4 @@
-"""Time the split scan on two Celery worker processes against the bench database.
+"""Time the split scan on Celery worker processes against the bench database.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/liudong_bench_1m \
     REDIS_URL=redis://127.0.0.1:6379/14 python -m bench.scan_split_bench \
@@ -8,12 +8,16 @@ Clears the alerts, runs the single-process scan (first run and rerun) for compar
 same load, clears them again, then sends `scan_alerts` (split by rule or by county) to the
 workers: a first run and an unchanged rerun. Checks that both leave the same open alerts.
 Peak memory is each worker's VmHWM (solo pool: the task runs in the worker process itself).
-Figures go to bench/results/scan_split.json, one entry per split.
+Each part's seconds are kept, with their sum, median and maximum: with one worker the sum is
+the whole split's work, and a county part's seconds are what one county costs.
+Figures go to bench/results/scan_split.json, one entry per split and number of workers
+("county-2w", "rule-2w", "county-1w", ...).
 """
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -91,6 +95,16 @@ def timed(label: str, figures: dict, run) -> dict:
     return result
 
 
+def part_figures(parts: list[dict]) -> dict:
+    seconds = sorted(part["seconds"] for part in parts)
+    return {
+        "parts": len(seconds),
+        "sum_seconds": round(sum(seconds), 2),
+        "median_seconds": round(statistics.median(seconds), 2) if seconds else 0,
+        "max_seconds": round(seconds[-1], 2) if seconds else 0,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workers", type=int, default=2)
@@ -138,6 +152,8 @@ def main() -> None:
     figures["load_after"] = os.getloadavg()
     figures["split_first_parts"] = first["parts"]
     figures["split_second_parts"] = second["parts"]
+    figures["split_first_part_figures"] = part_figures(first["parts"])
+    figures["split_second_part_figures"] = part_figures(second["parts"])
     figures["split_first_rules"] = first["results"]
     figures["split_second_rules"] = second["results"]
     split = open_alerts()
@@ -154,12 +170,14 @@ def main() -> None:
         f"split by {args.split} on {args.workers} workers: {figures['split_first_seconds']} s / "
         f"{figures['split_second_seconds']} s, peak per worker "
         f"{figures['worker_peak_memory_mb']} MB\n"
+        f"parts, first run: {figures['split_first_part_figures']}\n"
+        f"parts, rerun: {figures['split_second_part_figures']}\n"
         f"load {figures['load_before']} -> {figures['load_after']}"
     )
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "scan_split.json"
     results = json.loads(path.read_text()) if path.exists() else {}
-    results[args.split] = figures
+    results[f"{args.split}-{args.workers}w"] = figures
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False))
 
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from alerts.registry import rule, rule_for
+from alerts.registry import in_subtree, rule, rule_for
 from members.models import CorrectionTerm, EvidenceBaseline, Member, MembershipDecision
 from members.periods import period_cutoff
 from transfers.models import MobilityEpisode
@@ -20,15 +20,20 @@ from .models import ContactAttempt
 from .selectors import with_five_clears
 
 
-def _away() -> QuerySet[MobilityEpisode]:
-    return MobilityEpisode.objects.away_now()
+def _away(within: str | None = None) -> QuerySet[MobilityEpisode]:
+    """Current episodes of active members; with `within`, of members of that subtree."""
+    return in_subtree(MobilityEpisode.objects.away_now(), within, member="member__")
 
 
-def silent_episodes(months: int, today: date) -> QuerySet[MobilityEpisode]:
+def silent_episodes(
+    months: int, today: date, *, within: str | None = None
+) -> QuerySet[MobilityEpisode]:
     """Current episodes whose member showed no sign of life for `months` (a Civil-Code period)
     since the later of the last sign, the day they left and the day Liudong's records start."""
     cutoff = period_cutoff(months, today=today)
-    return evidence.exclude_alive_since(_away().filter(left_on__lt=cutoff), cutoff, member="member")
+    return evidence.exclude_alive_since(
+        _away(within).filter(left_on__lt=cutoff), cutoff, member="member"
+    )
 
 
 def _searched_in_vain(today: date) -> Exists:
@@ -40,11 +45,11 @@ def _searched_in_vain(today: date) -> Exists:
     )
 
 
-def lost_contact_episodes(today: date) -> QuerySet[MobilityEpisode]:
+def lost_contact_episodes(today: date, within: str | None = None) -> QuerySet[MobilityEpisode]:
     """失联: silent for LOST_CONTACT_MONTHS. A member abroad is contacted half-yearly by duty
     (art. 34), so abroad it also takes a failed search in that time; until then the branch's
-    own duty (`overseas_not_contacted`) is what is due."""
-    silent = silent_episodes(settings.LOST_CONTACT_MONTHS, today)
+    own duty (`overseas_not_contacted`) is what is due. `within`: that subtree's only."""
+    silent = silent_episodes(settings.LOST_CONTACT_MONTHS, today, within=within)
     return silent.filter(~Q(mobility_type=MobilityEpisode.Type.ABROAD) | _searched_in_vain(today))
 
 
@@ -75,9 +80,9 @@ SIGNS = _(
     thresholds=("CONTACT_WARNING_MONTHS",),
     counting=SIGNS,
 )
-def contact_overdue(today: date) -> QuerySet[Member]:
+def contact_overdue(today: date, within: str | None = None) -> QuerySet[Member]:
     # Abroad the half-yearly contact duty (art. 34) is the warning, not this one.
-    silent = silent_episodes(settings.CONTACT_WARNING_MONTHS, today).exclude(
+    silent = silent_episodes(settings.CONTACT_WARNING_MONTHS, today, within=within).exclude(
         mobility_type=MobilityEpisode.Type.ABROAD
     )
     # Correlated, so that one member's re-evaluation does not compute everyone's 失联.
@@ -102,8 +107,8 @@ def contact_overdue(today: date) -> QuerySet[Member]:
     thresholds=("LOST_CONTACT_MONTHS",),
     counting=SIGNS,
 )
-def lost_contact(today: date) -> QuerySet[Member]:
-    return _members(lost_contact_episodes(today))
+def lost_contact(today: date, within: str | None = None) -> QuerySet[Member]:
+    return _members(lost_contact_episodes(today, within))
 
 
 @rule(
@@ -116,8 +121,8 @@ def lost_contact(today: date) -> QuerySet[Member]:
     actions=[(_("Open the member"), "members:detail")],
     thresholds=("LEDGER_CONFIRM_MONTHS", "LEDGER_CONTACT_CONFIRM_MONTHS"),
 )
-def five_clears_not_clear(today: date) -> QuerySet[Member]:
-    episodes = with_five_clears(_away(), today=today)
+def five_clears_not_clear(today: date, within: str | None = None) -> QuerySet[Member]:
+    episodes = with_five_clears(_away(within), today=today)
     return Member.objects.filter(pk__in=episodes.filter(all_clear=False).values("member_id"))
 
 
@@ -134,17 +139,17 @@ def five_clears_not_clear(today: date) -> QuerySet[Member]:
     actions=[(_("Record a contact attempt"), "ledgers:contact_new")],
     thresholds=("OVERSEAS_CONTACT_MONTHS",),
 )
-def overseas_not_contacted(today: date) -> QuerySet[Member]:
+def overseas_not_contacted(today: date, within: str | None = None) -> QuerySet[Member]:
     cutoff = period_cutoff(settings.OVERSEAS_CONTACT_MONTHS, today=today)
     reached = ContactAttempt.objects.filter(member=OuterRef("member"), reached=True, on__gte=cutoff)
     known = EvidenceBaseline.objects.filter(
         Q(last_contact_on__gte=cutoff) | Q(since__gte=cutoff), member=OuterRef("member")
     )
-    abroad = _away().filter(mobility_type=MobilityEpisode.Type.ABROAD, left_on__lt=cutoff)
+    abroad = _away(within).filter(mobility_type=MobilityEpisode.Type.ABROAD, left_on__lt=cutoff)
     return _members(abroad.exclude(Exists(reached)).exclude(Exists(known)))
 
 
-def _suspended_for_lost_contact(today: date):
+def _suspended_for_lost_contact(today: date, within: str | None):
     """(member, decided_on) of members suspended for lost contact whose removal period passed."""
     cutoff = period_cutoff(12 * settings.REMOVAL_AFTER_SUSPENSION_YEARS, today=today)
     last = (
@@ -160,7 +165,7 @@ def _suspended_for_lost_contact(today: date):
         decided_on__lt=cutoff,
     )
     return (
-        Member.objects.filter(status=Member.Status.SUSPENDED)
+        in_subtree(Member.objects.filter(status=Member.Status.SUSPENDED), within)
         .annotate(decided_on=last)
         .filter(Exists(suspended.filter(decided_on=OuterRef("decided_on"))))
     )
@@ -182,8 +187,8 @@ def _suspended_for_lost_contact(today: date):
     actions=[(_("Record a decision"), "members:decision_new")],
     thresholds=("REMOVAL_AFTER_SUSPENSION_YEARS",),
 )
-def removal_due(today: date) -> QuerySet[Member]:
-    members = _suspended_for_lost_contact(today)
+def removal_due(today: date, within: str | None = None) -> QuerySet[Member]:
+    members = _suspended_for_lost_contact(today, within)
     for sign in evidence.signs_since(OuterRef("decided_on")):
         members = members.exclude(sign)  # found again since the decision: not removal
     return members
@@ -205,8 +210,12 @@ def removal_due(today: date) -> QuerySet[Member]:
     actions=[(_("Open the member"), "members:detail")],
     thresholds=("CORRECTION_TERM_MAX_MONTHS",),
 )
-def correction_term_ended(today: date) -> QuerySet[Member]:
-    ended = CorrectionTerm.objects.filter(closed_on__isnull=True, ends_on__lt=today)
+def correction_term_ended(today: date, within: str | None = None) -> QuerySet[Member]:
+    ended = in_subtree(
+        CorrectionTerm.objects.filter(closed_on__isnull=True, ends_on__lt=today),
+        within,
+        member="member__",
+    )
     still = Q(pk__in=[])
     for condition in ended.values_list("condition", flat=True).distinct():
         condition_rule = rule_for(condition)
@@ -214,6 +223,6 @@ def correction_term_ended(today: date) -> QuerySet[Member]:
             continue
         still |= Q(
             pk__in=ended.filter(condition=condition).values("member_id"),
-            id__in=condition_rule.matching(today).values("pk"),
+            id__in=condition_rule.matching(today, within=within).values("pk"),
         )
     return Member.objects.filter(still)

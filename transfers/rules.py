@@ -13,7 +13,7 @@ from django.db.models import DateField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from alerts.registry import rule
+from alerts.registry import in_subtree, rule
 from members.models import Member
 from members.periods import period_cutoff
 
@@ -28,8 +28,9 @@ from .models import (
 from .selectors import arrangement_expression
 
 
-def _current_episodes() -> QuerySet[MobilityEpisode]:
-    return MobilityEpisode.objects.away_now()
+def _current_episodes(within: str | None = None) -> QuerySet[MobilityEpisode]:
+    """Current episodes of active members; with `within`, of members of that subtree."""
+    return in_subtree(MobilityEpisode.objects.away_now(), within, member="member__")
 
 
 def _members(ids: QuerySet) -> QuerySet[Member]:
@@ -65,11 +66,13 @@ def _members(ids: QuerySet) -> QuerySet[Member]:
         "including its until-date; the day after, it comes back."
     ),
 )
-def transfer_required_not_started(today: date) -> QuerySet[Member]:
+def transfer_required_not_started(today: date, within: str | None = None) -> QuerySet[Member]:
     # The arrangement counts the period with period_cutoff and leaves out deferred transfers.
-    episodes = _current_episodes().annotate(arrangement=arrangement_expression(today=today))
-    open_transfers = RelationshipTransfer.objects.filter(
-        state__in=RelationshipTransfer.OPEN_STATES
+    episodes = _current_episodes(within).annotate(arrangement=arrangement_expression(today=today))
+    open_transfers = in_subtree(
+        RelationshipTransfer.objects.filter(state__in=RelationshipTransfer.OPEN_STATES),
+        within,
+        member="member__",
     ).values("member_id")
     return _members(
         episodes.filter(arrangement=Arrangement.TRANSFER_REQUIRED)
@@ -95,7 +98,7 @@ def transfer_required_not_started(today: date) -> QuerySet[Member]:
         "the day after it ends."
     ),
 )
-def certificate_review_due(today: date) -> QuerySet[Member]:
+def certificate_review_due(today: date, within: str | None = None) -> QuerySet[Member]:
     last_review = (
         CertificateReview.objects.filter(certificate=OuterRef("pk"))
         .values("certificate")
@@ -103,15 +106,25 @@ def certificate_review_due(today: date) -> QuerySet[Member]:
         .values("last")
     )
     cutoff = period_cutoff(settings.CERTIFICATE_REVIEW_MONTHS, today=today)
-    certificates = ActivityCertificate.objects.filter(
-        status=ActivityCertificate.Status.VALID
+    certificates = in_subtree(
+        ActivityCertificate.objects.filter(status=ActivityCertificate.Status.VALID),
+        within,
+        member="member__",
     ).annotate(reviewed=Coalesce(Subquery(last_review, output_field=DateField()), "issued_on"))
     return _members(certificates.filter(reviewed__lt=cutoff).values("member_id"))
 
 
-def _live_letters() -> QuerySet[IntroductionLetter]:
+def _letters(within: str | None, **filters) -> QuerySet[IntroductionLetter]:
+    """Introduction letters; with `within`, of members of that subtree."""
+    return in_subtree(
+        IntroductionLetter.objects.filter(**filters), within, member="transfer__member__"
+    )
+
+
+def _live_letters(within: str | None = None) -> QuerySet[IntroductionLetter]:
     """Letters out for use: issued, not replaced, the transfer waiting for acceptance."""
-    return IntroductionLetter.objects.filter(
+    return _letters(
+        within,
         state=IntroductionLetter.State.ISSUED,
         transfer__state=RelationshipTransfer.State.APPROVED,
     )
@@ -133,9 +146,9 @@ def _live_letters() -> QuerySet[IntroductionLetter]:
     actions=[(_("Open the member"), "members:detail")],
     thresholds=("LETTER_EXPIRY_WARNING_DAYS",),
 )
-def letter_expiring(today: date) -> QuerySet[Member]:
+def letter_expiring(today: date, within: str | None = None) -> QuerySet[Member]:
     soon = today + timedelta(days=settings.LETTER_EXPIRY_WARNING_DAYS)
-    letters = _live_letters().filter(
+    letters = _live_letters(within).filter(
         received_on__isnull=True, expires_on__gte=today, expires_on__lte=soon
     )
     return _members(letters.values("transfer__member_id"))
@@ -160,8 +173,8 @@ def letter_expiring(today: date) -> QuerySet[Member]:
     ),
     actions=[(_("Open the member"), "members:detail")],
 )
-def letter_expired(today: date) -> QuerySet[Member]:
-    letters = _live_letters().filter(received_on__isnull=True, expires_on__lt=today)
+def letter_expired(today: date, within: str | None = None) -> QuerySet[Member]:
+    letters = _live_letters(within).filter(received_on__isnull=True, expires_on__lt=today)
     return _members(letters.values("transfer__member_id"))
 
 
@@ -186,11 +199,12 @@ def letter_expired(today: date) -> QuerySet[Member]:
         "A letter never received is not overdue: once expired it is “expired unused”."
     ),
 )
-def receipt_overdue(today: date) -> QuerySet[Member]:
+def receipt_overdue(today: date, within: str | None = None) -> QuerySet[Member]:
     # After the other side received it, a letter waits for its receipt while the transfer is
     # approved (an external destination) or, should acceptance ever come without the
     # receipt, completed; replaced letters are left out.
-    letters = IntroductionLetter.objects.filter(
+    letters = _letters(
+        within,
         state__in=[IntroductionLetter.State.ISSUED, IntroductionLetter.State.USED],
         transfer__state__in=[
             RelationshipTransfer.State.APPROVED,
@@ -234,11 +248,11 @@ def receipt_overdue(today: date) -> QuerySet[Member]:
         "purpose is not recorded is not flagged: the member page asks for it."
     ),
 )
-def abroad_five_years(today: date) -> QuerySet[Member]:
+def abroad_five_years(today: date, within: str | None = None) -> QuerySet[Member]:
     purpose = MobilityEpisode.AbroadPurpose
     years = settings.OVERSEAS_SUSPENSION_YEARS
     study_over = Q(abroad_purpose=purpose.STUDY, left_on__lt=period_cutoff(12 * years, today=today))
-    episodes = _current_episodes().filter(
+    episodes = _current_episodes(within).filter(
         study_over | Q(abroad_purpose=purpose.SETTLED_PRIVATELY),
         mobility_type=MobilityEpisode.Type.ABROAD,
     )
@@ -264,12 +278,12 @@ def abroad_five_years(today: date) -> QuerySet[Member]:
         "GRADUATE_WARNING_DAYS days before the day after they end."
     ),
 )
-def graduate_retention_ending(today: date) -> QuerySet[Member]:
+def graduate_retention_ending(today: date, within: str | None = None) -> QuerySet[Member]:
     # Flagged once the retention period is over by the horizon: from GRADUATE_WARNING_DAYS
     # days before the first day after it.
     horizon = today + timedelta(days=settings.GRADUATE_WARNING_DAYS)
     cutoff = period_cutoff(12 * settings.GRADUATE_RETENTION_YEARS, today=horizon)
-    episodes = _current_episodes().filter(
+    episodes = _current_episodes(within).filter(
         mobility_type=MobilityEpisode.Type.STUDY, graduated_on__lt=cutoff
     )
     return _members(episodes.values("member_id"))
