@@ -28,6 +28,7 @@ from django.utils import timezone
 from alerts.models import Alert, AlertAction, ScanRun
 from alerts.registry import Rule, in_subtree, registered_rules
 from members.models import CorrectionTerm, Member, Organisation
+from members.signals import bulk_changed
 
 logger = logging.getLogger(__name__)
 BATCH = 2000
@@ -155,7 +156,7 @@ def scan_members(*, member_ids: list[int], today: date | None = None) -> dict[st
     member_ids = list(member_ids)
     # Their open alerts of every rule in one query, not one per rule.
     open_alerts = _open_alerts(within=None, member_ids=member_ids)
-    return {
+    results = {
         rule.code: _apply_rule(
             rule,
             today=today,
@@ -165,6 +166,9 @@ def scan_members(*, member_ids: list[int], today: date | None = None) -> dict[st
         )
         for rule in registered_rules()
     }
+    # The alerts went in by bulk writes: the figures kept of these members follow.
+    bulk_changed.send_robust(sender=Alert, member_ids=member_ids, organisation_id=None)
+    return results
 
 
 def scan_rules(*, today: date, root: Organisation | None = None, only: str = "") -> dict[str, dict]:
@@ -221,6 +225,7 @@ def scan(*, today: date | None = None, root: Organisation | None = None) -> Scan
     run.finished_at = timezone.now()
     run.save()
     refresh_statistics()
+    bulk_changed.send_robust(sender=Alert, member_ids=None, organisation_id=root and root.pk)
     return run
 
 
@@ -301,4 +306,5 @@ def scan_finish(*, run: ScanRun, parts: list[dict[str, dict]]) -> ScanRun:
     run.finished_at = timezone.now()
     run.save(update_fields=["results", "failed_rules", "finished_at"])
     refresh_statistics()
+    bulk_changed.send_robust(sender=Alert, member_ids=None, organisation_id=None)
     return run

@@ -172,3 +172,25 @@ def test_the_kept_dashboard_reads_the_same_queries_for_any_number_of_branches(
     settings.DASHBOARD_LIVE_MAX_MEMBERS = LARGE
     with django_assert_max_num_queries(6):
         dashboard.report(user=board.rev, organisation=board.township_b, today=TODAY)
+
+
+def test_the_scan_has_everything_recounted_after_it(
+    board, monkeypatch, django_capture_on_commit_callbacks
+):
+    from alerts import scanning
+    from reports import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.refresh_live_everything, "delay", lambda: queued.append("all"))
+    with django_capture_on_commit_callbacks(execute=True):
+        scanning.scan(today=TODAY)
+    assert queued == ["all"]
+
+
+def test_a_re_evaluation_marks_its_members_branches(board, monkeypatch):
+    from alerts import scanning
+
+    marked = []
+    monkeypatch.setattr(live, "mark_changed", lambda ids: marked.append(set(ids)))
+    scanning.scan_members(member_ids=[board.m3.pk], today=TODAY)
+    assert any(board.branch_a.pk in ids for ids in marked)
