@@ -9,7 +9,9 @@ alerts.services.reevaluate_soon); the worker runs every rule for those members
 (`scanning.scan_members`) and opens or closes their alerts the same day. This times the
 task's body in process, without the broker, for `--members` members picked at random (half of
 them mobile, whom most rules look at), one at a time as a write sends them, after a few
-warm-up calls: median, p95 and the queries per member. Run it after a scan, so that the
+warm-up calls: median, p95 and the queries per member. The recount of the kept figures that
+the task queues after it (reports.live.refresh of the member's branches) is its own task on a
+worker: timed after, on its own. Run it after a scan, so that the
 members have open alerts to keep or close. Figures go to bench/results/scan_split.json,
 under "reevaluate".
 """
@@ -33,12 +35,14 @@ from django.conf import settings  # noqa: E402
 settings.DEBUG = False  # with DEBUG on, Django keeps the text of every query in memory
 
 from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from alerts.models import Alert  # noqa: E402
 from alerts.tasks import reevaluate_members  # noqa: E402
 from bench.common import percentile  # noqa: E402
 from bench.province import guard  # noqa: E402
 from members.models import Member  # noqa: E402
+from reports import live  # noqa: E402
 from transfers.models import MobilityEpisode  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -71,6 +75,8 @@ def run(count: int) -> dict:
 
     timings_ms = []
     changed = 0
+    queued: list[list[int]] = []
+    live._queue_refresh = queued.append  # a task of its own on a worker: timed below
     with connection.execute_wrapper(counting):
         for number, member_id in enumerate(members):
             queries.append(0)
@@ -81,6 +87,11 @@ def run(count: int) -> dict:
                 timings_ms.append(elapsed)
                 changed += bool(result)
     queries = queries[WARM_UP:]
+    recounts_ms = []
+    for ids in queued[WARM_UP : WARM_UP + 20]:
+        started = time.perf_counter()
+        live.refresh(organisation_ids=ids, today=timezone.localdate())
+        recounts_ms.append((time.perf_counter() - started) * 1000)
     return {
         "members": Member.objects.count(),
         "open_alerts": Alert.objects.filter(closed_at__isnull=True).count(),
@@ -91,6 +102,12 @@ def run(count: int) -> dict:
         "queries_median": statistics.median(queries),
         "queries_max": max(queries),
         "opened_or_closed_some": changed,
+        "kept_figures_recount": recounts_ms
+        and {
+            "runs": len(recounts_ms),
+            "median_ms": round(statistics.median(recounts_ms), 1),
+            "p95_ms": round(percentile(recounts_ms, 0.95), 1),
+        },
     }
 
 
@@ -108,6 +125,7 @@ def main() -> None:
         f"{figures['members']:,}: median {figures['median_ms']} ms, p95 {figures['p95_ms']} ms, "
         f"max {figures['max_ms']} ms; {figures['queries_median']} queries (max "
         f"{figures['queries_max']}); load {figures['load_before']} -> {figures['load_after']}"
+        f"\nthe recount of the kept figures that follows: {figures['kept_figures_recount']}"
     )
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "scan_split.json"
