@@ -45,6 +45,13 @@ class Within:
     path: str | None = None
     ids: tuple[int, ...] | None = None
     length: int = 0
+    # A path holding every organisation counted (with `ids`): the rules narrow their own
+    # subqueries to it rather than compute for everyone and be filtered after.
+    around: str | None = None
+
+    @property
+    def narrow(self) -> str | None:
+        return self.path if self.ids is None else self.around
 
     def q(self, fk: str) -> Q:
         if self.ids is not None:
@@ -76,22 +83,24 @@ def hosted_in(path: str) -> QuerySet[MobilityEpisode]:
 
 
 def no_life_in(within: Within, today: date) -> QuerySet[Member]:
-    return no_life_6_months(today).filter(within.q("home_branch"))
+    return no_life_6_months(today, within=within.narrow).filter(within.q("home_branch"))
 
 
 def lost_contact_in(within: Within, today: date) -> QuerySet[MobilityEpisode]:
     # The rule's own definition, so the dashboard and the inbox agree.
-    return lost_contact_episodes(today).filter(within.q("member__home_branch"))
+    return lost_contact_episodes(today, within=within.narrow).filter(
+        within.q("member__home_branch")
+    )
 
 
 def certificates_due_in(within: Within, today: date) -> QuerySet[Member]:
-    return certificate_review_due(today).filter(
+    return certificate_review_due(today, within=within.narrow).filter(
         within.q("home_branch"), status=Member.Status.ACTIVE
     )
 
 
 def receipts_overdue_in(within: Within, today: date) -> QuerySet[Member]:
-    return receipt_overdue(today).filter(within.q("home_branch"))
+    return receipt_overdue(today, within=within.narrow).filter(within.q("home_branch"))
 
 
 def transfers_pending_in(within: Within) -> QuerySet[RelationshipTransfer]:

@@ -17,6 +17,7 @@ from its children's rows). Three things keep the rows current:
 """
 
 import logging
+import os.path
 from collections.abc import Iterable
 from datetime import date
 
@@ -153,6 +154,13 @@ def _ancestor_paths(paths: Iterable[str]) -> set[str]:
     return {path[:end] for path in paths for end in range(step, len(path) + 1, step)}
 
 
+def _common_path(paths: set[str]) -> str | None:
+    """The deepest organisation path above (or at) all of these, None if they share none."""
+    common = os.path.commonprefix(sorted(paths)) if paths else ""
+    common = common[: len(common) - len(common) % Organisation.steplen]
+    return common or None
+
+
 def refresh(*, organisation_ids: Iterable[int], today: date) -> int:
     """Count these organisations directly again and roll their ancestors up."""
     ids = set(organisation_ids)
@@ -163,13 +171,14 @@ def refresh(*, organisation_ids: Iterable[int], today: date) -> int:
         paths = set(Organisation.objects.filter(pk__in=ids).values_list("path", flat=True))
         above = _ancestor_paths(paths)
         # An ancestor without a row yet is counted too (a general branch holds members).
-        ids |= set(
-            Organisation.objects.filter(path__in=above, live__isnull=True).values_list(
-                "pk", flat=True
-            )
-        )
+        for pk, path in Organisation.objects.filter(path__in=above, live__isnull=True).values_list(
+            "pk", "path"
+        ):
+            ids.add(pk)
+            paths.add(path)
         versions = _versions(ids)
-        _store_direct(direct_counts(Within(ids=tuple(sorted(ids))), today), ids, today, versions)
+        inside = Within(ids=tuple(sorted(ids)), around=_common_path(paths))
+        _store_direct(direct_counts(inside, today), ids, today, versions)
         _roll_up(above)
     return len(ids)
 
