@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.functional import Promise
 
-from alerts.models import Alert
+from alerts.models import SEVERITY_ORDER, Alert
 from members.models import Member
 
 # (today) -> members; a rule may also take `among` (member ids) and `within` (a path).
@@ -144,9 +144,6 @@ def registered_rules() -> list[Rule]:
 
 def rule_for(code: str) -> Rule | None:
     return _rules.get(code)
-
-
-SEVERITY_ORDER = {"serious": 0, "warning": 1, "notice": 2}
 
 
 def rule_book_entries() -> list[Rule]:

@@ -4,15 +4,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Case, Count, QuerySet, Value, When
+from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from members.models import Organisation
 from members.selectors import members_visible_to, scope_ids, scope_root_of, sees_everything
 
-from .models import Alert
-from .registry import SEVERITY_ORDER, registered_rules, rule_for
+from .models import SEVERITY_ORDER, Alert, severity_rank
+from .registry import registered_rules, rule_for
 
 
 def alerts_visible_to(user, *, today: date | None = None, include_snoozed: bool = False):
@@ -92,10 +92,7 @@ def alert_summary(*, user, kept: bool = False) -> AlertSummary:
     return _summary(_live_counts(alerts_visible_to(user, today=today)))
 
 
-SEVERITY_RANK = Case(
-    *(When(severity=severity, then=Value(rank)) for severity, rank in SEVERITY_ORDER.items()),
-    default=Value(len(SEVERITY_ORDER)),
-)
+SEVERITY_RANK = severity_rank()  # the index alert_open_inbox_order has the same expression
 
 
 def alert_inbox(
