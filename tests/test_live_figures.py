@@ -194,3 +194,28 @@ def test_a_re_evaluation_marks_its_members_branches(board, monkeypatch):
     monkeypatch.setattr(live, "mark_changed", lambda ids: marked.append(set(ids)))
     scanning.scan_members(member_ids=[board.m3.pk], today=TODAY)
     assert any(board.branch_a.pk in ids for ids in marked)
+
+
+def test_one_transaction_of_many_saves_is_one_recount(county, monkeypatch):
+    """A plain spreadsheet import saves member by member in one transaction, a savepoint a
+    row: one recount of the branches it touched at the commit, not one per member."""
+    from django.db import transaction
+
+    live.refresh_all(today=TODAY)
+    live._Recount._waiting().clear()  # left by the earlier tests' transactions, never committed
+    queued = []
+    monkeypatch.setattr(live, "_queue_refresh", queued.append)
+    connection = transaction.get_connection()
+    before = len(connection.run_on_commit)
+    with transaction.atomic():
+        for n in range(20):
+            with transaction.atomic():  # as django-import-export does
+                county.member(county.branch_b, name=f"丙新{n}")
+        county.member(county.branch_a, name="甲新")
+    # What the commit does: takes the callbacks off the connection, then runs them in turn.
+    registered = connection.run_on_commit[before:]
+    del connection.run_on_commit[before:]
+    assert len(registered) > 1  # one per savepoint that wrote
+    for _savepoints, callback, _robust in registered:
+        callback()
+    assert queued == [sorted({county.branch_a.pk, county.branch_b.pk})]
