@@ -147,6 +147,8 @@ PHONE_IN_TEXT = re.compile(r"(?:\+?86)?1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})
 
 def normalise_text(value) -> str:
     """Full-width digits and letters to ASCII, no-break and ideographic spaces collapsed."""
+    if type(value) is str:  # most cells: the same as below, without the other checks
+        return " ".join(unicodedata.normalize("NFKC", value).split())
     if value is None:
         return ""
     if isinstance(value, datetime):

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Max
+from django.db import connection
+from django.db.models import F, Lookup, Max, Q
 from django.utils import translation
 
 from members.models import EvidenceBaseline, ExternalOrganisation, Member, Organisation
@@ -36,6 +37,7 @@ class _Work:
 
     parsed: _Row
     member: Member | None = None  # existing member (None: create one)
+    member_id: int | None = None  # set as the member is written
     member_values: dict | None = None  # for a new member
     member_fields: list[str] | tuple = ()
     episode: MobilityEpisode | None = None  # existing episode (changed in place)
@@ -129,6 +131,25 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[start : start + size]
 
 
+class _AnyOf(Lookup):
+    """`column = ANY(%s)`: the values as one array parameter. Django's `__in` makes a
+    parameter of each (a thousand a query here), which Django and psycopg handle one by one."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*params, self.rhs]
+
+
+def _one_of(field: str, values: list):
+    """A filter: `field` is one of `values` (an array on PostgreSQL, `IN` elsewhere)."""
+    if connection.vendor == "postgresql":
+        return _AnyOf(F(field), list(values))
+    return Q(**{f"{field}__in": values})
+
+
 @dataclass
 class _Existing:
     digests: dict[str, int] = field(default_factory=dict)  # digest -> member, anywhere
@@ -149,34 +170,43 @@ def _lookup_existing(ctx: _Context, digests: list[str]) -> _Existing:
     existing, editable, episodes = found.digests, found.editable, found.episodes
     records, lost, baselines = found.records, found.lost, found.baselines
     for chunk in _chunks(digests, QUERY_CHUNK):
-        existing.update(
-            Member.objects.filter(national_id_digest__in=chunk).values_list(
-                "national_id_digest", "pk"
-            )
+        held = dict(
+            Member.objects.filter(_one_of("national_id_digest", chunk))
+            .order_by()
+            .values_list("national_id_digest", "pk")
         )
+        if not held:  # all new: nothing more to look up
+            continue
+        existing.update(held)
         members = list(
-            members_editable_by(ctx.user).filter(national_id_digest__in=chunk).defer("national_id")
+            members_editable_by(ctx.user)
+            .filter(_one_of("national_id_digest", list(held)))
+            .order_by()
+            .defer("national_id")
         )
         ids = [member.pk for member in members]
         for member in members:
             editable[member.national_id_digest] = member
         if not ids:
             continue
-        for episode in MobilityEpisode.objects.current().filter(member_id__in=ids):
+        for episode in MobilityEpisode.objects.current().filter(_one_of("member_id", ids)):
             episodes[episode.member_id] = episode
-        for record in LedgerRecord.objects.filter(member_id__in=ids):
+        for record in LedgerRecord.objects.filter(_one_of("member_id", ids)):
             records[record.member_id] = record
-        for member_id, on in ContactAttempt.objects.filter(
-            member_id__in=ids, reached=False, note=IMPORT_LOST_NOTE
-        ).values_list("member_id", "on"):
+        for member_id, on in (
+            ContactAttempt.objects.filter(_one_of("member_id", ids))
+            .filter(reached=False, note=IMPORT_LOST_NOTE)
+            .values_list("member_id", "on")
+        ):
             lost.setdefault(member_id, set()).add(on)
         with_baseline = []
-        for baseline in EvidenceBaseline.objects.filter(member_id__in=ids):
+        for baseline in EvidenceBaseline.objects.filter(_one_of("member_id", ids)):
             baselines[baseline.member_id] = baseline
             with_baseline.append(baseline.member_id)
         if with_baseline:  # a contact recorded here is known: the sheet need not repeat it
             found.last_reached.update(
-                ContactAttempt.objects.filter(member_id__in=with_baseline, reached=True)
+                ContactAttempt.objects.filter(_one_of("member_id", with_baseline))
+                .filter(reached=True)
                 .values("member_id")
                 .annotate(last=Max("on"))
                 .values_list("member_id", "last")

