@@ -169,7 +169,12 @@ def refresh(*, organisation_ids: Iterable[int], today: date) -> int:
         return 0
     with transaction.atomic():
         _take_turns()
-        paths = set(Organisation.objects.filter(pk__in=ids).values_list("path", flat=True))
+        # Only those that still exist (one may have been deleted since the write).
+        paths = dict(Organisation.objects.filter(pk__in=ids).values_list("pk", "path"))
+        ids = set(paths)
+        paths = set(paths.values())
+        if not ids:
+            return 0
         above = _ancestor_paths(paths)
         # An ancestor without a row yet is counted too (a general branch holds members).
         for pk, path in Organisation.objects.filter(path__in=above, live__isnull=True).values_list(
@@ -222,14 +227,15 @@ def refresh_all(*, today: date) -> int:
 
 class _Recount:
     """The organisations a transaction touched, queued for recounting at its commit: the first
-    of these to run takes the ids of the others still waiting, so a spreadsheet of 10,000
-    members saved one by one (a savepoint each) queues one recount, not 10,000. (One rolled
-    back leaves its ids to the next: a recount too many is harmless.)"""
+    of these to run takes the ids of the others of the same transaction, so a spreadsheet of
+    10,000 members saved one by one (a savepoint each) queues one recount, not 10,000. Those of
+    a transaction rolled back are dropped: their writes never happened."""
 
     waiting = threading.local()
 
-    def __init__(self):
+    def __init__(self, transaction_block):
         self.ids: set[int] = set()
+        self.transaction_block = transaction_block  # the outermost atomic block
         self._waiting().append(self)
 
     @classmethod
@@ -241,8 +247,8 @@ class _Recount:
     def __call__(self) -> None:
         ids: set[int] = set()
         for recount in self._waiting():
-            ids |= recount.ids
-            recount.ids = set()
+            if recount.transaction_block is self.transaction_block:
+                ids |= recount.ids
         self._waiting().clear()
         if ids:
             _queue_refresh(sorted(ids))
@@ -258,7 +264,7 @@ def _recount_at_commit(ids: set[int]) -> bool:
         if isinstance(callback, _Recount) and set(savepoints) == here:
             callback.ids |= ids
             return True
-    recount = _Recount()
+    recount = _Recount(connection.atomic_blocks[0])
     recount.ids |= ids
     transaction.on_commit(recount)
     return True

@@ -219,3 +219,16 @@ def test_one_transaction_of_many_saves_is_one_recount(county, monkeypatch):
     for _savepoints, callback, _robust in registered:
         callback()
     assert queued == [sorted({county.branch_a.pk, county.branch_b.pk})]
+
+
+def test_a_recount_of_a_branch_deleted_since_is_skipped(county):
+    from members.models import Organisation
+
+    gone = Organisation.objects.add_child(
+        county.township_b, {"name": "撤销的支部", "kind": "branch"}
+    )
+    gone_pk = gone.pk
+    gone.delete()
+    live.refresh(organisation_ids=[gone_pk, county.branch_a.pk], today=TODAY)  # no error
+    assert not LiveFigures.objects.filter(organisation_id=gone_pk).exists()
+    assert LiveFigures.objects.filter(organisation=county.branch_a).exists()
