@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 
 from alerts.registry import in_subtree, rule
 from members.models import Member
-from members.periods import first_of_month, month_add
 from transfers.models import MobilityEpisode
 
 from . import withdrawal
@@ -28,41 +27,7 @@ def _months() -> tuple[int, int]:
 def _flagged(
     what: str, months: int, today: date, among: list[int] | None, within: str | None
 ) -> QuerySet[Member]:
-    """`withdrawal.flagged`; with `within`, the same steps on the subtree's candidates only."""
-    if within is None:
-        return withdrawal.flagged(what, months, today, among=among)
-    return _flagged_within(what, months, today, among=among, within=within)
-
-
-def _flagged_within(
-    what: str, months: int, today: date, *, among: list[int] | None, within: str
-) -> QuerySet[Member]:
-    """`withdrawal.flagged` for one subtree: its steps, with the scope filter on the candidates
-    themselves, so their EXISTS, the excused ones and the count in Python are the subtree's
-    only. (`flagged(among=...)` takes ids; a county's ids as a subquery there make a self-join
-    that PostgreSQL misjudges: two to four times the cost at 1,000,000 members. This belongs in
-    `withdrawal.flagged` as a `within` argument; tests/test_scan_county_scope.py holds the two
-    together.)"""
-    this_month = first_of_month(today)
-    window = month_add(this_month, -months)
-    candidates = in_subtree(withdrawal._candidates(what, window), within)
-    if among is not None:
-        candidates = candidates.filter(pk__in=among)
-    excuses = withdrawal._excuses(what, window, this_month)
-    plain = candidates
-    for excuse in excuses:
-        plain = plain.exclude(excuse)
-    excused = set()
-    for excuse in excuses:
-        excused.update(candidates.filter(excuse).values_list("pk", flat=True))
-    counted = [
-        member.pk
-        for member in Member.objects.filter(pk__in=excused).select_related("baseline")
-        if len(withdrawal.count(member, what, today).counted) >= months
-    ]
-    if not counted:
-        return plain
-    return Member.objects.filter(Q(pk__in=plain.values("pk")) | Q(pk__in=counted))
+    return withdrawal.flagged(what, months, today, among=among, within=within)
 
 
 def _warning_only(
