@@ -137,7 +137,7 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and PARALLEL_WORKERS:
 DATABASES["default"].setdefault("TEST", {})
 # Reads that may lag (dashboards, exports, yearly statistics) go to a PostgreSQL streaming
 # replica when DATABASE_REPLICA_URL is set, and only while it has replayed all the primary
-# had when the request began; down or behind, they read the primary (config/db_router.py).
+# had when the request began; down or behind, they read the primary (infrastructure/db_router.py).
 DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
 # How long a page waits for the replica to catch up before reading the primary instead.
 DATABASE_REPLICA_WAIT_MS = env.int("DATABASE_REPLICA_WAIT_MS", default=50)
@@ -159,7 +159,7 @@ if DATABASE_REPLICA_URL:
         DATABASES["replica"]["OPTIONS"].setdefault(
             "options", DATABASES["default"]["OPTIONS"]["options"]
         )
-    DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+    DATABASE_ROUTERS = ["infrastructure.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from config.db_router import lagging_reads_ok
 from infrastructure.client_address import client_address
+from infrastructure.db_router import lagging_reads_ok
 from infrastructure.steps import StepRefused, step_view
 from infrastructure.xlsx import write_table_xlsx
 from members import phone, validators

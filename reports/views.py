@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from config.db_router import lagging_reads_ok
 from infrastructure.client_address import client_address
+from infrastructure.db_router import lagging_reads_ok
 from infrastructure.xlsx import XlsxBook
 from members import selectors as member_selectors
 from members.access_log import log_sensitive_access

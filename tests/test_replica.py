@@ -1,4 +1,4 @@
-"""Reads that may lag go to a real PostgreSQL streaming replica (issue #18, config/db_router.py).
+"""Reads that may lag go to a real PostgreSQL streaming replica (issue #18, infrastructure/db_router.py).
 
 The service tests use the pair `bash .ci/replica` makes: a primary on 127.0.0.1:5433 and its
 streaming replica on 127.0.0.1:5434 (REPLICA_PRIMARY_URL / REPLICA_URL point elsewhere; the
@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.test import RequestFactory
 
-from config import db_router
+from infrastructure import db_router
 from tests.conftest import require_service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -361,7 +361,7 @@ def test_a_replica_url_adds_the_replica_and_the_router():
         "False",
         "True",
         "2",
-        "['config.db_router.ReplicaRouter']",
+        "['infrastructure.db_router.ReplicaRouter']",
     ]
 
 
