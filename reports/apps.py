@@ -15,7 +15,7 @@ class ReportsConfig(AppConfig):
         # inbox's counts per kind (live.py registers them) and the ledger's completeness.
         from ledgers.selectors import register_kept_completeness
 
-        from . import live, receivers
+        from . import live, receivers, tasks  # noqa: F401 - tasks registers its queues with live
 
         receivers.connect()  # writes mark the kept figures stale
         register_kept_completeness(live.kept_completeness)

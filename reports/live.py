@@ -19,7 +19,7 @@ from its children's rows). Three things keep the rows current:
 import logging
 import os.path
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from django.conf import settings
@@ -281,13 +281,33 @@ def mark_changed(organisation_ids: Iterable[int]) -> None:
         _queue_refresh(sorted(ids))
 
 
-def _queue_refresh(ids: list[int]) -> None:
-    from . import tasks
+# How a recount reaches a worker: reports/tasks.py registers its tasks here at start-up (it
+# imports this module, not the other way round). A queue that fails leaves the write standing:
+# the next reader or the night recounts.
+_queues: dict[str, Callable] = {}
 
+
+def register_queues(**queues: Callable) -> None:
+    """`organisations(ids)`, `subtree(organisation_id)`, `everything()`: send the recount."""
+    _queues.update(queues)
+
+
+def _queue(name: str, *args) -> None:
+    send = _queues.get(name)
+    if send is None:
+        return
     try:
-        tasks.refresh_live_figures.delay(ids)
-    except Exception:  # noqa: BLE001 - the write stands; the next reader or the night recounts
-        logger.exception("could not queue the recount of organisations %s", ids)
+        send(*args)
+    except Exception:  # noqa: BLE001 - the write stands
+        logger.exception("could not queue the recount %s%s", name, args)
+
+
+def _queue_refresh(ids: list[int]) -> None:
+    _queue("organisations", ids)
+
+
+def queue_everything() -> None:
+    _queue("everything")
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -311,18 +331,25 @@ def current_rows(
     organisation: Organisation, others: Iterable[Organisation] = (), *, today: date
 ) -> tuple[dict[int, LiveFigures], bool]:
     """({organisation id: row} for the organisation and `others` in its subtree, whether all of
-    the subtree is counted up to now). A few stale rows are recounted first; more are queued."""
-    stale = stale_in(organisation, today=today, limit=INLINE_REFRESH_MAX + 1)
-    if stale and len(stale) <= INLINE_REFRESH_MAX:
-        refresh(organisation_ids=stale, today=today)
-        stale = []
-    elif stale:
-        queue_recount(organisation)
+    the subtree is counted up to now)."""
+    current = bring_up_to_date(organisation, today=today)
     wanted = [organisation.pk, *(other.pk for other in others)]
     rows = {
         row.organisation_id: row for row in LiveFigures.objects.filter(organisation_id__in=wanted)
     }
-    return rows, not stale
+    return rows, current
+
+
+def bring_up_to_date(organisation: Organisation, *, today: date) -> bool:
+    """Whether the subtree's rows are counted up to now: a few stale ones are recounted here
+    first; with more, a recount is queued and False says the page shows older figures."""
+    stale = stale_in(organisation, today=today, limit=INLINE_REFRESH_MAX + 1)
+    if stale and len(stale) <= INLINE_REFRESH_MAX:
+        refresh(organisation_ids=stale, today=today)
+        return True
+    if stale:
+        queue_recount(organisation)
+    return not stale
 
 
 def queue_recount(organisation: Organisation) -> None:
@@ -332,12 +359,7 @@ def queue_recount(organisation: Organisation) -> None:
 
 
 def _queue_subtree(organisation_id: int) -> None:
-    from . import tasks
-
-    try:
-        tasks.refresh_live_subtree.delay(organisation_id)
-    except Exception:  # noqa: BLE001 - the page shows what it has
-        logger.exception("could not queue the recount of subtree %s", organisation_id)
+    _queue("subtree", organisation_id)
 
 
 def is_large(organisation: Organisation) -> bool:
@@ -376,7 +398,7 @@ def kept_completeness(
     """
     if not is_large(root):
         return None
-    _rows, current = current_rows(root, today=today)
+    current = bring_up_to_date(root, today=today)
     kept = (
         LiveFigures.objects.filter(organisation__path__startswith=root.path)
         .order_by("organisation__name", "organisation_id")

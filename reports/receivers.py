@@ -34,16 +34,12 @@ def bulk_written(sender, *, member_ids=None, organisation_id=None, **kwargs) -> 
     if member_ids is not None:
         members_changed(sender, member_ids=member_ids)
         return
-    from . import tasks
 
     def queue():
-        try:
-            if organisation_id is None:
-                tasks.refresh_live_everything.delay()
-            else:
-                tasks.refresh_live_subtree.delay(organisation_id)
-        except Exception:  # noqa: BLE001 - the next reader or the night recounts
-            live.logger.exception("could not queue a recount after a bulk write")
+        if organisation_id is None:
+            live.queue_everything()
+        else:
+            live._queue_subtree(organisation_id)
 
     transaction.on_commit(queue)
 

@@ -32,3 +32,11 @@ def refresh_live_subtree(organisation_id: int) -> int:
 def refresh_live_everything() -> int:
     """After the scan: every organisation recounted (its alerts went in by bulk writes)."""
     return live.refresh_all(today=timezone.localdate())
+
+
+# live.py asks for recounts through these (it does not import this module).
+live.register_queues(
+    organisations=lambda ids: refresh_live_figures.delay(ids),
+    subtree=lambda organisation_id: refresh_live_subtree.delay(organisation_id),
+    everything=lambda: refresh_live_everything.delay(),
+)
