@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 from openpyxl import Workbook
 
+from bench import bench_tree
 from bench import import_export_bench as bench
 from ledgers import imports as importing
 from ledgers.imports import headers, matching, planning, reading, writing
@@ -55,21 +56,23 @@ def test_the_bench_people_never_share_an_id_number_with_the_province():
 @pytest.mark.django_db(transaction=True)  # VACUUM, on PostgreSQL, runs outside a transaction
 def test_the_bench_removes_what_an_earlier_run_left_and_nothing_else(county):
     province_member = county.member(county.branch_a)
-    user, branch = bench.build_bench_tree()
+    user, branch = bench_tree.build_bench_tree()
     result = importing.apply_import(
         content=bench.ledger_xlsx(6, seed=3), file_name="bench.xlsx", user=user
     )
     assert result.ok and result.counts["create"] == 6
     assert EvidenceBaseline.objects.filter(member__home_branch=branch).count() == 6
 
-    bench.clean_bench_data()  # baselines, episodes, records, history, the tree, the externals
+    bench_tree.clean_bench_data()  # baselines, episodes, records, history, the tree, the externals
 
     assert list(Member.objects.values_list("pk", flat=True)) == [province_member.pk]
     assert not EvidenceBaseline.objects.exists()
     assert not MobilityEpisode.objects.exists() and not LedgerRecord.objects.exists()
     assert not Member.history.exclude(id=province_member.pk).exists()
     assert not Organisation.objects.filter(name__startswith="基准测试").exists()
-    assert not ExternalOrganisation.objects.filter(name__startswith=bench.EXTERNAL_PREFIX).exists()
+    assert not ExternalOrganisation.objects.filter(
+        name__startswith=bench_tree.EXTERNAL_PREFIX
+    ).exists()
     assert Organisation.objects.filter(pk=county.branch_b.pk).exists()
 
 
