@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("ledgers.urls")),
     path("", include("activities.urls")),
     path("", include("reports.urls")),
+    path("", include("selfservice.urls")),
 ]

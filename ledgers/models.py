@@ -77,6 +77,8 @@ class ContactAttempt(models.Model):
         EMAIL = "email", _("E-mail")
         HOME_VISIT = "home", _("Met on return home")
         SELF_REPORT = "self_report", _("Self-report")
+        CHECK_IN = "check_in", _("Online check-in")
+        STUDY = "study", _("Study check-in")
 
     member = models.ForeignKey(
         Member, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("member")
@@ -85,8 +87,9 @@ class ContactAttempt(models.Model):
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     reached = models.BooleanField(_("reached"))
     note = models.CharField(_("note"), max_length=300, blank=True)
+    # Empty when the member reached the branch themselves, from their own page.
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
 

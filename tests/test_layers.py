@@ -12,7 +12,7 @@ FLOORS = [
     {"transfers"},
     {"activities"},
     {"ledgers"},
-    {"reports"},
+    {"reports", "selfservice"},
 ]
 FLOOR = {room: n for n, rooms in enumerate(FLOORS) for room in rooms}
 

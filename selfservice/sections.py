@@ -1,0 +1,37 @@
+"""The member page's section about the member's own page: the link, and what waits."""
+
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+
+from ledgers import selfreport
+from members.sections import member_page_read, member_section
+from members.selectors import home_side_ids
+
+from . import access
+
+
+@member_page_read
+def with_own_link(members):
+    return members.select_related("own_link")
+
+
+@member_section(
+    slug="own-page",
+    title=_("The member's own page"),
+    order=75,
+    template="selfservice/member_section.html",
+)
+def own_page_section(request, member) -> dict:
+    if not home_side_ids(user=request.user, members=[member]):
+        return {"hidden": True}
+    link = getattr(member, "own_link", None)
+    live = link is not None and link.revoked_at is None
+    url = access.url_for(link) if live else ""
+    return {
+        "link": link,
+        "live": live,
+        "url": url,
+        # segno's SVG, made from our own URL.
+        "qr": mark_safe(selfreport.qr_svg(url)) if live else "",  # noqa: S308
+        "has_mobile": access.ways_to_prove(member)[0].channel == "sms",
+    }
