@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "ledgers",
     "activities",
     "reports",
+    "selfservice",
 ]
 
 MIDDLEWARE = [
@@ -225,6 +226,13 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Members' dues receipts: outside every served directory, read only through a scoped view.
+    "receipts": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env.path("RECEIPTS_ROOT", default=BASE_DIR / "private" / "receipts")
+        },
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -239,6 +247,26 @@ vars().update(EMAIL_CONFIG)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")  # for links in e-mails
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Liudong <noreply@liudong.local>")
 EMAIL_TIMEOUT = 20
+
+# SMS to members (infrastructure/sms.py): printed to the console unless a gateway is set up,
+# SMS_BACKEND=infrastructure.sms.GatewayBackend with its URL and key. SMS_TEMPLATES maps our
+# template names to the provider's template ids ("link=SMS_1234,sign_in_code=SMS_5678"); a
+# name left out is sent as itself.
+SMS_BACKEND = env.str("SMS_BACKEND", default="infrastructure.sms.ConsoleBackend")
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_KEY = env.str("SMS_GATEWAY_KEY", default="")
+SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=10.0)
+SMS_TEMPLATES = {
+    name: name
+    for name in (
+        "sign_in_code",
+        "link",
+        "dues_decided",
+        "check_in_decided",
+        "study_published",
+        "meeting_reminder",
+    )
+} | env.dict("SMS_TEMPLATES", default={})
 
 # Celery: Redis when REDIS_URL is set; otherwise tasks run eagerly in-process.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -280,6 +308,12 @@ CELERY_BEAT_SCHEDULE = {
     "housekeeping": {
         "task": "accounts.tasks.housekeeping",
         "schedule": crontab(hour=3, minute=30),
+    },
+    # Members' messages whose task was lost (broker down, worker killed) or that waited out
+    # quiet hours; sending is keyed by the message, so a second task sends nothing.
+    "member-messages-due": {
+        "task": "selfservice.tasks.send_due_messages",
+        "schedule": crontab(minute="*/10"),
     },
 }
 

@@ -41,6 +41,16 @@ def chinese(settings):
     settings.LANGUAGE_CODE = "zh-hans"
 
 
+@pytest.fixture(autouse=True)
+def sms_outbox(settings):
+    """SMS kept in memory in tests, as e-mail is (infrastructure.sms.outbox)."""
+    from infrastructure import sms
+
+    settings.SMS_BACKEND = "infrastructure.sms.MemoryBackend"
+    sms.outbox.clear()
+    return sms.outbox
+
+
 class County:
     """A small county: township A with branches A1 and A2, township B with branch B1."""
 

@@ -242,3 +242,13 @@ def test_message_preferences_keep_quiet_hours_whole(client, member):
 
 def test_birth_date_is_the_members_not_a_guess(member):
     assert member.birth_date == date(1985, 3, 14)
+
+
+def test_the_code_is_not_kept_once_sent(client, member):
+    from selfservice.models import MemberMessage
+
+    url = access.url_for(access.issue_link(member=member, actor=None))
+    client.post(url, {"step": "send", "channel": "sms"})
+    code = _code_sent_to(member.phone)
+    message = MemberMessage.objects.get(kind="sign_in_code")
+    assert message.status == "sent" and code not in str(message.values)

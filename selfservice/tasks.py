@@ -1,0 +1,33 @@
+"""Sending members' messages in the background. Tasks take ids and call `notify`."""
+
+from smtplib import SMTPException
+
+from celery import shared_task
+
+from infrastructure.sms import SmsError
+
+from . import notify
+
+
+# Retried with growing waits while the gateway or the SMTP server refuses; a retry of a sent
+# message sends nothing (deliver holds the row and checks its status).
+@shared_task(
+    acks_late=True,
+    autoretry_for=(SmsError, SMTPException, OSError),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    retry_jitter=True,
+    max_retries=5,
+)
+def deliver_message(message_id: int) -> str:
+    return notify.deliver(message_id)
+
+
+@shared_task
+def send_due_messages() -> int:
+    """Every 10 minutes: queued messages whose task was lost, or whose quiet hours are over
+    and whose task did not come back, sent again."""
+    due = notify.due_message_ids()
+    for message_id in due:
+        deliver_message.delay(message_id)
+    return len(due)
