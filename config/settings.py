@@ -244,6 +244,8 @@ STORAGES = {
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# A member's dues receipt (a phone photo or screenshot): refused above this while it uploads.
+RECEIPT_MAX_BYTES = env.int("RECEIPT_MAX_BYTES", default=5 * 1024 * 1024)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")  # for links in e-mails
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Liudong <noreply@liudong.local>")
 EMAIL_TIMEOUT = 20

@@ -236,6 +236,7 @@ class SensitiveAccess(models.Model):
             "duplicate_registration",
             _("Tried to register a number held elsewhere"),
         )
+        VIEW_DUES_RECEIPT = "view_dues_receipt", _("Opened a member's dues receipt")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("user")

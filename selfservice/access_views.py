@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from infrastructure.steps import StepRefused
 
@@ -100,6 +100,7 @@ def _private(response):
     return response
 
 
+@require_GET
 @access.member_required
 def home(request):
     return render(request, "selfservice/home.html", selectors.home_page(member=request.member))

@@ -1,11 +1,19 @@
 """Reads for the member's own pages: always through the member, never by a bare id."""
 
-from django.utils import timezone
-
 from members.models import Member
 
 
 def home_page(*, member: Member) -> dict:
-    """What the home page shows: one line per thing the member can do, with what is waiting."""
-    today = timezone.localdate()
-    return {"member": member, "today": today}
+    """The home page: one tile per thing the member can do, with what waits on each."""
+    from . import check_in, dues, help, meetings, study  # TEMP lazy while being written
+
+    return {
+        "member": member,
+        "tiles": [
+            check_in.tile(member),
+            dues.tile(member),
+            study.tile(member),
+            meetings.tile(member),
+            help.tile(member),
+        ],
+    }

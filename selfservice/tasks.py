@@ -8,6 +8,9 @@ from infrastructure.sms import SmsError
 
 from . import notify
 
+# Registered here, where the worker looks for tasks; sent by study.publish.
+from .study import notify_study_item  # noqa: F401
+
 
 # Retried with growing waits while the gateway or the SMTP server refuses; a retry of a sent
 # message sends nothing (deliver holds the row and checks its status).
