@@ -37,6 +37,7 @@ from .forms import (
     typed,
 )
 from .models import Attendance, DuesAmount, Honour, ServiceRequest, Side
+from .panels import render_activity_panels
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -184,6 +185,7 @@ def activity_detail(request, pk: int):
             "rows": rows,
             "counts": [(Attendance.Status(s).label, n) for s, n in counts.items()],
             "attended": sum(1 for row in rows if row.status in Attendance.ATTENDED),
+            "panels": render_activity_panels(request, activity),
         },
     )
 

@@ -3,11 +3,12 @@
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from activities.panels import activity_panel
 from ledgers import selfreport
 from members.sections import member_page_read, member_section
 from members.selectors import home_side_ids
 
-from . import access
+from . import access, meetings
 
 
 @member_page_read
@@ -35,3 +36,10 @@ def own_page_section(request, member) -> dict:
         "qr": mark_safe(selfreport.qr_svg(url)) if live else "",  # noqa: S308
         "has_mobile": access.ways_to_prove(member)[0].channel == "sms",
     }
+
+
+@activity_panel(slug="replies", template="selfservice/activity_replies.html")
+def meeting_replies(request, activity) -> dict | None:
+    """Who said, from their own page, they will come, come online, or be excused."""
+    replies = list(meetings.replies_for(activity))
+    return {"replies": replies} if replies else None

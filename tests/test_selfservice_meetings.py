@@ -253,3 +253,28 @@ def test_the_inbox_shows_the_request_with_its_buttons(client, scene):
     response = client.post(action, {"good": "0"})
     assert response.url == reverse("selfservice:inbox")  # no `next`: back to the inbox
     assert MeetingReply.objects.get().excuse == Decision.RETURNED
+
+
+def test_the_activity_page_shows_the_members_replies(client, county):
+    """The secretary sees, on the meeting's own page, who replied from their phone."""
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from activities.models import Activity
+    from selfservice import meetings
+
+    secretary = county.secretary(county.branch_a)
+    member = county.member(county.branch_a, name="周回复", phone="13600000001")
+    meeting = Activity.objects.create(
+        branch=county.branch_a,
+        kind="theme_day",
+        held_on=timezone.localdate() + timedelta(days=3),
+        title="下周主题党日",
+        recorded_by=secretary,
+    )
+    meetings.record_reply(member=member, activity=meeting, answer="excused", reason="在外地出差")
+    client.force_login(secretary)
+    page = client.get(reverse("activities:activity_detail", args=[meeting.pk])).content.decode()
+    assert "周回复" in page and "在外地出差" in page
