@@ -46,6 +46,7 @@ run: $(VENV)/.installed
 	@echo ""
 	@echo "  Liudong is at http://127.0.0.1:$(PORT)/"
 	@echo "  Demo logins: secretary (one branch), reviewer (the county), admin — password: $${DEMO_PASSWORD:-liudong-demo}"
+	@echo "  A demo member's own page (open it at phone size; the one-time code is printed below): $$($(BIN)/python manage.py member_link)"
 	@echo ""
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 

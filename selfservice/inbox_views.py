@@ -13,7 +13,7 @@ def _kinds():
     return [
         # (slug, heading, rows waiting for this user, the fragment that draws them)
         ("arrivals", _("Check-ins to confirm"), check_in.pending_home_for, "check_in"),
-        ("arrivals-here", _("Arrivals to accept"), check_in.pending_inflow_for, "check_in_inflow"),
+        ("arrivals-here", _("Arrivals to accept"), check_in.pending_inflow_for, "check_in"),
         ("dues", _("Dues payments to confirm"), dues.pending_for, "dues"),
         ("excuses", _("Requests to be excused"), meetings.pending_for, "meetings"),
         ("help", _("Requests for help"), help.pending_for, "help"),

@@ -151,6 +151,7 @@ class CheckIn(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     inflow_decided_at = models.DateTimeField(null=True, blank=True)
+    inflow_reason = models.CharField(_("reason given there"), max_length=300, blank=True)
     history = HistoricalRecords()
 
     class Meta:

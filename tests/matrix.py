@@ -23,8 +23,11 @@ HOST = "secretary_hosting_A"  # secretary of branch B2, which hosts A1's mobile 
 REV_A = "reviewer_township_A"
 COUNTY = "reviewer_county"
 ADMIN = "administrator"
-ROLES = (ANON, SEC_A, SEC_B, HOST, REV_A, COUNTY, ADMIN)
-SIGNED_IN = frozenset(ROLES[1:])
+# Issue #19: a phone signed in with member A's personal link (no staff login). On every staff
+# page it is anonymous; on the member's own pages it sees member A's things and nothing else.
+MEMBER = "member_A_phone"
+ROLES = (ANON, SEC_A, SEC_B, HOST, REV_A, COUNTY, ADMIN, MEMBER)
+SIGNED_IN = frozenset({SEC_A, SEC_B, HOST, REV_A, COUNTY, ADMIN})
 
 # Who sees and who may change each side's members (and their alerts, certificates...).
 SEES_A = frozenset({SEC_A, HOST, REV_A, COUNTY, ADMIN})
@@ -48,10 +51,11 @@ NAMES_SEEN = {
     REV_A: {NAME_A, NAME_A_HOME},
     COUNTY: {NAME_A, NAME_A_HOME, NAME_B, NAME_B_HOME},
     ADMIN: {NAME_A, NAME_A_HOME, NAME_B, NAME_B_HOME},
+    MEMBER: {NAME_A},
 }
 ALL_NAMES = NAMES_SEEN[ADMIN]
 # The full ID number belongs to the home side: the hosting branch sees the member, not it.
-NAMES_EDITED = {**NAMES_SEEN, HOST: set()}
+NAMES_EDITED = {**NAMES_SEEN, HOST: set(), MEMBER: set()}
 CONDUCT_NOTE = "思想动态备注：不得随页面显示"
 
 # --- outcomes ---------------------------------------------------------------------------------
@@ -70,7 +74,7 @@ UNCHANGED = {REFUSED, BOUNCED, LOGIN, FORBIDDEN, NOT_FOUND, NOT_ALLOWED}
 def outcomes(allowed, yes: str, no: str = NOT_FOUND, *, anon: str = LOGIN, **more) -> dict:
     """yes for the allowed roles, no for the other signed-in ones; `more` maps a role to its own."""
     table = {role: (yes if role in allowed else no) for role in SIGNED_IN}
-    table[ANON] = anon
+    table[ANON] = table[MEMBER] = anon  # a member's phone has no staff login
     table.update({globals()[key]: value for key, value in more.items()})
     return table
 
@@ -162,7 +166,7 @@ class Scenario:
             township_b, {"name": "丁村党支部", "kind": Organisation.Kind.BRANCH}
         )
         role = StaffAssignment.Role
-        self.users = {ANON: None}
+        self.users = {ANON: None, MEMBER: None}
         for name, organisation, kind in [
             (SEC_A, county.branch_a, role.SECRETARY),
             (SEC_B, county.branch_b, role.SECRETARY),
@@ -347,6 +351,9 @@ class Scenario:
             )
             for member in (self.member_a, self.member_b)
         )
+        from .matrix_selfservice import build
+
+        build(self)
 
     def drop_cached_files(self) -> None:
         """The cache is not rolled back with the database: leave no export behind."""
@@ -970,6 +977,15 @@ MATRIX: dict[str, list[Case]] = {
 
 
 # --- walking the resolver ---------------------------------------------------------------------
+
+
+def _merge_selfservice() -> None:
+    from .matrix_selfservice import MATRIX_SELFSERVICE
+
+    MATRIX.update(MATRIX_SELFSERVICE)
+
+
+_merge_selfservice()
 
 
 def url_patterns() -> list[tuple[str, str]]:

@@ -28,6 +28,7 @@ from .matrix import (
     ROLES,
     UNCHANGED,
 )
+from .selfservice_helpers import sign_in
 
 PATTERNS = matrix.url_patterns()
 
@@ -130,6 +131,8 @@ def test_permission_matrix(name, case, role, scenario, client, db, settings):
     user = scenario.users[role]
     if user is not None:
         client.force_login(User.objects.get(pk=user.pk))
+    if role == matrix.MEMBER:
+        sign_in(client, scenario.member_a)
     url = reverse(name, kwargs=_url(case, scenario))
     query = case.query(scenario) if case.query else {}
 

@@ -1,0 +1,186 @@
+"""The permission matrix's part for the member's own page (issue #19).
+
+A member's phone (`MEMBER`, signed in with member A's link) is its own role: every page under
+/me/ answers it and nobody else (403: staff logins do not open a member's page), and an
+object of member B answers it 404. The branch's pages under /self-service/ treat the phone as
+anonymous and are scoped like the rest.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from .matrix import (
+    COUNTY,
+    DONE,
+    EDITS_A,
+    FORBIDDEN,
+    HOST,
+    MEMBER,
+    NOT_ALLOWED,
+    NOT_FOUND,
+    OK,
+    REFUSED,
+    ROLES,
+    TODAY,
+    Case,
+    action,
+    page,
+    step,
+)
+
+
+def build(scenario) -> None:
+    """Member A's and member B's things, one of each kind, each waiting for its branch."""
+    from django.core.files.base import ContentFile
+
+    from activities.models import Activity
+    from selfservice import access, check_in, help, meetings, study
+    from selfservice.models import DuesClaim
+
+    s = scenario
+    sec_a, sec_b = s.users["secretary_A1"], s.users["secretary_B1"]
+    s.own_links = {m.pk: access.issue_link(member=m, actor=None) for m in (s.member_a, s.member_b)}
+    s.claim_a, s.claim_b = (
+        _claim(DuesClaim, ContentFile, member) for member in (s.member_a, s.member_b)
+    )
+    s.item_a, s.item_b = (
+        study.publish(
+            actor=user,
+            organisation=branch,
+            audience="members",
+            title="学习材料",
+            due_on=TODAY + timedelta(days=7),
+        )
+        for user, branch in ((sec_a, s.branch_a), (sec_b, s.branch_b))
+    )
+    s.meeting_a, s.meeting_b = (
+        Activity.objects.create(
+            branch=branch,
+            kind="theme_day",
+            held_on=TODAY + timedelta(days=5),
+            title="下周主题党日",
+            recorded_by=user,
+        )
+        for user, branch in ((sec_a, s.branch_a), (sec_b, s.branch_b))
+    )
+    s.reply_a, s.reply_b = (
+        meetings.record_reply(member=member, activity=meeting, answer="excused", reason="出差")
+        for member, meeting in ((s.member_a, s.meeting_a), (s.member_b, s.meeting_b))
+    )
+    s.check_in_a = check_in.submit(
+        member=s.member_a,
+        place=check_in.read_place("广东省深圳市"),
+        workplace="某厂",
+        phone="13800138010",
+        inflow_organisation=s.host_branch,
+    )
+    s.check_in_b = check_in.submit(
+        member=s.member_b, place=check_in.read_place("浙江省杭州市"), workplace="某店", phone=""
+    )
+    s.help_a, s.help_b = (
+        help.raise_request(member=member, kind="legal", description="劳动合同纠纷")
+        for member in (s.member_a, s.member_b)
+    )
+
+
+def _claim(model, content, member):
+    claim = model(
+        member=member,
+        from_month=TODAY.replace(day=1),
+        to_month=TODAY.replace(day=1),
+        amount=Decimal("20.00"),
+        paid_on=TODAY,
+        token=f"matrix{member.pk}",
+        receipt_suffix=".png",
+    )
+    claim.receipt.save("r.png", content(b"\x89PNG\r\n\x1a\n" + b"0" * 64), save=False)
+    claim.save()
+    return claim
+
+
+def _token(member_name: str):
+    from selfservice import access
+
+    return lambda s: {"token": access.token_for(s.own_links[getattr(s, member_name).pk])}
+
+
+def _pk(name: str):
+    return lambda s: {"pk": getattr(s, name).pk}
+
+
+def own(variant: str, *, get: str = OK, post: str = NOT_ALLOWED, **options) -> Case:
+    """A page of the member's own: the phone gets `get`/`post`; any login or none, 403."""
+    closed = {role: FORBIDDEN for role in ROLES}
+    if post == NOT_ALLOWED:  # the method is refused first, for everyone
+        return Case(
+            variant, get={**closed, MEMBER: get}, post=dict.fromkeys(ROLES, post), **options
+        )
+    return Case(variant, get={**closed, MEMBER: get}, post={**closed, MEMBER: post}, **options)
+
+
+def another_members(variant: str, **options) -> Case:
+    """Member B's object on member A's phone: not found."""
+    return own(variant, get=NOT_FOUND, post=NOT_FOUND, **options)
+
+
+def the_link(variant: str, *, phone: str, **options) -> Case:
+    """The link itself is public: the device check for anyone; the signed-in phone goes in."""
+    table = {role: OK for role in ROLES}
+    return Case(variant, get={**table, MEMBER: phone}, post={**table, MEMBER: phone}, **options)
+
+
+A_INFLOW = frozenset({HOST, COUNTY, "administrator"})  # the hosting branch and above it
+
+MATRIX_SELFSERVICE = {
+    # --- the member's phone --------------------------------------------------------------------
+    "selfservice:open_link": [
+        the_link("member A's link", phone=DONE, kwargs=_token("member_a")),
+        the_link("member B's link", phone=OK, kwargs=_token("member_b")),
+    ],
+    "selfservice:home": [own("")],
+    "selfservice:sign_out": [
+        Case(
+            "",
+            get=dict.fromkeys(ROLES, NOT_ALLOWED),
+            post={**dict.fromkeys(ROLES, FORBIDDEN), MEMBER: OK},
+        )
+    ],
+    "selfservice:preferences": [own("", post=REFUSED)],
+    "selfservice:check_in": [own("", post=REFUSED)],
+    "selfservice:dues": [own("", post=REFUSED)],
+    "selfservice:study_list": [own("")],
+    "selfservice:study_detail": [
+        own("A's item", post=DONE, kwargs=_pk("item_a")),
+        another_members("B's item", kwargs=_pk("item_b")),
+    ],
+    "selfservice:meetings": [own("")],
+    "selfservice:meeting_reply": [
+        own("A's meeting", post=REFUSED, kwargs=_pk("meeting_a")),
+        another_members("B's meeting", kwargs=_pk("meeting_b")),
+    ],
+    "selfservice:help": [own("", post=REFUSED)],
+    # --- the branch's side ---------------------------------------------------------------------
+    "selfservice:inbox": [page("")],
+    "selfservice:member_link": [
+        action("A", EDITS_A, frozenset(), kwargs=lambda s: {"member_pk": s.member_a.pk}),
+        action(
+            "A, issue",
+            EDITS_A,
+            data=lambda s: {"action": "issue"},
+            kwargs=lambda s: {"member_pk": s.member_a.pk},
+        ),
+    ],
+    "selfservice:dues_receipt": [page("A", EDITS_A, kwargs=_pk("claim_a"))],
+    "selfservice:dues_confirm": [action("A", EDITS_A, kwargs=_pk("claim_a"))],
+    "selfservice:dues_return": [
+        action("A, no reason", EDITS_A, frozenset(), kwargs=_pk("claim_a")),
+    ],
+    "selfservice:meeting_excuse": [action("A", EDITS_A, kwargs=_pk("reply_a"))],
+    "selfservice:study_items": [step("", acts=frozenset())],
+    "selfservice:study_item": [page("A", EDITS_A, kwargs=_pk("item_a"))],
+    "selfservice:check_in_decide": [action("A", EDITS_A, kwargs=_pk("check_in_a"))],
+    "selfservice:check_in_accept": [action("A", A_INFLOW, kwargs=_pk("check_in_a"))],
+    "selfservice:help_answer": [
+        action("A, nothing said", EDITS_A, frozenset(), kwargs=_pk("help_a")),
+    ],
+}
