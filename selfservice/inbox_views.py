@@ -6,18 +6,16 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from . import check_in, dues, help, meetings
 
-def _kinds():
-    from . import check_in, dues, help, meetings  # TEMP lazy while being written
-
-    return [
-        # (slug, heading, rows waiting for this user, the fragment that draws them)
-        ("arrivals", _("Check-ins to confirm"), check_in.pending_home_for, "check_in"),
-        ("arrivals-here", _("Arrivals to accept"), check_in.pending_inflow_for, "check_in"),
-        ("dues", _("Dues payments to confirm"), dues.pending_for, "dues"),
-        ("excuses", _("Requests to be excused"), meetings.pending_for, "meetings"),
-        ("help", _("Requests for help"), help.pending_for, "help"),
-    ]
+# (slug, heading, rows waiting for this user, the fragment that draws them)
+KINDS = [
+    ("arrivals", _("Check-ins to confirm"), check_in.pending_home_for, "check_in"),
+    ("arrivals-here", _("Arrivals to accept"), check_in.pending_inflow_for, "check_in"),
+    ("dues", _("Dues payments to confirm"), dues.pending_for, "dues"),
+    ("excuses", _("Requests to be excused"), meetings.pending_for, "meetings"),
+    ("help", _("Requests for help"), help.pending_for, "help"),
+]
 
 
 SHOWN = 50  # the oldest first; the rest stay for the next visit
@@ -26,7 +24,7 @@ SHOWN = 50  # the oldest first; the rest stay for the next visit
 @require_GET
 def inbox(request):
     sections = []
-    for slug, heading, pending, fragment in _kinds():
+    for slug, heading, pending, fragment in KINDS:
         rows = pending(request.user)
         shown = list(rows[:SHOWN])
         sections.append(

@@ -2,10 +2,11 @@
 
 from members.models import Member
 
+from . import check_in, dues, help, meetings, study
+
 
 def home_page(*, member: Member) -> dict:
     """The home page: one tile per thing the member can do, with what waits on each."""
-    from . import check_in, dues, help, meetings, study  # TEMP lazy while being written
 
     return {
         "member": member,
