@@ -10,6 +10,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from infrastructure.steps import StepRefused
+from members.forms import DateInput
 
 from . import access, selectors
 from .models import MessagePreference, SignInCode
@@ -32,7 +33,7 @@ class IdentityForm(forms.Form):
     )
     birth_date = forms.DateField(
         label="出生日期",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         error_messages={"invalid": "请输入正确的日期，例如 1990-05-01。"},
     )
 
@@ -96,7 +97,9 @@ def _signed_in(link):
 
 def _private(response):
     patch_cache_control(response, private=True, no_store=True)
-    response["Referrer-Policy"] = "no-referrer"  # the token must not leave in a Referer
+    # The token must not leave in a Referer to another site; "no-referrer" would also make the
+    # browser send "Origin: null" with the page's own forms, which the CSRF check refuses.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

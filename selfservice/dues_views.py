@@ -5,6 +5,7 @@ import re
 from datetime import date
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import FileResponse, Http404
@@ -16,10 +17,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
+from activities import dues as dues_rules
 from activities.models import DuesPayment
 from infrastructure.client_address import client_address
 from infrastructure.steps import StepRefused
 from members.access_log import log_sensitive_access
+from members.forms import DateInput
 from members.models import SensitiveAccess
 
 from . import access
@@ -68,7 +71,7 @@ class ClaimForm(forms.Form):
     )
     paid_on = forms.DateField(
         label="缴费日期",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         error_messages={**_required("缴费日期"), "invalid": "请输入日期，例如 2025-03-05。"},
     )
     receipt = forms.FileField(
@@ -129,12 +132,17 @@ class ReceiptLimit(FileUploadHandler):
 
 
 def _initial(state: services.MonthsDue) -> dict:
-    initial = {"paid_on": timezone.localdate()}
-    if state.due:
-        initial["from_month"] = f"{state.due[0]:%Y-%m}"
-        initial["to_month"] = f"{state.due[-1]:%Y-%m}"
-        if state.total is not None:
-            initial["amount"] = state.total
+    """The months due that a payment today may still cover (the back-payment limit), so the
+    form as filled in can be sent as it is."""
+    today = timezone.localdate()
+    initial = {"paid_on": today}
+    earliest = dues_rules.earliest_back_payment(today, settings.DUES_BACK_PAYMENT_MONTHS)
+    due = [month for month in state.due if month >= earliest]
+    if due:
+        initial["from_month"] = f"{due[0]:%Y-%m}"
+        initial["to_month"] = f"{due[-1]:%Y-%m}"
+        if state.monthly_amount is not None:
+            initial["amount"] = state.monthly_amount * len(due)
     return initial
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from infrastructure.steps import StepRefused
+from members.forms import DateInput
 from members.selectors import organisations_visible_to
 
 from . import access, study
@@ -85,7 +86,7 @@ class PublishForm(forms.ModelForm):
         fields = ["organisation", "audience", "title", "body", "link", "due_on"]
         labels = {"organisation": gettext_lazy("Published by")}
         widgets = {
-            "due_on": forms.DateInput(attrs={"type": "date"}),
+            "due_on": DateInput(),
             "body": forms.Textarea(attrs={"rows": 6}),
         }
 

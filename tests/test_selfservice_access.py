@@ -61,7 +61,7 @@ def test_new_device_proves_itself_with_the_sms_code(client, secretary, member):
     assert page.status_code == 200
     text = page.content.decode()
     assert "139****5678" in text and "13912345678" not in text and "李流动" not in text
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
     assert client.get(reverse("selfservice:home")).status_code == 403  # not yet
 
     client.post(url, {"step": "send", "channel": "sms"})
