@@ -313,6 +313,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Members' messages whose task was lost (broker down, worker killed) or that waited out
     # quiet hours; sending is keyed by the message, so a second task sends nothing.
+    "meeting-reminders": {
+        "task": "selfservice.tasks.send_meeting_reminders",
+        "schedule": crontab(hour=9, minute=30),
+    },
     "member-messages-due": {
         "task": "selfservice.tasks.send_due_messages",
         "schedule": crontab(minute="*/10"),

@@ -2,8 +2,9 @@
 of the inflow branch hosting them (in person, online, or excused with a reason), and the
 secretary judges an excuse a good reason or not."""
 
-from datetime import date
+from datetime import date, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -24,6 +25,7 @@ from members.selectors import (
 )
 from transfers.models import MobilityEpisode
 
+from . import notify
 from .models import Decision, MeetingReply
 
 Answer = MeetingReply.Answer
@@ -194,3 +196,49 @@ def decide_excuse(*, actor, reply: MeetingReply, good: bool) -> MeetingReply:
             attendance={member.pk: (Attendance.Status.EXCUSED, reply.reason[:200], False)},
         )
     return reply
+
+
+# --- reminders ------------------------------------------------------------------------------
+
+REMIND_DAYS_AHEAD = 3
+
+
+def members_to_remind(activity: Activity) -> QuerySet[Member]:
+    """Who is asked to answer a meeting from afar: the branch's own members away now and the
+    members it hosts, with a live personal link, who have not answered yet."""
+    away = MobilityEpisode.objects.away_now()
+    return (
+        Member.objects.filter(own_link__revoked_at__isnull=True, status=Member.Status.ACTIVE)
+        .filter(
+            Q(home_branch=activity.branch_id, pk__in=away.values("member_id"))
+            | Q(pk__in=away.filter(inflow_organisation=activity.branch_id).values("member_id"))
+        )
+        .exclude(meeting_replies__activity=activity)
+    )
+
+
+def send_reminders(*, today: date) -> int:
+    """One reminder per member and meeting held within the next few days: keyed by both, so a
+    second run the same day, or the next day, sends nothing again."""
+    sent = 0
+    soon = Activity.objects.filter(
+        held_on__gte=today, held_on__lte=today + timedelta(days=REMIND_DAYS_AHEAD)
+    )
+    for activity in soon.select_related("branch"):
+        link = settings.SITE_URL.rstrip("/") + reverse(
+            "selfservice:meeting_reply", args=[activity.pk]
+        )
+        for member in members_to_remind(activity):
+            notify.notify(
+                member=member,
+                kind="meeting_reminder",
+                key=f"meeting:{activity.pk}:{member.pk}",
+                values={
+                    "title": activity.title,
+                    "when": f"{activity.held_on:%Y-%m-%d}",
+                    "place": "线上" if activity.online and not activity.place else activity.place,
+                    "link": link,
+                },
+            )
+            sent += 1
+    return sent

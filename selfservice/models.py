@@ -114,8 +114,29 @@ class MemberMessage(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
+    KIND_LABELS = {
+        "sign_in_code": _("sign-in code"),
+        "link": _("personal link"),
+        "dues_decided": _("dues payment decided"),
+        "check_in_decided": _("check-in decided"),
+        "study_published": _("new study item"),
+        "meeting_reminder": _("meeting reminder"),
+    }
+
     def __str__(self) -> str:
         return f"{self.kind} → {self.member} ({self.status})"
+
+    @property
+    def kind_label(self) -> str:
+        channel = self.get_channel_display()
+        return f"{self.KIND_LABELS.get(self.kind, self.kind)} ({channel} {self.recipient_masked})"
+
+    @property
+    def recipient_masked(self) -> str:
+        if "@" in self.recipient:
+            name, _at, domain = self.recipient.partition("@")
+            return f"{name[:1]}***@{domain}"
+        return f"{self.recipient[:3]}****{self.recipient[-4:]}"
 
 
 class CheckIn(models.Model):

@@ -8,7 +8,7 @@ from ledgers import selfreport
 from members.sections import member_page_read, member_section
 from members.selectors import home_side_ids
 
-from . import access, meetings
+from . import access, meetings, selectors
 
 
 @member_page_read
@@ -35,6 +35,8 @@ def own_page_section(request, member) -> dict:
         # segno's SVG, made from our own URL.
         "qr": mark_safe(selfreport.qr_svg(url)) if live else "",  # noqa: S308
         "has_mobile": access.ways_to_prove(member)[0].channel == "sms",
+        # Only for a member who has had a link: no link, nothing done there, no query.
+        "events": selectors.own_page_events(member=member) if link is not None else [],
     }
 
 

@@ -3,10 +3,11 @@
 from smtplib import SMTPException
 
 from celery import shared_task
+from django.utils import timezone
 
 from infrastructure.sms import SmsError
 
-from . import notify
+from . import meetings, notify
 
 # Registered here, where the worker looks for tasks; sent by study.publish.
 from .study import notify_study_item  # noqa: F401
@@ -34,3 +35,9 @@ def send_due_messages() -> int:
     for message_id in due:
         deliver_message.delay(message_id)
     return len(due)
+
+
+@shared_task
+def send_meeting_reminders() -> int:
+    """Daily: members away are reminded of their branches' meetings in the next days."""
+    return meetings.send_reminders(today=timezone.localdate())

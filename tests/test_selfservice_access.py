@@ -252,3 +252,16 @@ def test_the_code_is_not_kept_once_sent(client, member):
     code = _code_sent_to(member.phone)
     message = MemberMessage.objects.get(kind="sign_in_code")
     assert message.status == "sent" and code not in str(message.values)
+
+
+def test_the_member_page_shows_what_the_member_did_from_their_phone(client, secretary, member):
+    from selfservice import help
+
+    _issue(client, secretary, member)
+    help.raise_request(member=member, kind="legal", description="劳动合同到期后被拖欠工资")
+    link = MemberLink.objects.get(member=member)
+    client.post(access.url_for(link), {"step": "send", "channel": "sms"})
+    client.force_login(secretary)
+    page = client.get(reverse("members:detail", args=[member.pk])).content.decode()
+    assert "劳动合同到期后被拖欠工资" in page
+    assert "139****5678" in page  # the sign-in code's message, to a masked number

@@ -278,3 +278,32 @@ def test_the_activity_page_shows_the_members_replies(client, county):
     client.force_login(secretary)
     page = client.get(reverse("activities:activity_detail", args=[meeting.pk])).content.decode()
     assert "周回复" in page and "在外地出差" in page
+
+
+def test_members_away_are_reminded_once_of_meetings_in_the_next_days(scene, sms_outbox):
+    from selfservice import access
+    from selfservice.models import MemberMessage
+
+    for member in (scene.member, scene.other):
+        access.issue_link(member=member, actor=None)
+    meetings.send_reminders(today=TODAY + timedelta(days=3))  # the home meeting in 2 days
+    meetings.send_reminders(today=TODAY + timedelta(days=3))  # a second run sends nothing
+    reminders = MemberMessage.objects.filter(kind="meeting_reminder")
+    # Only the member away (not the one at home), for the home meeting (in 2 days) and the
+    # hosting branch's (in 6 days: not yet), once.
+    assert [(m.member_id, m.values["title"]) for m in reminders] == [
+        (scene.member.pk, "七月支部党员大会")
+    ]
+    meetings.record_reply(member=scene.member, activity=scene.inflow_meeting, answer="online")
+    meetings.send_reminders(today=TODAY + timedelta(days=7))
+    assert not reminders.filter(values__title="丙村主题党日").exists()  # answered already
+
+
+def test_a_member_without_a_live_link_is_not_reminded(scene):
+    from selfservice import access
+    from selfservice.models import MemberMessage
+
+    access.issue_link(member=scene.member, actor=None)
+    access.revoke_link(member=scene.member, actor=None)
+    meetings.send_reminders(today=TODAY + timedelta(days=3))
+    assert not MemberMessage.objects.exists()
