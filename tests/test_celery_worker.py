@@ -72,3 +72,37 @@ def test_the_nightly_scan_runs_on_a_real_worker(celery_worker_process, county):
     assert result["results"]["lost_contact"]["opened"] == 1
     alert = Alert.objects.get(member=member, kind="lost_contact")
     assert alert.closed_at is None and ScanRun.objects.get().pk == result["run"]
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_members_sms_leaves_from_a_real_worker_through_the_gateway(tmp_path, monkeypatch, county):
+    """Issue #19: the worker process, configured from its environment like production, sends
+    the member's SMS to an HTTP gateway (a real local server) and records it sent."""
+    from selfservice.models import MemberMessage
+    from selfservice.tasks import deliver_message
+    from tests.browser_phone import SmsGateway
+
+    member = county.member(county.branch_a, name="短信丙", phone="13911112222")
+    message = MemberMessage.objects.create(
+        member=member,
+        key="worker-test",
+        kind="link",
+        channel="sms",
+        recipient=member.phone,
+        values={"link": "https://liudong.example/m/abc/"},
+    )
+    with SmsGateway() as gateway:
+        monkeypatch.setenv("SMS_BACKEND", "infrastructure.sms.GatewayBackend")
+        monkeypatch.setenv("SMS_GATEWAY_URL", gateway.url)
+        monkeypatch.setenv("SMS_GATEWAY_KEY", "worker-key")
+        with celery_workers("sms", tmp_path=tmp_path) as (queue, _workers):
+            assert deliver_message.apply_async([message.pk], queue=queue).get(timeout=90) == "sent"
+            # Sent again (a redelivery): nothing leaves twice.
+            assert deliver_message.apply_async([message.pk], queue=queue).get(timeout=90) == "sent"
+    assert len(gateway.received) == 1
+    sent = gateway.received[0]
+    assert sent["authorization"] == "Bearer worker-key"
+    assert sent["body"]["to"] == "13911112222" and sent["body"]["request_id"] == "worker-test"
+    message.refresh_from_db()
+    assert message.status == "sent" and message.attempts == 1 and message.provider_id
