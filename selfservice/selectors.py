@@ -1,7 +1,7 @@
 """Reads for the member's own pages: always through the member, never by a bare id."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +16,16 @@ from .models import (
     MemberMessage,
     StudyCheckIn,
 )
+
+# What members' pages send the branch, in the inbox's order: (its section there, heading,
+# the rows waiting for a user, the fragment that draws them).
+INBOX_KINDS = [
+    ("arrivals", _("Check-ins to confirm"), check_in.pending_home_for, "check_in"),
+    ("arrivals-here", _("Arrivals to accept"), check_in.pending_inflow_for, "check_in"),
+    ("dues", _("Dues payments to confirm"), dues.pending_for, "dues"),
+    ("excuses", _("Requests to be excused"), meetings.pending_for, "meetings"),
+    ("help", _("Requests for help"), help.pending_for, "help"),
+]
 
 
 def home_page(*, member: Member) -> dict:
@@ -85,3 +95,26 @@ def own_page_events(*, member: Member, limit: int = 20) -> list[OwnPageEvent]:
         for row in MemberMessage.objects.filter(member=member).order_by("-created_at")[:limit]
     ]
     return sorted(events, key=lambda event: event.when, reverse=True)[:limit]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    member: Member
+    what: str  # the kind, as the inbox heads it
+    anchor: str  # the inbox's section
+    since: date
+
+
+def waiting_for(*, user, limit: int) -> tuple[list[Waiting], bool]:
+    """What members sent from their phones that waits for this user, oldest kind order first,
+    at most `limit` (and whether there is more): the home page's "to do today". One query a
+    kind."""
+    found, more = [], False
+    for anchor, heading, pending, _fragment in INBOX_KINDS:
+        rows = list(pending(user).select_related("member")[: limit + 1])
+        more = more or len(rows) > limit
+        for row in rows:
+            sent = getattr(row, "submitted_at", None) or getattr(row, "replied_at", None)
+            since = sent.date() if sent else row.raised_on
+            found.append(Waiting(row.member, str(heading), anchor, since))
+    return found[:limit], more or len(found) > limit

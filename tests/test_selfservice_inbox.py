@@ -81,3 +81,16 @@ def test_the_inbox_makes_as_many_queries_for_one_member_as_for_twenty(client, co
 
     one = queries_for(1)
     assert queries_for(19) == one
+
+
+def test_the_home_page_lists_what_members_sent_from_their_phones(client, county, settings):
+    settings.DUES_TRACKING_START = f"{timezone.localdate().year}-01-01"
+    secretary = county.secretary(county.branch_a)
+    member = county.member(county.branch_a, name="郑手机", phone="13500000077")
+    client.force_login(secretary)
+    assert "郑手机" not in client.get(reverse("home")).content.decode()
+    _everything_from(county, member, secretary)
+    page = client.get(reverse("home")).content.decode()
+    assert page.count("郑手机") >= 4 and reverse("selfservice:inbox") + "#dues" in page
+    client.force_login(county.secretary(county.branch_b))
+    assert "郑手机" not in client.get(reverse("home")).content.decode()
