@@ -69,7 +69,9 @@ def publish_data(organisation, **changes):
     return data
 
 
-def test_publishing_tells_each_member_it_is_for(client, scene, django_capture_on_commit_callbacks):
+def test_publishing_tells_each_member_it_is_for(
+    client, scene, django_capture_on_commit_callbacks, eager_celery
+):
     client.force_login(scene.county_reviewer)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
