@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
 
 from infrastructure.steps import StepRefused
 from members import phone
@@ -111,6 +112,50 @@ def link_of(token: str) -> MemberLink:
     if link.revoked_at is not None or link.generation != generation:
         raise LinkRefused(LINK_GONE, gone=True)
     return link
+
+
+def send_link(*, member: Member, channel: str):
+    """The live link to the member by SMS or e-mail (sent even in quiet hours: someone asked)."""
+    link = MemberLink.objects.filter(member=member, revoked_at__isnull=True).first()
+    if link is None:
+        raise StepRefused(_("Make the link first."))
+    if channel == "email" and not member.email:
+        raise StepRefused(_("The member has no e-mail address on record."))
+    if channel == "sms" and ways_to_prove(member)[0].channel != "sms":
+        raise StepRefused(_("The member's phone is not a mobile number: send the link by WeChat."))
+    # One message per link, channel and day: a double click sends it once.
+    key = f"link:{member.pk}:{link.generation}:{channel}:{timezone.localdate():%Y%m%d}"
+    return notify.notify(
+        member=member,
+        kind="link",
+        key=key,
+        values={"name": member.name, "link": url_for(link)},
+        urgent=True,
+        channel=channel,
+    )
+
+
+MEMBER_REPLACEMENTS_PER_DAY = 3
+
+
+def member_replaces_link(*, member: Member) -> tuple[MemberLink, str]:
+    """The member's own "my phone is lost / my link went astray": a new link, every other device
+    and the old link stop, and the new link goes to the member's phone or e-mail. Returns the
+    link and where it went ("" when the member has neither)."""
+    since = timezone.now() - timedelta(days=1)
+    if (
+        MemberLink.history.filter(member_id=member.pk, history_date__gte=since, history_user=None)
+        .exclude(history_type="+")
+        .count()
+        >= MEMBER_REPLACEMENTS_PER_DAY
+    ):
+        raise StepRefused("今天已多次更换链接，请明天再试，或联系党支部书记。")
+    link = rotate_link(member=member, actor=None)
+    way = ways_to_prove(member)[0]
+    if way.channel == SignInCode.Channel.ID_NUMBER:
+        return link, ""
+    send_link(member=member, channel=way.channel)
+    return link, way.shown_as
 
 
 # --- the device -------------------------------------------------------------------------------

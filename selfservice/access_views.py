@@ -3,6 +3,7 @@ message preferences. The staff's side of the link (show, QR, rotate, revoke, sen
 link_views.py."""
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -158,9 +159,33 @@ def preferences(request):
     return render(request, "selfservice/preferences.html", {"form": form, "saved": saved})
 
 
+@require_POST
+@access.member_required
+def replace_link(request):
+    """ "My phone is lost / my link went astray": a new link; this device stays signed in."""
+    try:
+        link, sent_to = access.member_replaces_link(member=request.member)
+    except StepRefused as refused:
+        messages.error(request, " ".join(refused.messages))
+        return redirect("selfservice:preferences")
+    if sent_to:
+        messages.success(
+            request, f"已更换专属链接，新链接已发送到 {sent_to}。旧链接和其他设备均已失效。"
+        )
+    else:
+        messages.success(
+            request,
+            "已更换专属链接，旧链接和其他设备均已失效。在其他设备上打开，请向党支部书记索取新链接。",
+        )
+    response = redirect("selfservice:preferences")
+    access.sign_in_device(response, link)
+    return response
+
+
 urlpatterns = [
     path("m/<str:token>/", open_link, name="open_link"),
     path("me/", home, name="home"),
     path("me/sign-out/", sign_out, name="sign_out"),
     path("me/messages/", preferences, name="preferences"),
+    path("me/new-link/", replace_link, name="replace_link"),
 ]

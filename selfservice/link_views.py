@@ -3,15 +3,13 @@
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from infrastructure.steps import StepRefused
 from members.selectors import member_get_for_edit
 
-from . import access, notify
-from .models import MemberLink
+from . import access
 
 SEND_CHANNELS = {"send_sms": "sms", "send_email": "email"}
 
@@ -34,7 +32,7 @@ def member_link(request, member_pk: int):
         messages.success(request, _("The link is revoked: it and every signed-in device stop."))
     elif action in SEND_CHANNELS:
         try:
-            send_link(member=member, channel=SEND_CHANNELS[action])
+            access.send_link(member=member, channel=SEND_CHANNELS[action])
         except StepRefused as refused:
             messages.error(request, " ".join(refused.messages))
         else:
@@ -42,26 +40,6 @@ def member_link(request, member_pk: int):
     else:
         messages.error(request, _("Unknown action."))
     return redirect(reverse("members:detail", args=[member.pk]) + "#own-page")
-
-
-def send_link(*, member, channel: str):
-    link = MemberLink.objects.filter(member=member, revoked_at__isnull=True).first()
-    if link is None:
-        raise StepRefused(_("Make the link first."))
-    if channel == "email" and not member.email:
-        raise StepRefused(_("The member has no e-mail address on record."))
-    if channel == "sms" and not access.ways_to_prove(member)[0].channel == "sms":
-        raise StepRefused(_("The member's phone is not a mobile number: send the link by WeChat."))
-    # One message per link, channel and day: a double click sends it once.
-    key = f"link:{member.pk}:{link.generation}:{channel}:{timezone.localdate():%Y%m%d}"
-    return notify.notify(
-        member=member,
-        kind="link",
-        key=key,
-        values={"name": member.name, "link": access.url_for(link)},
-        urgent=True,
-        channel=channel,
-    )
 
 
 urlpatterns = [

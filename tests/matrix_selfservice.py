@@ -146,6 +146,13 @@ MATRIX_SELFSERVICE = {
         )
     ],
     "selfservice:preferences": [own("", post=REFUSED)],
+    "selfservice:replace_link": [
+        Case(
+            "",
+            get=dict.fromkeys(ROLES, NOT_ALLOWED),
+            post={**dict.fromkeys(ROLES, FORBIDDEN), MEMBER: DONE},
+        )
+    ],
     "selfservice:check_in": [own("", post=REFUSED)],
     "selfservice:dues": [own("", post=REFUSED)],
     "selfservice:study_list": [own("")],

@@ -265,3 +265,30 @@ def test_the_member_page_shows_what_the_member_did_from_their_phone(client, secr
     page = client.get(reverse("members:detail", args=[member.pk])).content.decode()
     assert "劳动合同到期后被拖欠工资" in page
     assert "139****5678" in page  # the sign-in code's message, to a masked number
+
+
+def test_a_member_who_lost_a_phone_replaces_the_link_and_keeps_this_device(client, member):
+    old = sign_in(client, member)
+    lost_phone = client.cookies[access.DEVICE_COOKIE].value
+    response = client.post(reverse("selfservice:replace_link"))
+    assert response.status_code == 302
+    assert client.get(reverse("selfservice:home")).status_code == 200  # this device stays in
+    new = MemberLink.objects.get(member=member)
+    assert new.generation == old.generation + 1
+    assert client.get(access.url_for(old)).status_code == 410
+    sent = [m for m in sms.outbox if m.template == "link"]
+    assert len(sent) == 1 and access.token_for(new) in sent[0].values["link"]
+    # The lost phone's cookie no longer opens anything.
+    client.cookies[access.DEVICE_COOKIE] = lost_phone
+    assert client.get(reverse("selfservice:home")).status_code == 403
+
+
+def test_replacing_the_link_is_limited_per_day(client, member):
+    sign_in(client, member)
+    for _ in range(access.MEMBER_REPLACEMENTS_PER_DAY):
+        client.post(reverse("selfservice:replace_link"))
+    page = client.post(reverse("selfservice:replace_link"), follow=True).content.decode()
+    assert "今天已多次更换链接" in page
+    assert (
+        MemberLink.objects.get(member=member).generation == 1 + access.MEMBER_REPLACEMENTS_PER_DAY
+    )
