@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -24,6 +23,7 @@ from members.models import ExternalOrganisation, Member, Organisation
 from transfers import places
 
 from . import access, check_in
+from .inbox_views import back_to_inbox
 from .models import CheckIn
 
 CANDIDATES_MAX = 30
@@ -213,13 +213,6 @@ def check_in_page(request):
 # --- the branch's decisions ----------------------------------------------------------------
 
 
-def _back(request):
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect("selfservice:inbox")
-
-
 @require_POST
 def decide(request, pk: int):
     """The home side: confirm=1 (into the ledger), confirm=0 with a reason (returned)."""
@@ -242,7 +235,7 @@ def decide(request, pk: int):
             if confirm
             else _("Check-in returned to the member."),
         )
-    return _back(request)
+    return back_to_inbox(request)
 
 
 @require_POST
@@ -261,7 +254,7 @@ def accept(request, pk: int):
         messages.error(request, " ".join(refused.messages))
     else:
         messages.success(request, _("Arrival accepted.") if accepted else _("Arrival declined."))
-    return _back(request)
+    return back_to_inbox(request)
 
 
 urlpatterns = [

@@ -12,7 +12,6 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
@@ -27,6 +26,7 @@ from members.models import SensitiveAccess
 
 from . import access
 from . import dues as services
+from .inbox_views import back_to_inbox
 
 MONTH = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:月|[-/.]\s*\d{1,2}\s*日?)?\s*$")
 
@@ -194,15 +194,6 @@ def _claim(request, pk: int):
     return claim
 
 
-def _back(request):
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect("selfservice:inbox")
-
-
 @require_GET
 def dues_receipt(request, pk: int):
     """The receipt image, to the member's home side only, never cached."""
@@ -246,7 +237,7 @@ def dues_confirm(request, pk: int):
         messages.success(
             request, _("Dues payment confirmed for %(member)s.") % {"member": claim.member.name}
         )
-    return _back(request)
+    return back_to_inbox(request)
 
 
 @require_POST
@@ -264,7 +255,7 @@ def dues_return(request, pk: int):
             _("Dues payment returned to %(member)s with the reason.")
             % {"member": claim.member.name},
         )
-    return _back(request)
+    return back_to_inbox(request)
 
 
 urlpatterns = [

@@ -5,13 +5,13 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from infrastructure.steps import StepRefused
 
 from . import access, help
+from .inbox_views import back_to_inbox
 
 
 class HelpForm(forms.Form):
@@ -61,13 +61,6 @@ def help_page(request):
     )
 
 
-def _back(request):
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect("selfservice:inbox")
-
-
 @require_POST
 def answer(request, pk: int):
     """The home side answers: handler, status (open / in_progress / done) and outcome."""
@@ -84,7 +77,7 @@ def answer(request, pk: int):
         messages.error(request, " ".join(refused.messages))
     else:
         messages.success(request, _("Service request updated; the member sees the answer."))
-    return _back(request)
+    return back_to_inbox(request)
 
 
 urlpatterns = [

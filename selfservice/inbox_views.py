@@ -1,8 +1,9 @@
 """The branch's inbox of what members did on their own pages: one page, every kind that waits
 for a decision, each drawn by its own room's fragment (templates/selfservice/inbox/)."""
 
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 
 from . import selectors
@@ -30,6 +31,16 @@ def inbox(request):
         "selfservice/inbox.html",
         {"sections": sections, "waiting": sum(len(s["rows"]) for s in sections)},
     )
+
+
+def back_to_inbox(request):
+    """After a decision: back where the button was (a local page only), else the inbox."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("selfservice:inbox")
 
 
 urlpatterns = [path("self-service/", inbox, name="inbox")]

@@ -4,15 +4,15 @@ and the secretary's decision on a request to be excused (self-service/meetings/.
 from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from infrastructure.steps import StepRefused
 
 from . import access, meetings
+from .inbox_views import back_to_inbox
 from .models import MeetingReply
 
 Answer = MeetingReply.Answer
@@ -104,12 +104,7 @@ def meeting_excuse(request, pk: int):
             if good
             else _("The request was returned."),
         )
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect(reverse("selfservice:inbox"))
+    return back_to_inbox(request)
 
 
 urlpatterns = [
