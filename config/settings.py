@@ -70,6 +70,9 @@ INSTALLED_APPS = [
     "activities",
     "reports",
     "selfservice",
+    "partners",
+    "ninja",  # serves the API documentation's Swagger UI from static files (no CDN)
+    "api",
 ]
 
 MIDDLEWARE = [

@@ -22,4 +22,6 @@ urlpatterns = [
     path("", include("activities.urls")),
     path("", include("reports.urls")),
     path("", include("selfservice.urls")),
+    path("", include("partners.urls")),
+    path("api/v1/", include("api.urls")),
 ]

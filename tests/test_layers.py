@@ -12,7 +12,8 @@ FLOORS = [
     {"transfers"},
     {"activities"},
     {"ledgers"},
-    {"reports", "selfservice"},
+    {"reports", "selfservice", "partners"},
+    {"api"},
 ]
 FLOOR = {room: n for n, rooms in enumerate(FLOORS) for room in rooms}
 
