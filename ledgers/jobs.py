@@ -10,6 +10,7 @@ from members.selectors import scope_root_of
 from . import exporting, selectors, services, staging
 from .forms import ledger_filters
 from .models import LedgerExport, LedgerImport
+from .national import export as national_export
 
 
 def run_import(*, job_id: int, token: str, branch_id: int | None) -> str:
@@ -49,7 +50,9 @@ def run_export(*, job_id: int) -> str:
     episodes = counted(rows.iterator(chunk_size=2000))
     try:
         full_ids = filters["side"] != "inflow"  # the hosting side sees masked ID numbers
-        if job.file_format == "xlsx":
+        if job.filters.get("layout") == national_export.LAYOUT:
+            content = national_export.run_export_job(job=job)
+        elif job.file_format == "xlsx":
             content = exporting.export_ledger_xlsx(
                 episodes,
                 full_ids=full_ids,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import conduct_views, views
+from . import conduct_views, national_views, views
 
 app_name = "ledgers"
 
@@ -19,6 +19,13 @@ urlpatterns = [
     path("ledger/import/<int:pk>/errors.xlsx", views.import_errors, name="import_errors"),
     path("ledger/jobs/", views.jobs, name="jobs"),
     path("ledger/exports/<int:pk>/", views.export_download, name="export_download"),
+    path("ledger/national/export.xlsx", national_views.national_export, name="national_export"),
+    path("ledger/national/", national_views.national_reconcile, name="national_reconcile"),
+    path(
+        "ledger/national/<str:token>.xlsx",
+        national_views.national_reconcile_download,
+        name="national_reconcile_download",
+    ),
     path("report/<str:token>/", views.self_report, name="self_report"),
     path("self-reports/<int:pk>/decide/", views.self_report_decide, name="self_report_decide"),
     path("campaigns/", views.campaign_list, name="campaign_list"),

@@ -187,6 +187,12 @@ MATRIX_SELFSERVICE = {
     "selfservice:study_item": [page("A", EDITS_A, kwargs=_pk("item_a"))],
     "selfservice:check_in_decide": [action("A", EDITS_A, kwargs=_pk("check_in_a"))],
     "selfservice:check_in_accept": [action("A", A_INFLOW, kwargs=_pk("check_in_a"))],
+    # --- issue #20: the national format (ledgers/national/) -----------------------------------
+    "ledgers:national_export": [page("")],
+    "ledgers:national_reconcile": [step("", acts=frozenset())],
+    "ledgers:national_reconcile_download": [
+        page("nothing uploaded", frozenset(), kwargs=lambda s: {"token": "0" * 32})
+    ],
     "selfservice:help_answer": [
         action("A, nothing said", EDITS_A, frozenset(), kwargs=_pk("help_a")),
     ],
