@@ -16,7 +16,8 @@ TAG = re.compile(r"<[a-zA-Z][^>]*>", re.DOTALL)
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 HANDLER = re.compile(r"\son[a-z]+\s*=", re.IGNORECASE)
 STYLE_ATTRIBUTE = re.compile(r"\sstyle\s*=", re.IGNORECASE)
-STYLE_ELEMENT = re.compile(r"<style[\s>]", re.IGNORECASE)
+# A <style> with the request's nonce is allowed (the phone pages inline their small sheet).
+STYLE_ELEMENT = re.compile(r"<style(?![^>]*\bnonce=)[\s>]", re.IGNORECASE)
 
 
 def inline_code(html: str) -> list[str]:
@@ -43,6 +44,7 @@ def test_the_scanner_finds_what_the_csp_blocks():
     assert inline_code('<p style="color: red">') and inline_code("<script>alert(1)</script>")
     assert inline_code('<button onclick="x()">') and inline_code("<style>p {}</style>")
     assert not inline_code('<script src="/static/js/print.js" defer></script><p class="one">')
+    assert not inline_code('<style nonce="{{ request.csp_nonce }}">p {}</style>')
 
 
 @pytest.mark.parametrize("path", browser_templates(), ids=lambda p: str(p.relative_to(TEMPLATES)))
@@ -134,3 +136,17 @@ def test_weak_passwords_are_refused(client, county, weak):
     assert response.context["form"].errors["new_password2"]
     user.refresh_from_db()
     assert user.check_password("correct-horse-battery")
+
+
+def test_the_phone_pages_inline_style_carries_the_nonce_the_policy_names(client, db):
+    """Issue #19: one request per phone page; the sheet is allowed by nonce, not unsafe-inline."""
+    from selfservice import access
+
+    from .conftest import County
+
+    county = County()
+    member = county.member(county.branch_a)
+    response = client.get(access.url_for(access.issue_link(member=member, actor=None)))
+    nonce = re.search(r'<style nonce="([^"]+)">', response.content.decode()).group(1)
+    policy = response.headers["Content-Security-Policy"]
+    assert f"'nonce-{nonce}'" in policy and "unsafe-inline" not in policy
