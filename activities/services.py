@@ -240,8 +240,13 @@ def assigned_work_close(*, actor, work: AssignedWork, done: bool, note: str = ""
 
 @transaction.atomic
 def member_record_save(*, actor, record: ServiceRequest | Honour) -> ServiceRequest | Honour:
-    """A service request or an honour, validated by its form: the home branch records it."""
-    require_editable(actor, record.member)
+    """An honour, validated by its form: the home branch records it. A service request may
+    also be raised by the side hosting the member (an outpost, an inflow branch: issue #20),
+    where the member lives and the help is needed."""
+    if isinstance(record, ServiceRequest):
+        require_visible(actor, record.member)
+    else:
+        require_editable(actor, record.member)
     record.save()
     return record
 

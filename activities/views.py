@@ -466,7 +466,7 @@ def work_close(request, member_pk: int, pk: int):
 
 
 def service_request_new(request, member_pk: int):
-    member = member_selectors.member_get_for_edit(user=request.user, pk=member_pk)
+    member = member_selectors.member_get(user=request.user, pk=member_pk)
     form = ServiceRequestForm(
         request.POST or None,
         instance=ServiceRequest(member=member),

@@ -316,6 +316,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Members' messages whose task was lost (broker down, worker killed) or that waited out
     # quiet hours; sending is keyed by the message, so a second task sends nothing.
+    # Messages to partner deployments whose task failed or was lost; keyed by the message id.
+    "partner-messages-due": {
+        "task": "partners.tasks.send_due_messages",
+        "schedule": crontab(minute="*/5"),
+    },
     "meeting-reminders": {
         "task": "selfservice.tasks.send_meeting_reminders",
         "schedule": crontab(hour=9, minute=30),
@@ -325,6 +330,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/10"),
     },
 }
+
+# Issue #20: the JSON API's rate per token, and messages to partner deployments.
+API_RATE = env.str("API_RATE", default="600/min")
+PARTNER_SEND_TIMEOUT = env.float("PARTNER_SEND_TIMEOUT", default=10.0)
+PARTNER_RETRY_SECONDS = env.int("PARTNER_RETRY_SECONDS", default=60)
+PARTNER_RETRY_MAX_SECONDS = env.int("PARTNER_RETRY_MAX_SECONDS", default=3600)
+PARTNER_CLOCK_SKEW_SECONDS = env.int("PARTNER_CLOCK_SKEW_SECONDS", default=300)
 
 # Demo data and the Liudong domain thresholds (DESIGN.md); later issues add more.
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="liudong-demo")

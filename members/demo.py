@@ -69,6 +69,8 @@ DEMO_USERS = {
     "secretary": StaffAssignment.Role.SECRETARY,
     "reviewer": StaffAssignment.Role.REVIEWER,
     "admin": StaffAssignment.Role.ADMINISTRATOR,
+    # The secretary of the county's outpost in 深圳 (transfers/demo.py sets it up).
+    "outpost": StaffAssignment.Role.SECRETARY,
 }
 
 
@@ -201,12 +203,21 @@ def _build_members(
 
 
 def _ensure_users(county: Organisation, secretary_branch: Organisation) -> None:
+    outpost = (
+        Organisation.objects.filter(path__startswith=county.path, kind=Organisation.Kind.OUTPOST)
+        .order_by("path")
+        .first()
+    )
     for username, role in DEMO_USERS.items():
+        if username == "outpost" and outpost is None:
+            continue  # a demo county built before outposts
         user, _ = User.objects.get_or_create(username=username)
         user.set_password(settings.DEMO_PASSWORD)
         user.is_staff = user.is_superuser = role == StaffAssignment.Role.ADMINISTRATOR
         user.save()
         organisation = secretary_branch if role == StaffAssignment.Role.SECRETARY else county
+        if username == "outpost":
+            organisation = outpost
         StaffAssignment.objects.update_or_create(
             user=user, defaults={"organisation": organisation, "role": role}
         )

@@ -25,8 +25,11 @@ class Organisation(MP_Node):
         GENERAL_BRANCH = "general_branch", _("General Party branch")
         BRANCH = "branch", _("Party branch")
         GROUP = "group", _("Party group")
+        # 驻外党建工作站: set up by a county in a city where its members work; it holds no
+        # relationships, and the mobile-member branches or groups under it only host.
+        OUTPOST = "outpost", _("Party-building outpost")
 
-    # Kinds that can hold members' organisational relationships.
+    # Kinds that can hold members' organisational relationships (unless `hosts_only`).
     MEMBER_KINDS = (Kind.BRANCH, Kind.GENERAL_BRANCH, Kind.GROUP)
 
     name = models.CharField(_("organisation name"), max_length=100)
@@ -44,6 +47,18 @@ class Organisation(MP_Node):
     phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[validate_phone])
     # Printed on the introduction letters it issues (原党组织通讯地址).
     address = models.CharField(_("postal address"), max_length=200, blank=True)
+    # The city an outpost (and the units under it) serves, as the divisions name it, so that
+    # it matches the episodes' destination_province and destination_city.
+    serves_province = models.CharField(_("province served"), max_length=30, blank=True)
+    serves_city = models.CharField(_("city served"), max_length=30, blank=True)
+    hosts_only = models.BooleanField(
+        _("hosts mobile members only"),
+        default=False,
+        help_text=_(
+            "A mobile-member branch or group under an outpost: it hosts members away from home "
+            "and holds nobody's organisational relationship."
+        ),
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -55,7 +70,22 @@ class Organisation(MP_Node):
 
     @property
     def holds_members(self) -> bool:
-        return self.kind in self.MEMBER_KINDS
+        """Can be a member's home branch (a mobile-member branch cannot: it only hosts)."""
+        return self.kind in self.MEMBER_KINDS and not self.hosts_only
+
+    @property
+    def hosts_members(self) -> bool:
+        """Can be a mobility episode's inflow organisation: a branch-level unit or an outpost."""
+        return self.kind in self.MEMBER_KINDS or self.kind == self.Kind.OUTPOST
+
+    @property
+    def is_outpost(self) -> bool:
+        return self.kind == self.Kind.OUTPOST
+
+    def clean(self) -> None:
+        super().clean()
+        if self.kind == self.Kind.OUTPOST and not self.serves_city:
+            raise ValidationError({"serves_city": _("An outpost serves a city: give it.")})
 
 
 class ExternalOrganisation(models.Model):

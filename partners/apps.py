@@ -7,3 +7,12 @@ class PartnersConfig(AppConfig):
 
     name = "partners"
     verbose_name = _("Partner deployments")
+
+    def ready(self) -> None:
+        # transfers/ never imports this room: an approved letter to a partner's branch reaches
+        # the outbox through its signal, inside the approving transaction.
+        from transfers.signals import transfer_approved
+
+        from . import services
+
+        transfer_approved.connect(services.on_transfer_approved, dispatch_uid="partners-letter")

@@ -1,2 +1,12 @@
+from django.urls import path
+
+from . import views
+
 app_name = "partners"
-urlpatterns: list = []
+urlpatterns = [
+    path("partners/inbox/", views.partner_inbox, name="inbox"),
+    path("partners/incoming/", views.incoming_list, name="incoming_list"),
+    path("partners/incoming/<int:pk>/", views.incoming_detail, name="incoming_detail"),
+    path("partners/incoming/<int:pk>/accept/", views.incoming_accept, name="incoming_accept"),
+    path("partners/incoming/<int:pk>/return/", views.incoming_return, name="incoming_return"),
+]

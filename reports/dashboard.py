@@ -45,6 +45,7 @@ from members.models import Member, Organisation
 from members.selectors import organisation_in_scope
 from transfers.classification import Arrangement
 from transfers.models import MobilityEpisode
+from transfers.outposts import cities_with_outposts
 
 from . import live
 from .counting import (  # noqa: F401 - ARRANGEMENTS: the pages' arrangement columns
@@ -326,6 +327,11 @@ def destinations(
                 "place": PLACE_SEPARATOR.join((country, province, city)),
             }
         )
+    # The "can form a group" button says whether the county has an outpost there already.
+    if any(place["can_form_group"] for place in found):
+        served = cities_with_outposts(organisation)
+        for place in found:
+            place["outpost"] = place["can_form_group"] and place["key"][1:] in served
     shown = found[:limit] if names else []
     if shown:
         match = Q()

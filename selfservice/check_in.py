@@ -106,7 +106,7 @@ def submit(
             "如需更改，请联系党支部书记。"
         )
     if inflow_organisation is not None and (
-        not inflow_organisation.holds_members or inflow_organisation.pk == member.home_branch_id
+        not inflow_organisation.hosts_members or inflow_organisation.pk == member.home_branch_id
     ):
         raise StepRefused("请从列表中选择党组织，或选择“其他”并填写名称。")
     check_in = CheckIn.objects.create(

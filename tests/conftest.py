@@ -41,6 +41,18 @@ def chinese(settings):
     settings.LANGUAGE_CODE = "zh-hans"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def receipts_outside_the_repo(tmp_path_factory):
+    """Members' dues receipts written by any test (the demo, the matrix) go to a temporary
+    directory, not to private/ in the working tree."""
+    from django.core.files.storage import storages
+
+    storage = storages["receipts"]
+    place = str(tmp_path_factory.mktemp("receipts"))
+    storage.base_location = storage.location = place
+    return place
+
+
 @pytest.fixture(autouse=True)
 def sms_outbox(settings):
     """SMS kept in memory in tests, as e-mail is (infrastructure.sms.outbox)."""

@@ -3,6 +3,7 @@ from django.core.management import call_command
 from django.test import RequestFactory
 
 from members import national_id
+from members.demo import DEMO_USERS
 from members.models import ExternalOrganisation, Member, Organisation, StaffAssignment
 from members.selectors import members_visible_to
 from transfers.models import MobilityEpisode
@@ -27,7 +28,7 @@ def test_seed_demo_builds_a_believable_county_and_is_idempotent(db, settings):
     organisations, members, external, _, assignments = first
     assert members == 1500
     assert external >= 5
-    assert assignments == 3
+    assert assignments == len(DEMO_USERS)
     assert Organisation.objects.filter(kind=Organisation.Kind.COMMITTEE).count() == 10
     assert 55 <= Organisation.objects.filter(kind=Organisation.Kind.BRANCH).count() <= 65
     current = MobilityEpisode.objects.filter(ended_on__isnull=True).count()

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from members.demo import SECRETARY_BRANCH, DemoCounty, demo_step
 from members.models import Member, Organisation
 
-from . import services
+from . import outposts, services
 from .classification import Arrangement, EpisodeFacts, classify
 from .models import ActivityCertificate, CertificateReview, MobilityEpisode, RelationshipTransfer
 
@@ -145,7 +145,7 @@ def _demo_actor(username: str, first_name: str) -> User:
     """A user the demo acts as. Inactive with no usable password: nobody logs in with it.
 
     It is a superuser rather than holding a StaffAssignment, so that the demo keeps exactly
-    its three assignments (the logins); the services treat a superuser as county-wide.
+    the assignments of its logins; the services treat a superuser as county-wide.
     """
     user, _ = User.objects.get_or_create(username=username)
     user.first_name = first_name
@@ -419,4 +419,35 @@ def seed_certificates_and_transfers(demo: DemoCounty) -> None:
         from_external=origin,
         letter_number=f"{code}-{arrived_on.year}-J{rng.randrange(1, 400):04d}",
         arrived_on=arrived_on,
+    )
+
+
+# --- an outpost in 深圳 -------------------------------------------------------------------
+
+OUTPOST_PROVINCE, OUTPOST_CITY = "广东省", "深圳市"
+
+
+@demo_step(order=52)  # after the episodes and certificates; before organisational life (55)
+def seed_outpost(demo: DemoCounty) -> None:
+    """The county's outpost in 深圳 with a mobile-member branch hosting the members there who
+    named no inflow organisation, from several home branches (the `outpost` login)."""
+    operator = _demo_actor("demo-operator", "演示操作员")
+    outpost = outposts.outpost_set_up(
+        actor=operator,
+        county=demo.county,
+        province=OUTPOST_PROVINCE,
+        city=OUTPOST_CITY,
+        contact_person="林晓东",
+        phone="0755-26881234",
+    )
+    proposal = outposts.group_proposal(
+        user=operator, root=demo.county, province=OUTPOST_PROVINCE, city=OUTPOST_CITY
+    )
+    joining = [e for e in proposal.joining if e.inflow_external_id is None]
+    outposts.unit_form(
+        actor=operator,
+        outpost=outpost,
+        kind=proposal.suggested_kind,
+        name=proposal.suggested_name(proposal.suggested_kind),
+        episodes=joining,
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import transfer_views, views
+from . import outpost_views, transfer_views, views
 
 app_name = "transfers"
 
@@ -51,4 +51,12 @@ urlpatterns = [
     ),
     path("transfers/<int:pk>/receipt/", transfer_views.transfer_receipt, name="transfer_receipt"),
     path("transfers/<int:pk>/letter.pdf", transfer_views.letter_pdf, name="letter_pdf"),
+]
+
+# Outposts (驻外党建工作站) and their mobile-member branches: transfers/outposts.py.
+urlpatterns += [
+    path("outposts/", outpost_views.outpost_list, name="outpost_list"),
+    path("outposts/new/", outpost_views.outpost_new, name="outpost_new"),
+    path("outposts/propose/", outpost_views.outpost_propose, name="outpost_propose"),
+    path("outposts/<int:pk>/", outpost_views.outpost_detail, name="outpost_detail"),
 ]

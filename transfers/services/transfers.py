@@ -20,7 +20,7 @@ from members.selectors import (
 )
 from members.services import evidence_changed
 
-from .. import selectors
+from .. import selectors, signals
 from ..models import (
     ActivityCertificate,
     IntroductionLetter,
@@ -281,6 +281,7 @@ def transfer_approve(
     transfer.state, transfer.decision_note = RelationshipTransfer.State.APPROVED, note
     transfer.save(update_fields=["state", "decision_note"])
     _event(transfer, TransferEvent.Action.APPROVED, actor, letter.number)
+    signals.transfer_approved.send(sender=RelationshipTransfer, transfer=transfer, letter=letter)
     return letter
 
 

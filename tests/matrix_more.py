@@ -1,4 +1,5 @@
-"""The permission matrix's part for the member's own page (issue #19).
+"""The permission matrix's part for the member's own page (issue #19) and for what crosses
+deployments (issue #20: the national format, partners' letters, the JSON API).
 
 A member's phone (`MEMBER`, signed in with member A's link) is its own role: every page under
 /me/ answers it and nobody else (403: staff logins do not open a member's page), and an
@@ -24,7 +25,9 @@ from .matrix import (
     TODAY,
     Case,
     action,
+    outcomes,
     page,
+    public,
     step,
 )
 
@@ -81,6 +84,58 @@ def build(scenario) -> None:
         help.raise_request(member=member, kind="legal", description="劳动合同纠纷")
         for member in (s.member_a, s.member_b)
     )
+    _incoming_letter(s)
+    from members.models import Organisation
+
+    s.outpost = Organisation.objects.add_child(
+        Organisation.objects.get(pk=s.county.county.pk),
+        {
+            "name": "测试县驻深圳党建工作站",
+            "kind": Organisation.Kind.OUTPOST,
+            "serves_province": "广东省",
+            "serves_city": "深圳市",
+        },
+    )
+
+
+def _incoming_letter(s) -> None:
+    """A letter a partner deployment sent electronically to branch A1."""
+    import random
+
+    from members.demo import make_national_id
+    from partners import services as partner_services
+    from partners.models import IncomingTransfer
+
+    s.branch_a.code = "A1"
+    s.branch_a.save()
+    partner = partner_services.partner_register(
+        name="乙省",
+        base_url="https://b.example.org",
+        our_key_id="a",
+        their_key_id="b",
+        sending_secret="s" * 32,
+        receiving_secret="r" * 32,
+        organisation=s.county.county,
+    )
+    born = TODAY.replace(year=TODAY.year - 40)
+    s.incoming_a = IncomingTransfer.objects.create(
+        partner=partner,
+        transfer_ref="77",
+        letter_number="乙〔2026〕77号",
+        to_organisation=s.branch_a,
+        from_name="乙省某党支部",
+        issued_on=TODAY,
+        valid_days=30,
+        expires_on=TODAY + timedelta(days=30),
+        dues_paid_until=TODAY.replace(day=1),
+        name="戊来函",
+        gender="F",
+        ethnicity="汉族",
+        birth_date=born,
+        national_id=make_national_id(random.Random(77), born, False),
+        category="full",
+        joined_on=born.replace(year=born.year + 25),
+    )
 
 
 def _claim(model, content, member):
@@ -129,9 +184,28 @@ def the_link(variant: str, *, phone: str, **options) -> Case:
     return Case(variant, get={**table, MEMBER: phone}, post={**table, MEMBER: phone}, **options)
 
 
+def _api(name: str) -> Case:
+    ids = {"member": "member_a", "episode": "episode_a", "certificate": "cert_a"}
+    ids |= {"transfer": "transfer_a", "alert": "alert_a"}
+    if name in ids:
+        key = "organisation_id" if name == "organisation_figures" else f"{name}_id"
+        kwargs = (lambda attr, key: lambda s: {key: getattr(s, attr).pk})(ids[name], key)
+    elif name == "organisation_figures":
+        kwargs = lambda s: {"organisation_id": s.branch_a.pk}  # noqa: E731
+    else:
+        kwargs = None
+    return Case(
+        "no token",
+        get=dict.fromkeys(ROLES, "401"),
+        post=dict.fromkeys(ROLES, NOT_ALLOWED),
+        kwargs=kwargs,
+    )
+
+
+COUNTY_LEVEL = frozenset({COUNTY, "administrator"})  # who sets up outposts
 A_INFLOW = frozenset({HOST, COUNTY, "administrator"})  # the hosting branch and above it
 
-MATRIX_SELFSERVICE = {
+MATRIX_MORE = {
     # --- the member's phone --------------------------------------------------------------------
     "selfservice:open_link": [
         the_link("member A's link", phone=DONE, kwargs=_token("member_a")),
@@ -193,6 +267,49 @@ MATRIX_SELFSERVICE = {
     "ledgers:national_reconcile_download": [
         page("nothing uploaded", frozenset(), kwargs=lambda s: {"token": "0" * 32})
     ],
+    # --- issue #20: outposts in an inflow city (transfers/outposts.py) -------------------------
+    "transfers:outpost_list": [page("")],
+    "transfers:outpost_new": [step("", COUNTY_LEVEL, acts=frozenset())],
+    "transfers:outpost_detail": [page("", COUNTY_LEVEL, kwargs=_pk("outpost"))],
+    "transfers:outpost_propose": [
+        Case(
+            "nobody there",
+            get=outcomes(frozenset(), OK),
+            post=outcomes(frozenset(), OK),
+            query=lambda s: {"org": s.county.county.pk, "place": "|西藏自治区|拉萨市"},
+        )
+    ],
+    # --- issue #20: letters from partner deployments (partners/) ------------------------------
+    "partners:inbox": [
+        Case("unsigned", get=dict.fromkeys(ROLES, NOT_ALLOWED), post=dict.fromkeys(ROLES, "401"))
+    ],
+    "partners:incoming_list": [page("")],
+    "partners:incoming_detail": [page("A", EDITS_A, kwargs=_pk("incoming_a"))],
+    "partners:incoming_accept": [step("A", EDITS_A, frozenset(), kwargs=_pk("incoming_a"))],
+    "partners:incoming_return": [step("A", EDITS_A, frozenset(), kwargs=_pk("incoming_a"))],
+    # --- issue #20: the JSON API. A session is no credential there: 401 for every role; each
+    # endpoint × (no token, another partner's token, a token without the scope, the right one)
+    # is tried in tests/test_api_permissions.py, which lists the endpoints from the API itself.
+    **{
+        f"api:{name}": [_api(name)]
+        for name in (
+            "members",
+            "member",
+            "episodes",
+            "episode",
+            "certificates",
+            "certificate",
+            "transfers",
+            "transfer",
+            "alerts",
+            "alert",
+            "figures",
+            "organisation_figures",
+        )
+    },
+    "api:openapi-json": [public("", get=OK, post=NOT_ALLOWED)],
+    "api:openapi-view": [public("", get=OK, post=NOT_ALLOWED)],
+    "api:api-root": [public("", get=NOT_FOUND, post=NOT_FOUND)],
     "selfservice:help_answer": [
         action("A, nothing said", EDITS_A, frozenset(), kwargs=_pk("help_a")),
     ],

@@ -1,0 +1,92 @@
+"""The inbox other deployments deliver to, and the receiving branch's pages for the letters
+that came through it. Thin: find through a scoped selector, validate, call one service."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from infrastructure.steps import step_view
+
+from . import inbox, selectors, services, signing
+from .forms import DecisionDateForm, ReturnForm
+from .models import IncomingTransfer
+
+
+@csrf_exempt  # a machine's POST, authenticated by its signature, not a browser's session
+@login_not_required
+@require_POST
+def partner_inbox(request):
+    status, answer = inbox.receive(
+        key_id=request.headers.get(signing.KEY_HEADER, ""),
+        timestamp=request.headers.get(signing.TIMESTAMP_HEADER, ""),
+        given=request.headers.get(signing.SIGNATURE_HEADER, ""),
+        raw=request.body,
+    )
+    return JsonResponse(answer, status=status)
+
+
+@require_GET
+def incoming_list(request):
+    incoming = selectors.incoming_visible_to(request.user)
+    return render(
+        request,
+        "partners/incoming_list.html",
+        {
+            "pending": incoming.filter(state=IncomingTransfer.State.PENDING),
+            "decided": incoming.exclude(state=IncomingTransfer.State.PENDING)[:100],
+        },
+    )
+
+
+@require_GET
+def incoming_detail(request, pk: int):
+    return render(
+        request,
+        "partners/incoming_detail.html",
+        {"incoming": selectors.incoming_get(user=request.user, pk=pk)},
+    )
+
+
+def _step(request, pk: int, *, form, title, done, perform):
+    incoming = selectors.incoming_get(user=request.user, pk=pk)
+    detail_url = reverse("partners:incoming_detail", args=[incoming.pk])
+    return step_view(
+        request,
+        form=form,
+        title=title,
+        subject=incoming,
+        cancel_url=detail_url,
+        then=detail_url,
+        perform=lambda data: perform(incoming, data),
+        done=done,
+    )
+
+
+def incoming_accept(request, pk: int):
+    return _step(
+        request,
+        pk,
+        form=DecisionDateForm(request.POST or None),
+        title=_("Accept the member"),
+        done=_("Accepted: the member is registered in your branch; the receipt is on its way."),
+        perform=lambda incoming, data: services.incoming_accept(
+            actor=request.user, incoming=incoming, on=data["on"]
+        ),
+    )
+
+
+def incoming_return(request, pk: int):
+    return _step(
+        request,
+        pk,
+        form=ReturnForm(request.POST or None, label=_("returned on")),
+        title=_("Return the introduction letter"),
+        done=_("Returned: the sending side sees your reason."),
+        perform=lambda incoming, data: services.incoming_return(
+            actor=request.user, incoming=incoming, reason=data["reason"], on=data["on"]
+        ),
+    )

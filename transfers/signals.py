@@ -1,0 +1,10 @@
+"""What transfers/ tells the rooms above it, without importing them.
+
+`transfer_approved(transfer, letter)` is sent inside the approving transaction, once the
+letter is issued: a receiver that writes (partners/ puts the letter in its outbox) commits or
+rolls back with the approval, so an approved letter is never left unsent.
+"""
+
+from django.dispatch import Signal
+
+transfer_approved = Signal()
