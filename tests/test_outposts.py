@@ -424,3 +424,24 @@ def test_the_outpost_raises_a_service_request_for_a_member_it_hosts(client, coun
     assert answer.status_code == 302
     assert ServiceRequest.objects.get(member=member).description == "帮助联系当地人社部门"
     assert client.get(reverse("activities:honour_new", args=[member.pk])).status_code == 404
+
+
+def test_a_ledger_import_cannot_make_a_hosting_only_unit_a_home_branch(county):
+    """Issue #20: the import's branch column refuses a mobile-member branch under an outpost
+    (it hosts members, it holds none), by name and by code."""
+    from django.utils import timezone
+
+    from ledgers.imports.matching import _Context
+    from members.models import Organisation
+
+    unit = Organisation.objects.add_child(
+        Organisation.objects.get(pk=county.county.pk),
+        {"name": "驻深圳流动党员党支部", "kind": Organisation.Kind.BRANCH, "code": "SZLD"},
+    )
+    Organisation.objects.filter(pk=unit.pk).update(hosts_only=True)
+    reviewer = county.reviewer(county.county)
+    context = _Context(user=reviewer, default_branch=None, today=timezone.localdate())
+    for text in ("驻深圳流动党员党支部", "SZLD"):
+        found, error = context.branch_of(text)
+        assert found is None and error, text
+    assert context.branch_of(county.branch_a.name)[0] == county.branch_a.pk

@@ -76,6 +76,9 @@ class _Externals:
     new_by_name: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
+MEMBER_KINDS = Organisation.MEMBER_KINDS
+
+
 class _Context:
     """Everything the rows are checked against, loaded with a handful of queries."""
 
@@ -84,13 +87,17 @@ class _Context:
         self.today = today
         self.default_branch = default_branch
         self.held_elsewhere: list[tuple[int, str]] = []
-        visible = list(organisations_visible_to(user).values_list("pk", "name", "code", "kind"))
-        self.branch_ids = {pk for pk, _n, _c, kind in visible if kind in Organisation.MEMBER_KINDS}
+        visible = list(
+            organisations_visible_to(user).values_list("pk", "name", "code", "kind", "hosts_only")
+        )
+        # A mobile-member branch under an outpost hosts members but holds none (issue #20).
+        holds = {pk for pk, _n, _c, kind, only in visible if kind in MEMBER_KINDS and not only}
+        self.branch_ids = holds
         self.visible_by_name: dict[str, list[tuple[int, str]]] = {}
         self.by_code: dict[str, int] = {}
-        for pk, name, code, kind in visible:
+        for pk, name, code, kind, _only in visible:
             self.visible_by_name.setdefault(normalise_text(name), []).append((pk, kind))
-            if code and kind in Organisation.MEMBER_KINDS:
+            if code and pk in holds:
                 self.by_code[normalise_text(code)] = pk
         self.internal_by_name: dict[str, list[int]] = {}
         for pk, name in Organisation.objects.values_list("pk", "name"):
@@ -108,7 +115,7 @@ class _Context:
         if key in self.by_code:
             return self.by_code[key], None
         matches = self.visible_by_name.get(key, [])
-        holding = [pk for pk, kind in matches if kind in Organisation.MEMBER_KINDS]
+        holding = [pk for pk, _kind in matches if pk in self.branch_ids]
         if len(holding) == 1:
             return holding[0], None
         if len(holding) > 1:
@@ -116,6 +123,8 @@ class _Context:
         if matches:
             with translation.override("zh-hans"):
                 kind = str(self.kind_labels.get(matches[0][1], ""))
+            if matches[0][1] in MEMBER_KINDS:  # a unit that only hosts, under an outpost
+                kind = "流动党员党组织（只服务流入党员）"
             return None, (
                 f"“{text}”是{kind}，不能直接管理党员组织关系：请填写党支部、党总支或党小组"
             )
