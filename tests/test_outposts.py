@@ -445,3 +445,11 @@ def test_a_ledger_import_cannot_make_a_hosting_only_unit_a_home_branch(county):
         found, error = context.branch_of(text)
         assert found is None and error, text
     assert context.branch_of(county.branch_a.name)[0] == county.branch_a.pk
+
+
+def test_the_organisation_spreadsheet_knows_the_outposts_words():
+    from members.models import Organisation
+    from members.resources.organisations import KIND_ALIASES
+
+    for word in ("驻外党建工作站", "工作站"):
+        assert KIND_ALIASES[word] == Organisation.Kind.OUTPOST

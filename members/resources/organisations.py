@@ -39,6 +39,9 @@ KIND_ALIASES = {
     "党支部": Organisation.Kind.BRANCH,
     "小组": Organisation.Kind.GROUP,
     "党小组": Organisation.Kind.GROUP,
+    "驻外党建工作站": Organisation.Kind.OUTPOST,
+    "党建工作站": Organisation.Kind.OUTPOST,
+    "工作站": Organisation.Kind.OUTPOST,
 }
 
 
@@ -62,8 +65,9 @@ class OrganisationResource(ReferenceResource):
 
     ==========  ==================================================================================
     名称         the organisation's name (required)
-    类型         县委组织部 / 基层党委 / 党总支 / 党支部 / 党小组 (also: 党委, 总支, 支部, 小组, or
-                 county, committee, general_branch, branch, group); required for a new node
+    类型         县委组织部 / 基层党委 / 党总支 / 党支部 / 党小组 / 驻外党建工作站 (also: 党委,
+                 总支, 支部, 小组, 工作站, or county, committee, general_branch, branch, group,
+                 outpost); required for a new node
     上级党组织    the parent, by its 代码 or its name; empty only for the 县委组织部 at the top
     代码         optional; the county's is the division code that starts certificate numbers
     所在地区      region
