@@ -10,7 +10,14 @@ from simple_history.admin import SimpleHistoryAdmin
 from members.models import Organisation
 
 from . import delivery, services, tasks
-from .models import IncomingMessage, IncomingTransfer, OutgoingMessage, Partner, PartnerOrganisation
+from .models import (
+    IncomingCertificate,
+    IncomingMessage,
+    IncomingTransfer,
+    OutgoingMessage,
+    Partner,
+    PartnerOrganisation,
+)
 
 
 class PartnerForm(forms.ModelForm):
@@ -144,3 +151,16 @@ class IncomingTransferAdmin(SimpleHistoryAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False  # decided in the app, by the receiving branch
+
+
+@admin.register(IncomingCertificate)
+class IncomingCertificateAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "number", "partner", "to_organisation", "state", "received_at"]
+    list_filter = ["state", "partner"]
+    exclude = ["verify_code"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # written on in the app, by the inflow organisation

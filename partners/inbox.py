@@ -26,7 +26,7 @@ from transfers.models import (
 )
 
 from . import signing
-from .models import IncomingMessage, IncomingTransfer, Kind, Partner
+from .models import IncomingCertificate, IncomingMessage, IncomingTransfer, Kind, Partner
 
 
 class Refused(Exception):
@@ -105,6 +105,46 @@ def _letter(*, partner: Partner, body: dict) -> str:
     incoming._history_user = partner.user
     incoming.save()
     return f"letter {incoming.letter_number} for {branches[0].pk}"
+
+
+def _certificate_issued(*, partner: Partner, body: dict) -> str:
+    """A certificate naming a branch (or outpost) here as its inflow side: kept as the paper
+    shows it, for that organisation to register the arrival and the departure."""
+    code = body["to_organisation"]["code"]
+    hosts = Organisation.objects.filter(
+        code=code, kind__in=(*Organisation.MEMBER_KINDS, Organisation.Kind.OUTPOST)
+    )
+    if len(hosts) != 1:
+        raise Refused(_("No organisation here has the code %(code)s.") % {"code": code})
+    if IncomingCertificate.objects.filter(partner=partner, number=body["number"]).exists():
+        return "certificate already here"
+    holder = body["holder"]
+    incoming = IncomingCertificate(
+        partner=partner,
+        number=body["number"],
+        verify_code=body["verify_code"],
+        to_organisation=hosts[0],
+        name=holder["name"],
+        gender=holder["gender"],
+        ethnicity=holder.get("ethnicity") or "",
+        birth_date=_day(holder["birth_date"]),
+        joined_on=_day(holder["joined_on"]),
+        category=holder["category"],
+        issuing_branch=str(body["issuing_branch"])[:100],
+        stamping_committee=str(body["stamping_committee"])[:100],
+        issued_on=_day(body["issued_on"]),
+        reason=str(body.get("reason") or "")[:200],
+        destination=str(body.get("destination") or "")[:200],
+        replaces=str(body.get("replaces") or "")[:30],
+    )
+    incoming.full_clean(exclude=["to_organisation", "partner"])
+    incoming._history_user = partner.user
+    incoming.save()
+    if incoming.replaces:  # reissued after a loss: the old number no longer verifies
+        for old in IncomingCertificate.objects.filter(partner=partner, number=incoming.replaces):
+            old.state, old._history_user = IncomingCertificate.State.REPLACED, partner.user
+            old.save(update_fields=["state"])
+    return f"certificate {incoming.number} for {hosts[0].pk}"
 
 
 def _our_transfer(
@@ -207,6 +247,7 @@ HANDLERS = {
     Kind.LETTER: _letter,
     Kind.RECEIPT: _receipt,
     Kind.RETURNED: _returned,
+    Kind.CERTIFICATE_ISSUED: _certificate_issued,
     Kind.CERTIFICATE_ARRIVAL: _certificate_arrival,
     Kind.CERTIFICATE_DEPARTURE: _certificate_departure,
 }

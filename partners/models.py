@@ -101,6 +101,7 @@ class Kind(models.TextChoices):
     LETTER = "letter", _("Introduction letter")
     RECEIPT = "receipt", _("Receipt")
     RETURNED = "returned", _("Letter returned")
+    CERTIFICATE_ISSUED = "certificate_issued", _("Activity certificate issued")
     CERTIFICATE_ARRIVAL = "certificate_arrival", _("Certificate holder arrived")
     CERTIFICATE_DEPARTURE = "certificate_departure", _("Certificate holder left")
 
@@ -259,3 +260,63 @@ class IncomingTransfer(models.Model):
     @property
     def national_id_masked(self) -> str:
         return national_ids.mask(self.national_id)
+
+
+class IncomingCertificate(models.Model):
+    """An activity certificate a partner issued with a branch here as the inflow side.
+
+    It holds what the paper certificate shows (no ID number is on it) and what the inflow side
+    writes on it: the arrival, then the departure, each sent back to the issuing side.
+    """
+
+    class State(models.TextChoices):
+        ISSUED = "issued", _("Waiting for the holder to arrive")
+        ARRIVED = "arrived", _("Arrival registered")
+        DEPARTED = "departed", _("Departure registered")
+        REPLACED = "replaced", _("Replaced by a reissued certificate")
+
+    partner = models.ForeignKey(
+        Partner,
+        on_delete=models.PROTECT,
+        related_name="incoming_certificates",
+        verbose_name=_("partner"),
+    )
+    number = models.CharField(_("certificate number"), max_length=30)
+    verify_code = models.CharField(_("verification code"), max_length=32)
+    to_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="incoming_partner_certificates",
+        verbose_name=_("inflow organisation"),
+    )
+    name = models.CharField(_("name"), max_length=50)
+    gender = models.CharField(_("gender"), max_length=1, choices=Member.Gender.choices)
+    ethnicity = models.CharField(_("ethnicity"), max_length=20, blank=True)
+    birth_date = models.DateField(_("birth date"))
+    joined_on = models.DateField(_("date joined the Party"))
+    category = models.CharField(_("category"), max_length=20, choices=Member.Category.choices)
+    issuing_branch = models.CharField(_("issuing branch"), max_length=100)
+    stamping_committee = models.CharField(_("stamping committee"), max_length=100)
+    issued_on = models.DateField(_("issued on"))
+    reason = models.CharField(_("reason for going out"), max_length=200, blank=True)
+    destination = models.CharField(_("place of going out"), max_length=200, blank=True)
+    replaces = models.CharField(_("replaces certificate"), max_length=30, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.ISSUED)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    arrived_on = models.DateField(_("arrived on"), null=True, blank=True)
+    inflow_contact = models.CharField(_("inflow contact"), max_length=100, blank=True)
+    departed_on = models.DateField(_("left the inflow side on"), null=True, blank=True)
+    departure_participation = models.TextField(_("participation while there"), blank=True)
+    departure_dues = models.CharField(_("dues paid while there"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("incoming activity certificate")
+        verbose_name_plural = _("incoming activity certificates")
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "number"], name="incoming_certificate_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} · {self.number}"

@@ -24,10 +24,17 @@ from members.models import (
 )
 from members.selectors import organisation_in_scope
 from transfers import services as transfer_services
-from transfers.models import IntroductionLetter, RelationshipTransfer
+from transfers.models import ActivityCertificate, IntroductionLetter, RelationshipTransfer
 
 from . import tasks
-from .models import IncomingTransfer, Kind, OutgoingMessage, Partner, PartnerOrganisation
+from .models import (
+    IncomingCertificate,
+    IncomingTransfer,
+    Kind,
+    OutgoingMessage,
+    Partner,
+    PartnerOrganisation,
+)
 
 # --- the registry -------------------------------------------------------------------------
 
@@ -151,6 +158,49 @@ def on_transfer_approved(sender, *, transfer: RelationshipTransfer, letter, **kw
         kind=Kind.LETTER,
         body=letter_body(transfer, letter, link.remote_code),
         transfer=transfer,
+    )
+
+
+def certificate_body(certificate: ActivityCertificate, remote_code: str) -> dict:
+    """What the paper certificate shows and nothing more: no ID number, phone or address."""
+    member = certificate.member
+    return {
+        "number": certificate.number,
+        "verify_code": certificate.verify_code,  # what its QR code carries
+        "issued_on": _iso(certificate.issued_on),
+        "reason": certificate.reason,
+        "destination": certificate.destination,
+        "issuing_branch": certificate.issuing_branch.name,
+        "stamping_committee": certificate.stamping_committee.name,
+        "replaces": certificate.reissue_of.number if certificate.reissue_of_id else None,
+        "holder": {
+            "name": member.name,
+            "gender": member.gender,
+            "ethnicity": member.ethnicity,
+            "birth_date": _iso(member.birth_date),
+            "joined_on": _iso(member.joined_on),
+            "category": member.category,
+        },
+        "to_organisation": {"code": remote_code, "name": certificate.inflow_external.name},
+    }
+
+
+def on_certificate_issued(sender, *, certificate: ActivityCertificate, **kwargs) -> None:
+    """transfers.signals.certificate_issued: an inflow side in a partner's deployment is told,
+    in the issuing transaction (the printed certificate stays the fallback)."""
+    if certificate.inflow_external_id is None:
+        return
+    link = (
+        PartnerOrganisation.objects.select_related("partner")
+        .filter(external_id=certificate.inflow_external_id, partner__active=True)
+        .first()
+    )
+    if link is None:
+        return
+    enqueue(
+        partner=link.partner,
+        kind=Kind.CERTIFICATE_ISSUED,
+        body=certificate_body(certificate, link.remote_code),
     )
 
 
@@ -287,6 +337,91 @@ def incoming_return(
             "letter_number": incoming.letter_number,
             "returned_on": on.isoformat(),
             "reason": incoming.return_reason,
+        },
+    )
+    return incoming
+
+
+# --- the inflow side writes on a partner's certificate ------------------------------------
+
+
+def _certificate_for_update(
+    *, actor, incoming: IncomingCertificate, state: str
+) -> IncomingCertificate:
+    incoming = IncomingCertificate.objects.select_for_update().get(pk=incoming.pk)
+    if not organisation_in_scope(actor, incoming.to_organisation):
+        raise StepRefused(_("Only the inflow organisation can write on this certificate."))
+    if incoming.state != state:
+        raise StepRefused(
+            _("Not possible now: the certificate is “%(state)s”.")
+            % {"state": incoming.get_state_display()}
+        )
+    return incoming
+
+
+def _certificate_ref(incoming: IncomingCertificate) -> dict:
+    return {"number": incoming.number, "verify_code": incoming.verify_code}
+
+
+@transaction.atomic
+def incoming_certificate_arrival(
+    *, actor, incoming: IncomingCertificate, arrived_on: date, inflow_contact: str
+) -> IncomingCertificate:
+    """报到: the holder reported here; the issuing side records it as if written on paper."""
+    incoming = _certificate_for_update(
+        actor=actor, incoming=incoming, state=IncomingCertificate.State.ISSUED
+    )
+    if arrived_on < incoming.issued_on:
+        raise StepRefused(_("The arrival cannot be before the certificate was issued."))
+    if arrived_on > timezone.localdate():
+        raise StepRefused(_("The day of arrival cannot be in the future."))
+    incoming.state = IncomingCertificate.State.ARRIVED
+    incoming.arrived_on, incoming.inflow_contact = arrived_on, inflow_contact.strip()[:100]
+    incoming._history_user = actor
+    incoming.save()
+    enqueue(
+        partner=incoming.partner,
+        kind=Kind.CERTIFICATE_ARRIVAL,
+        body={
+            **_certificate_ref(incoming),
+            "arrived_on": arrived_on.isoformat(),
+            "contact": incoming.inflow_contact,
+        },
+    )
+    return incoming
+
+
+@transaction.atomic
+def incoming_certificate_departure(
+    *,
+    actor,
+    incoming: IncomingCertificate,
+    departed_on: date,
+    participation: str,
+    dues: str,
+) -> IncomingCertificate:
+    """离开: the date, the organisational life taken part in and the dues paid here."""
+    incoming = _certificate_for_update(
+        actor=actor, incoming=incoming, state=IncomingCertificate.State.ARRIVED
+    )
+    if departed_on < incoming.arrived_on:
+        raise StepRefused(_("The departure cannot be before the arrival."))
+    if departed_on > timezone.localdate():
+        raise StepRefused(_("The day of departure cannot be in the future."))
+    incoming.state = IncomingCertificate.State.DEPARTED
+    incoming.departed_on = departed_on
+    incoming.departure_participation = participation.strip()
+    incoming.departure_dues = dues.strip()[:200]
+    incoming._history_user = actor
+    incoming.save()
+    enqueue(
+        partner=incoming.partner,
+        kind=Kind.CERTIFICATE_DEPARTURE,
+        body={
+            **_certificate_ref(incoming),
+            "departed_on": departed_on.isoformat(),
+            "participation": incoming.departure_participation,
+            "dues": incoming.departure_dues,
         },
     )
     return incoming

@@ -10,10 +10,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from infrastructure.steps import step_view
+from transfers.forms import ArrivalForm, DepartureForm
 
 from . import inbox, selectors, services, signing
 from .forms import DecisionDateForm, ReturnForm
-from .models import IncomingTransfer
+from .models import IncomingCertificate, IncomingTransfer
 
 
 @csrf_exempt  # a machine's POST, authenticated by its signature, not a browser's session
@@ -88,5 +89,75 @@ def incoming_return(request, pk: int):
         done=_("Returned: the sending side sees your reason."),
         perform=lambda incoming, data: services.incoming_return(
             actor=request.user, incoming=incoming, reason=data["reason"], on=data["on"]
+        ),
+    )
+
+
+# --- certificates with an inflow side here -------------------------------------------------
+
+
+@require_GET
+def certificate_list(request):
+    certificates = selectors.certificates_visible_to(request.user)
+    return render(
+        request,
+        "partners/certificate_list.html",
+        {
+            "open": certificates.filter(
+                state__in=[IncomingCertificate.State.ISSUED, IncomingCertificate.State.ARRIVED]
+            ),
+            "closed": certificates.exclude(
+                state__in=[IncomingCertificate.State.ISSUED, IncomingCertificate.State.ARRIVED]
+            )[:100],
+        },
+    )
+
+
+@require_GET
+def certificate_detail(request, pk: int):
+    return render(
+        request,
+        "partners/certificate_detail.html",
+        {"certificate": selectors.certificate_get(user=request.user, pk=pk)},
+    )
+
+
+def _certificate_step(request, pk: int, *, form, title, done, perform):
+    certificate = selectors.certificate_get(user=request.user, pk=pk)
+    detail_url = reverse("partners:certificate_detail", args=[certificate.pk])
+    return step_view(
+        request,
+        form=form,
+        title=title,
+        subject=certificate,
+        cancel_url=detail_url,
+        then=detail_url,
+        perform=lambda data: perform(certificate, data),
+        done=done,
+    )
+
+
+def certificate_arrival(request, pk: int):
+    return _certificate_step(
+        request,
+        pk,
+        form=ArrivalForm(request.POST or None),
+        title=_("Register the arrival at the inflow side"),
+        done=_("Arrival registered; the issuing side is told."),
+        perform=lambda certificate, data: services.incoming_certificate_arrival(
+            actor=request.user, incoming=certificate, **data
+        ),
+    )
+
+
+def certificate_departure(request, pk: int):
+    return _certificate_step(
+        request,
+        pk,
+        form=DepartureForm(request.POST or None),
+        title=_("Record the departure from the inflow side"),
+        done=_("Departure registered; the issuing side is told."),
+        perform=lambda certificate, data: services.incoming_certificate_departure(
+            actor=request.user, incoming=certificate, **data
         ),
     )

@@ -136,6 +136,22 @@ def _incoming_letter(s) -> None:
         category="full",
         joined_on=born.replace(year=born.year + 25),
     )
+    from partners.models import IncomingCertificate
+
+    s.incoming_certificate_a = IncomingCertificate.objects.create(
+        partner=partner,
+        number="乙证〔2026〕9号",
+        verify_code="v" * 16,
+        to_organisation=s.branch_a,
+        name="己持证",
+        gender="M",
+        birth_date=born,
+        joined_on=born.replace(year=born.year + 25),
+        category="full",
+        issuing_branch="乙省某党支部",
+        stamping_committee="乙省某党委",
+        issued_on=TODAY,
+    )
 
 
 def _claim(model, content, member):
@@ -284,6 +300,14 @@ MATRIX_MORE = {
         Case("unsigned", get=dict.fromkeys(ROLES, NOT_ALLOWED), post=dict.fromkeys(ROLES, "401"))
     ],
     "partners:incoming_list": [page("")],
+    "partners:certificate_list": [page("")],
+    "partners:certificate_detail": [page("A", EDITS_A, kwargs=_pk("incoming_certificate_a"))],
+    "partners:certificate_arrival": [
+        step("A", EDITS_A, frozenset(), kwargs=_pk("incoming_certificate_a"))
+    ],
+    "partners:certificate_departure": [
+        step("A", EDITS_A, frozenset(), kwargs=_pk("incoming_certificate_a"))
+    ],
     "partners:incoming_detail": [page("A", EDITS_A, kwargs=_pk("incoming_a"))],
     "partners:incoming_accept": [step("A", EDITS_A, frozenset(), kwargs=_pk("incoming_a"))],
     "partners:incoming_return": [step("A", EDITS_A, frozenset(), kwargs=_pk("incoming_a"))],

@@ -1,7 +1,9 @@
 """Issue #20, done when: two Liudong deployments (two databases, two servers on loopback, each
 with its own worker) move a member from one to the other by electronic transfer, with the
 receiving deployment down during the first attempt; the member exists once on each side in
-the right state, and a message delivered twice is acted on once."""
+the right state, and a message delivered twice is acted on once. Then a certificate travels:
+A issues one naming B's branch as the inflow side, B registers the arrival and the departure,
+and A's certificate shows both."""
 
 import os
 import urllib.parse
@@ -92,6 +94,41 @@ call_command("partner_link", "乙县", "B1", "乙村党支部", "乙省乙县")
 """
 
 
+CERTIFICATE_ON_A = """
+from datetime import date
+from django.contrib.auth.models import User
+from django.utils import timezone
+from members.models import ExternalOrganisation, Member, Organisation
+from transfers import services
+member = Member.objects.create(
+    name="李四", gender="F", birth_date=date(1990, 5, 6), national_id="{national_id}",
+    joined_on=date(2015, 7, 1), confirmed_on=date(2016, 7, 1),
+    home_branch=Organisation.objects.get(code="A1"),
+)
+services.certificate_issue(
+    actor=User.objects.get(username="sec-a"), member=member, issued_on=timezone.localdate(),
+    reason="务工", destination="乙省乙县",
+    inflow_external=ExternalOrganisation.objects.get(name="乙村党支部"),
+)
+"""
+
+ARRIVAL_AND_DEPARTURE_ON_B = """
+from django.contrib.auth.models import User
+from django.utils import timezone
+from partners import services
+from partners.models import IncomingCertificate
+secretary, today = User.objects.get(username="sec-b"), timezone.localdate()
+incoming = services.incoming_certificate_arrival(
+    actor=secretary, incoming=IncomingCertificate.objects.get(), arrived_on=today,
+    inflow_contact="赵六 13700137000",
+)
+services.incoming_certificate_departure(
+    actor=secretary, incoming=incoming, departed_on=today, participation="参加主题党日1次",
+    dues="已缴至本月",
+)
+"""
+
+
 def _require_services() -> None:
     redis = urllib.parse.urlsplit(settings.REDIS_URL) if settings.REDIS_URL else None
     require_service(
@@ -136,7 +173,7 @@ def _count(side: Deployment, query: str, params: tuple = ()) -> int:
     return side.sql(query, params)[0][0]
 
 
-def test_a_member_moves_between_two_deployments_by_electronic_transfer(two_deployments):
+def test_a_member_moves_and_a_certificate_travels_between_two_deployments(two_deployments):
     a, b = two_deployments
     national_id = "11010119850314123" + _check("11010119850314123")
     a.shell(
@@ -212,6 +249,39 @@ def test_a_member_moves_between_two_deployments_by_electronic_transfer(two_deplo
         )
         == 1
     )
+
+    # One pair of deployments for both (each start costs about half a minute).
+    _certificate_round_trip(a, b)
+
+
+def _certificate_round_trip(a: Deployment, b: Deployment) -> None:
+    national_id = "11010119900506222" + _check("11010119900506222")
+    a.shell(CERTIFICATE_ON_A.replace("{national_id}", national_id))
+    wait_until(
+        lambda: _count(b, "SELECT count(*) FROM partners_incomingcertificate") == 1,
+        "the certificate at B",
+        a.logs / "worker.log",
+    )
+    number, verify_code = a.sql("SELECT number, verify_code FROM transfers_activitycertificate")[0]
+    assert b.sql("SELECT number, verify_code, name, state FROM partners_incomingcertificate") == [
+        (number, verify_code, "李四", "issued")
+    ]
+
+    b.shell(ARRIVAL_AND_DEPARTURE_ON_B)
+    wait_until(
+        lambda: (
+            _outbox(b, "certificate_departure")[0] == "sent"
+            and _outbox(b, "certificate_arrival")[0] == "sent"
+        ),
+        "the arrival and the departure delivered",
+        b.logs / "worker.log",
+    )
+    (written,) = a.sql(
+        "SELECT arrived_on IS NOT NULL, inflow_contact, departed_on IS NOT NULL, "
+        "departure_participation, departure_dues FROM transfers_activitycertificate"
+    )
+    assert written == (True, "赵六 13700137000", True, "参加主题党日1次", "已缴至本月")
+    assert b.sql("SELECT state FROM partners_incomingcertificate") == [("departed",)]
 
 
 def _check(first17: str) -> str:

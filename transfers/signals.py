@@ -3,8 +3,12 @@
 `transfer_approved(transfer, letter)` is sent inside the approving transaction, once the
 letter is issued: a receiver that writes (partners/ puts the letter in its outbox) commits or
 rolls back with the approval, so an approved letter is never left unsent.
+
+`certificate_issued(certificate)` is sent the same way inside `certificate_issue` (a reissue
+too): partners/ tells an inflow side in another deployment.
 """
 
 from django.dispatch import Signal
 
 transfer_approved = Signal()
+certificate_issued = Signal()

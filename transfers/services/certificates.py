@@ -13,6 +13,7 @@ from members.selectors import (
 )
 from members.services import evidence_changed
 
+from .. import signals
 from ..models import (
     ActivityCertificate,
     CertificateReview,
@@ -65,6 +66,7 @@ def certificate_issue(
     certificate._history_user = actor
     certificate.save()
     evidence_changed(member_ids=[member.pk])
+    signals.certificate_issued.send(sender=ActivityCertificate, certificate=certificate)
     return certificate
 
 
