@@ -6,6 +6,7 @@ suppressed), the attempts and the last error; `deliver` (run by the Celery task)
 """
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.utils import make_msgid
 from zoneinfo import ZoneInfo
@@ -110,12 +111,22 @@ def quiet_end(*, preference: MessagePreference | None, at: datetime) -> datetime
     return datetime.combine(day, end, tzinfo=zone)
 
 
-def _enqueue(message_id: int, *, eta: datetime | None) -> None:
-    # Imported here: the tasks call this module's `deliver`.
-    from . import tasks
+_senders: dict[str, Callable[[int, datetime | None], object]] = {}
 
+
+def register_sender(send: Callable[[int, datetime | None], object]) -> None:
+    """`send(message_id, eta)`: how a message leaves (tasks.py hands over its Celery task, so
+    that this module, which the task calls, does not import it)."""
+    _senders["deliver"] = send
+
+
+def _enqueue(message_id: int, *, eta: datetime | None) -> None:
+    send = _senders.get("deliver")
+    if send is None:  # the app is not ready (a script without Django's setup)
+        logger.error("no sender registered, member message %s waits for the sweep", message_id)
+        return
     try:
-        tasks.deliver_message.apply_async((message_id,), eta=eta)
+        send(message_id, eta)
     except (KombuOperationalError, RedisError, OSError):
         # The row stays queued; `send_due_messages` sends it when the broker is back.
         logger.exception("broker unreachable, member message %s waits for the sweep", message_id)

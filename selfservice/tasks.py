@@ -27,6 +27,9 @@ def deliver_message(message_id: int) -> str:
     return notify.deliver(message_id)
 
 
+notify.register_sender(lambda message_id, eta: deliver_message.apply_async((message_id,), eta=eta))
+
+
 @shared_task
 def send_due_messages() -> int:
     """Every 10 minutes: queued messages whose task was lost, or whose quiet hours are over
