@@ -154,3 +154,34 @@ def browser_page(monkeypatch):
             # Close the connections Django opened inside sync_playwright(), or PostgreSQL
             # cannot drop the test database at the end of the session.
             connections.close_all()
+
+
+@pytest.fixture
+def sides(county):
+    """Partner rows for both directions, and branch B1 with the code side A sends to."""
+    county.branch_b.code = "B1"
+    county.branch_b.save()
+    from partners import services
+
+    to_b = services.partner_register(
+        name="乙省流动党员系统",
+        base_url="http://b.example",
+        our_key_id="a",
+        their_key_id="b",
+        sending_secret="a-to-b",
+        receiving_secret="b-to-a",
+        organisation=county.county,
+    )
+    from_a = services.partner_register(
+        name="甲省流动党员系统",
+        base_url="http://a.example",
+        our_key_id="b",
+        their_key_id="a",
+        sending_secret="b-to-a",
+        receiving_secret="a-to-b",
+        organisation=county.county,
+    )
+    link = services.partner_organisation_link(
+        partner=to_b, name="乙村党支部", region="乙省", remote_code="B1"
+    )
+    return county, to_b, from_a, link

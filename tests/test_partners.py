@@ -26,35 +26,6 @@ from transfers.models import IntroductionLetter, RelationshipTransfer
 TODAY = timezone.localdate()
 
 
-@pytest.fixture
-def sides(county):
-    """Partner rows for both directions, and branch B1 with the code side A sends to."""
-    county.branch_b.code = "B1"
-    county.branch_b.save()
-    to_b = services.partner_register(
-        name="乙省流动党员系统",
-        base_url="http://b.example",
-        our_key_id="a",
-        their_key_id="b",
-        sending_secret="a-to-b",
-        receiving_secret="b-to-a",
-        organisation=county.county,
-    )
-    from_a = services.partner_register(
-        name="甲省流动党员系统",
-        base_url="http://a.example",
-        our_key_id="b",
-        their_key_id="a",
-        sending_secret="b-to-a",
-        receiving_secret="a-to-b",
-        organisation=county.county,
-    )
-    link = services.partner_organisation_link(
-        partner=to_b, name="乙村党支部", region="乙省", remote_code="B1"
-    )
-    return county, to_b, from_a, link
-
-
 def _approved(county, link, member=None) -> tuple[RelationshipTransfer, IntroductionLetter]:
     member = member or county.member(county.branch_a)
     secretary = county.secretary(county.branch_a, f"sec-{member.pk}")

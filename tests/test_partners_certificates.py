@@ -28,34 +28,6 @@ ISSUED = TODAY - timedelta(days=20)
 
 
 @pytest.fixture
-def sides(county):
-    county.branch_b.code = "B1"
-    county.branch_b.save()
-    to_b = services.partner_register(
-        name="乙省流动党员系统",
-        base_url="http://b.example",
-        our_key_id="a",
-        their_key_id="b",
-        sending_secret="a-to-b",
-        receiving_secret="b-to-a",
-        organisation=county.county,
-    )
-    from_a = services.partner_register(
-        name="甲省流动党员系统",
-        base_url="http://a.example",
-        our_key_id="b",
-        their_key_id="a",
-        sending_secret="b-to-a",
-        receiving_secret="a-to-b",
-        organisation=county.county,
-    )
-    link = services.partner_organisation_link(
-        partner=to_b, name="乙村党支部", region="乙省", remote_code="B1"
-    )
-    return county, to_b, from_a, link
-
-
-@pytest.fixture
 def through_the_inbox(client, monkeypatch):
     """Delivery posts to the real inbox view, signed as the real sender would sign it."""
     posted = []
