@@ -56,12 +56,13 @@ RUN DEBUG=false \
 # is not root); the code and static files stay root-owned and read-only.
 # Celery beat keeps its schedule in /tmp (see docker-compose.yml). /backups belongs to the
 # user: docker-compose.yml mounts the backup volume there, and a new named volume takes
-# this owner, so `manage.py backup_db /backups/…` can write to it.
+# this owner, so `manage.py backup_db /backups/…` can write to it. The same for members' dues
+# receipts (RECEIPTS_ROOT, issue #19), on a volume of their own.
 RUN groupadd --system --gid 10001 liudong \
     && useradd --system --uid 10001 --gid liudong --home-dir /app --no-create-home \
        --shell /usr/sbin/nologin liudong \
-    && mkdir /backups \
-    && chown liudong:liudong /backups
+    && mkdir /backups /receipts \
+    && chown liudong:liudong /backups /receipts
 USER 10001:10001
 
 # gunicorn reads PORT (its default bind is 0.0.0.0:$PORT), WEB_CONCURRENCY (its default
