@@ -1,4 +1,5 @@
-"""The permission matrix: one county, seven roles, and what every URL pattern must answer.
+"""The permission matrix: one county, eight roles (a member's phone among them), and what every
+URL pattern must answer.
 
 `MATRIX` declares, per URL pattern name, the objects it is tried on and the expected outcome
 for each role, for a GET and for a POST. tests/test_permission_matrix.py walks the URL
