@@ -60,10 +60,6 @@ def known_answers(member: Member) -> dict[str, str]:
     }
 
 
-def masked_phone(number: str) -> str:
-    return f"{number[:3]}****{number[-4:]}" if len(number) >= 8 else ""
-
-
 def submit(*, member: Member, period: str, where: str, occupation: str, phone: str, note: str):
     try:
         with transaction.atomic():

@@ -473,7 +473,7 @@ class SelfReportForm(forms.ModelForm):
             self.fields["phone"].required = False
             self.fields["phone"].help_text = _(
                 "On record: %(phone)s. Leave empty if it has not changed."
-            ) % {"phone": selfreport.masked_phone(member.phone)}
+            ) % {"phone": phone.masked(member.phone)}
 
     def clean_phone(self) -> str:
         return phone.validate(self.cleaned_data["phone"] or self.member.phone)

@@ -9,6 +9,16 @@ MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-\d{7,8}(-\d{1,6})?$")
 
 
+def masked(number: str) -> str:
+    """13912345678 -> 139****5678: enough for the member to recognise, not to dial."""
+    return f"{number[:3]}****{number[-4:]}" if len(number) >= 8 else ""
+
+
+def masked_email(address: str) -> str:
+    name, _at, domain = address.partition("@")
+    return f"{name[:1]}***@{domain}"
+
+
 def normalise(value: str) -> str:
     number = re.sub(r"[\s()（）]", "", value or "")
     if number.startswith("+86"):

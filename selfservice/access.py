@@ -205,23 +205,14 @@ class Way:
     shown_as: str  # where the code goes, masked
 
 
-def masked_phone(number: str) -> str:
-    return f"{number[:3]}****{number[-4:]}" if len(number) >= 8 else "****"
-
-
-def masked_email(address: str) -> str:
-    name, _at, domain = address.partition("@")
-    return f"{name[:1]}***@{domain}"
-
-
 def ways_to_prove(member: Member) -> list[Way]:
     """Codes go to a mobile number or an e-mail address; a member with neither (a landline
     only) proves themselves with the ID number's tail and the birth date instead."""
     ways = []
     if phone.MOBILE.match(phone.normalise(member.phone)):
-        ways.append(Way(SignInCode.Channel.SMS, masked_phone(member.phone)))
+        ways.append(Way(SignInCode.Channel.SMS, phone.masked(member.phone)))
     if member.email:
-        ways.append(Way(SignInCode.Channel.EMAIL, masked_email(member.email)))
+        ways.append(Way(SignInCode.Channel.EMAIL, phone.masked_email(member.email)))
     return ways or [Way(SignInCode.Channel.ID_NUMBER, "")]
 
 

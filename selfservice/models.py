@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from activities.models import Activity, DuesPayment, ServiceRequest
+from members import phone
 from members.models import Member, Organisation
 
 
@@ -134,9 +135,8 @@ class MemberMessage(models.Model):
     @property
     def recipient_masked(self) -> str:
         if "@" in self.recipient:
-            name, _at, domain = self.recipient.partition("@")
-            return f"{name[:1]}***@{domain}"
-        return f"{self.recipient[:3]}****{self.recipient[-4:]}"
+            return phone.masked_email(self.recipient)
+        return phone.masked(self.recipient)
 
 
 class CheckIn(models.Model):
