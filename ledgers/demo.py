@@ -25,7 +25,9 @@ NOTES = [
 def seed_ledger(demo: DemoCounty) -> None:
     rng = demo.rng
     clerk, _ = User.objects.get_or_create(username="demo-clerk", defaults={"is_active": False})
-    episodes = MobilityEpisode.objects.current().select_related("member")
+    # In a fixed order: PostgreSQL returns unordered rows in whatever order its pages hold
+    # them, and the seeded random draws would go to other members.
+    episodes = MobilityEpisode.objects.current().select_related("member").order_by("member_id")
     records, contacts = [], []
     for episode in episodes:
         kept = rng.random()
