@@ -16,6 +16,17 @@ class FiveClearsItem(models.TextChoices):
     CONDUCT = "conduct", _("Thought and conduct")
 
 
+# What the hosting side (an inflow branch, an outpost) sees for itself and keeps: where the
+# member is, what they do, how to reach them, how they conduct themselves there. When and why
+# they left is the home side's record of the departure.
+INFLOW_ITEMS = (
+    FiveClearsItem.WHERE,
+    FiveClearsItem.OCCUPATION,
+    FiveClearsItem.CONTACT,
+    FiveClearsItem.CONDUCT,
+)
+
+
 class LedgerRecord(models.Model):
     """A member's five-clears confirmations, and the thought-and-conduct assessment.
 

@@ -23,11 +23,16 @@ from django.shortcuts import get_object_or_404
 
 from activities.selectors import LaterOf, last_attended_subquery, last_external_subquery
 from members.models import Member, Organisation
-from members.selectors import members_editable_by, scope_root_of, sees_everything
+from members.selectors import (
+    members_editable_by,
+    members_visible_to,
+    scope_root_of,
+    sees_everything,
+)
 from transfers.models import ActivityCertificate, MobilityEpisode
 from transfers.selectors import mobile_members
 
-from .models import CensusCampaign, ContactAttempt, FiveClearsItem, LedgerRecord
+from .models import INFLOW_ITEMS, CensusCampaign, ContactAttempt, FiveClearsItem, LedgerRecord
 
 ITEMS = [item.value for item in FiveClearsItem]
 
@@ -295,3 +300,13 @@ def branch_completeness(
         if found is not None:
             return found
     return completeness(rows, group_by_branch=True), None
+
+
+def ledger_items_kept_by(*, user, member: Member) -> tuple[str, ...]:
+    """The five-clears items `user` confirms and changes for `member`: all five for the home
+    side, the inflow items for the side that hosts the member now, none for anyone else."""
+    if members_editable_by(user).filter(pk=member.pk).exists():
+        return tuple(FiveClearsItem.values)
+    if members_visible_to(user).filter(pk=member.pk).exists():
+        return tuple(INFLOW_ITEMS)
+    return ()

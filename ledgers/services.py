@@ -11,9 +11,7 @@ from infrastructure.steps import StepRefused
 from members.models import Member, Organisation, StaffAssignment
 from members.selectors import (
     assignment_of,
-    members_editable_by,
     organisation_in_scope,
-    require_editable,
     require_visible,
     scope_root_of,
     sees_everything,
@@ -22,7 +20,7 @@ from members.services import evidence_changed
 from members.signals import bulk_changed
 from transfers.models import MobilityEpisode
 
-from . import imports, staging
+from . import imports, selectors, staging
 from .models import (
     CensusCampaign,
     ContactAttempt,
@@ -44,14 +42,26 @@ def _current_episode(member: Member) -> MobilityEpisode:
     return episode
 
 
+def _require_keeps(actor, member: Member, items: list[str]) -> None:
+    unknown = set(items) - set(FiveClearsItem.values)
+    if unknown:
+        raise StepRefused(_("Unknown ledger item."))
+    kept = selectors.ledger_items_kept_by(user=actor, member=member)
+    if not kept:
+        raise StepRefused(_("This member is not in your scope."))
+    if set(items) - set(kept):
+        raise StepRefused(
+            _("When and why the member left is confirmed by the home branch, not the hosting side.")
+        )
+
+
 @transaction.atomic
 def ledger_confirm(*, actor, member: Member, items: list[str], on: date) -> LedgerRecord:
-    """Confirm items as still true, unchanged: stamps the date and the user."""
-    require_editable(actor, member)
+    """Confirm items as still true, unchanged: stamps the date and the user. The hosting side
+    confirms the inflow items only (`INFLOW_ITEMS`)."""
+    _require_keeps(actor, member, items)
     record = _record_for_update(member)
     for item in items:
-        if item not in FiveClearsItem.values:
-            raise StepRefused(_("Unknown ledger item."))
         setattr(record, f"{item}_confirmed_on", on)
         setattr(record, f"{item}_confirmed_by", actor)
     record._history_user = actor
@@ -62,7 +72,7 @@ def ledger_confirm(*, actor, member: Member, items: list[str], on: date) -> Ledg
 @transaction.atomic
 def ledger_update_item(*, actor, member: Member, item: str, values: dict, on: date) -> LedgerRecord:
     """Change an item's value where it lives, and confirm it."""
-    require_editable(actor, member)
+    _require_keeps(actor, member, [item])
     if item == FiveClearsItem.CONTACT:
         member.phone = values["phone"]
         member._history_user = actor
@@ -86,12 +96,13 @@ def ledger_update_item(*, actor, member: Member, item: str, values: dict, on: da
 def contact_record(
     *, actor, member: Member, on: date, channel: str, reached: bool, note: str = ""
 ) -> ContactAttempt:
-    """Log an attempt. Reaching the member confirms that the contact details work."""
+    """Log an attempt. Reaching the member confirms that the contact details work (for the
+    hosting side too: it keeps the inflow items)."""
     require_visible(actor, member)
     attempt = ContactAttempt.objects.create(
         member=member, on=on, channel=channel, reached=reached, note=note, recorded_by=actor
     )
-    if reached and members_editable_by(actor).filter(pk=member.pk).exists():
+    if reached:
         ledger_confirm(actor=actor, member=member, items=[FiveClearsItem.CONTACT], on=on)
     evidence_changed(member_ids=[member.pk])
     return attempt

@@ -30,7 +30,14 @@ from members.models import Member, SensitiveAccess
 
 from . import background, exporting, selectors, selfreport, services, staging
 from .forms import CampaignForm, ContactForm, ImportUploadForm, ItemForm, ledger_filters
-from .models import ContactAttempt, FiveClearsItem, LedgerExport, LedgerImport, SelfReport
+from .models import (
+    INFLOW_ITEMS,
+    ContactAttempt,
+    FiveClearsItem,
+    LedgerExport,
+    LedgerImport,
+    SelfReport,
+)
 
 BACKGROUND_UNAVAILABLE = gettext_lazy(
     "Background work is not available right now (the queue cannot be reached). Nothing was "
@@ -114,6 +121,7 @@ def ledger(request):
             "per_branch": per_branch,
             "branches_total": branches_total,
             "items": FiveClearsItem.choices,
+            "inflow_items": INFLOW_ITEMS,
             "query_string": query_string.urlencode(),
         },
     )
@@ -179,9 +187,11 @@ def ledger_template(request):
 
 @require_POST
 def ledger_confirm(request, member_pk: int):
-    """One click: the items are still true as they stand."""
-    member = member_selectors.member_get_for_edit(user=request.user, pk=member_pk)
-    items = request.POST.getlist("item") or FiveClearsItem.values
+    """One click: the items are still true as they stand (all the user keeps, by default)."""
+    member = member_selectors.member_get(user=request.user, pk=member_pk)
+    items = request.POST.getlist("item") or list(
+        selectors.ledger_items_kept_by(user=request.user, member=member)
+    )
     try:
         services.ledger_confirm(
             actor=request.user, member=member, items=items, on=timezone.localdate()
@@ -194,9 +204,9 @@ def ledger_confirm(request, member_pk: int):
 
 
 def ledger_item_edit(request, member_pk: int, item: str):
-    if item not in FiveClearsItem.values:
-        raise Http404
-    member = member_selectors.member_get_for_edit(user=request.user, pk=member_pk)
+    member = member_selectors.member_get(user=request.user, pk=member_pk)
+    if item not in selectors.ledger_items_kept_by(user=request.user, member=member):
+        raise Http404  # an unknown item, or the home side's for a hosting user
     episode = member.mobility_episodes.current().first()
     record = selectors.ledger_record_of(member)
     form = ItemForm(request.POST or None, item=item, member=member, episode=episode, record=record)

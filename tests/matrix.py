@@ -795,17 +795,26 @@ MATRIX: dict[str, list[Case]] = {
         ),
     ],
     "ledgers:template": [page("")],
+    # The hosting side keeps the inflow items of its members' ledgers (issue #20).
     "ledgers:confirm": [
-        action(A, EDITS_A, kwargs=_member("member_a")),
+        action(A, SEES_A, kwargs=_member("member_a")),
         action(B, EDITS_B, kwargs=_member("member_b")),
     ],
     "ledgers:item_edit": [
         step(
             A,
-            EDITS_A,
+            SEES_A,
             kwargs=lambda s: {"member_pk": s.member_a.pk, "item": "conduct"},
             data=lambda s: {"conduct_assessment": "good", "conduct_note": "好"},
-            shows_note=EDITS_A,
+            shows_note=SEES_A,
+        ),
+        step(
+            f"{A}, when they left (the home side's item)",
+            EDITS_A,
+            kwargs=lambda s: {"member_pk": s.member_a.pk, "item": "left"},
+            data=lambda s: {
+                "left_on": s.member_a.mobility_episodes.current().get().left_on.isoformat()
+            },
         ),
         step(
             B,

@@ -453,3 +453,109 @@ def test_the_organisation_spreadsheet_knows_the_outposts_words():
 
     for word in ("驻外党建工作站", "工作站"):
         assert KIND_ALIASES[word] == Organisation.Kind.OUTPOST
+
+
+# --- the inflow side of the five-clears ledger ----------------------------------------------
+
+
+def test_the_outpost_confirms_the_four_items_it_sees_and_the_home_side_sees_who(
+    client, county, shenzhen, served
+):
+    from ledgers.models import LedgerRecord
+
+    _branch, secretary = served
+    member = shenzhen[0]
+    client.force_login(secretary)
+    page = client.get(reverse("members:detail", args=[member.pk])).content.decode()
+    assert "确认本地掌握的四项无变化" in page
+    assert reverse("ledgers:item_edit", args=[member.pk, "where"]) in page
+    assert reverse("ledgers:item_edit", args=[member.pk, "left"]) not in page
+
+    client.post(reverse("ledgers:confirm", args=[member.pk]))  # no items: the four it keeps
+    record = LedgerRecord.objects.get(member=member)
+    for item in ("where", "occupation", "contact", "conduct"):
+        assert getattr(record, f"{item}_confirmed_on") == TODAY
+        assert getattr(record, f"{item}_confirmed_by") == secretary
+    assert record.left_confirmed_on is None
+    assert record.history.latest().history_user == secretary
+
+    client.force_login(county.secretary(county.branch_a, "home-sec"))
+    home_page = client.get(reverse("members:detail", args=[member.pk])).content.decode()
+    assert f"{TODAY:%Y-%m-%d} · outpost-sec" in home_page
+
+
+def test_the_outpost_changes_what_the_member_does_but_not_when_they_left(
+    client, county, shenzhen, served
+):
+    from ledgers import services as ledger_services
+    from ledgers.models import LedgerRecord
+
+    _branch, secretary = served
+    member = shenzhen[0]
+    client.force_login(secretary)
+    response = client.post(
+        reverse("ledgers:item_edit", args=[member.pk, "occupation"]),
+        {"occupation": "快递员", "employer": "深圳某快递站"},
+    )
+    assert response.status_code == 302
+    episode = member.mobility_episodes.current().get()
+    assert (episode.occupation, episode.employer) == ("快递员", "深圳某快递站")
+    assert episode.history.latest().history_user == secretary
+    assert LedgerRecord.objects.get(member=member).occupation_confirmed_by == secretary
+
+    left_on = episode.left_on
+    assert client.get(reverse("ledgers:item_edit", args=[member.pk, "left"])).status_code == 404
+    response = client.post(
+        reverse("ledgers:item_edit", args=[member.pk, "left"]), {"left_on": "2020-01-01"}
+    )
+    assert response.status_code == 404
+    with pytest.raises(StepRefused, match="流出地|home branch|党支部"):
+        ledger_services.ledger_confirm(actor=secretary, member=member, items=["left"], on=TODAY)
+    assert member.mobility_episodes.current().get().left_on == left_on
+    assert LedgerRecord.objects.get(member=member).left_confirmed_on is None
+
+
+def test_reaching_a_hosted_member_confirms_the_contact_for_the_hosting_side(
+    county, shenzhen, served
+):
+    from ledgers import services as ledger_services
+    from ledgers.models import ContactAttempt, LedgerRecord
+
+    _branch, secretary = served
+    member = shenzhen[1]
+    ledger_services.contact_record(
+        actor=secretary,
+        member=member,
+        on=TODAY,
+        channel=ContactAttempt.Channel.PHONE,
+        reached=True,
+    )
+    record = LedgerRecord.objects.get(member=member)
+    assert (record.contact_confirmed_on, record.contact_confirmed_by) == (TODAY, secretary)
+
+
+def test_a_branch_that_neither_holds_nor_hosts_the_member_confirms_nothing(county, shenzhen):
+    from ledgers import services as ledger_services
+    from ledgers.models import LedgerRecord
+
+    stranger = county.secretary(county.branch_b, "b-sec")
+    with pytest.raises(StepRefused):
+        ledger_services.ledger_confirm(
+            actor=stranger, member=shenzhen[0], items=["where"], on=TODAY
+        )
+    assert not LedgerRecord.objects.filter(member=shenzhen[0], where_confirmed_on=TODAY).exists()
+
+
+def test_the_inflow_ledger_confirms_the_four_items_from_its_list(client, county, shenzhen, served):
+    from ledgers.models import LedgerRecord
+
+    _branch, secretary = served
+    client.force_login(secretary)
+    page = client.get(reverse("ledgers:ledger") + "?side=inflow").content.decode()
+    assert page.count("确认本地四项") == len(shenzhen)
+    client.post(
+        reverse("ledgers:confirm", args=[shenzhen[2].pk]),
+        {"item": ["where", "occupation", "contact", "conduct"]},
+    )
+    record = LedgerRecord.objects.get(member=shenzhen[2])
+    assert record.conduct_confirmed_by == secretary and record.left_confirmed_on is None
