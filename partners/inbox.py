@@ -243,6 +243,34 @@ def _certificate_departure(*, partner: Partner, body: dict) -> str:
     return "departure recorded"
 
 
+def _certificate_ended(*, partner: Partner, body: dict) -> str:
+    """The issuing side ended a certificate it told us of: our copy closes (a reissue's
+    `replaces` may have closed it first)."""
+    reason = body["status"]
+    if reason not in ENDINGS:
+        raise ValueError(reason)
+    incoming = (
+        IncomingCertificate.objects.select_for_update()
+        .filter(partner=partner, number=body["number"], verify_code=body["verify_code"])
+        .first()
+    )
+    if incoming is None:
+        raise Refused(_("No certificate with this number and code came from you."))
+    if incoming.state in (IncomingCertificate.State.ENDED, IncomingCertificate.State.REPLACED):
+        return "certificate already closed"
+    incoming.state = IncomingCertificate.State.ENDED
+    incoming.ended_on, incoming.end_reason = _day(body["ended_on"]), reason
+    incoming._history_user = partner.user
+    incoming.save(update_fields=["state", "ended_on", "end_reason"])
+    return f"certificate {incoming.number} ended ({reason})"
+
+
+ENDINGS = (
+    ActivityCertificate.Status.RETURNED,
+    ActivityCertificate.Status.CANCELLED,
+    ActivityCertificate.Status.LOST,
+)
+
 HANDLERS = {
     Kind.LETTER: _letter,
     Kind.RECEIPT: _receipt,
@@ -250,4 +278,5 @@ HANDLERS = {
     Kind.CERTIFICATE_ISSUED: _certificate_issued,
     Kind.CERTIFICATE_ARRIVAL: _certificate_arrival,
     Kind.CERTIFICATE_DEPARTURE: _certificate_departure,
+    Kind.CERTIFICATE_ENDED: _certificate_ended,
 }

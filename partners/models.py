@@ -16,7 +16,7 @@ from simple_history.models import HistoricalRecords
 from members import national_id as national_ids
 from members.fields import EncryptedTextField
 from members.models import ExternalOrganisation, Member, Organisation
-from transfers.models import RelationshipTransfer
+from transfers.models import ActivityCertificate, RelationshipTransfer
 
 
 class Partner(models.Model):
@@ -104,6 +104,7 @@ class Kind(models.TextChoices):
     CERTIFICATE_ISSUED = "certificate_issued", _("Activity certificate issued")
     CERTIFICATE_ARRIVAL = "certificate_arrival", _("Certificate holder arrived")
     CERTIFICATE_DEPARTURE = "certificate_departure", _("Certificate holder left")
+    CERTIFICATE_ENDED = "certificate_ended", _("Activity certificate ended")
 
 
 class _Body(models.Model):
@@ -274,6 +275,7 @@ class IncomingCertificate(models.Model):
         ARRIVED = "arrived", _("Arrival registered")
         DEPARTED = "departed", _("Departure registered")
         REPLACED = "replaced", _("Replaced by a reissued certificate")
+        ENDED = "ended", _("Ended by the issuing side")
 
     partner = models.ForeignKey(
         Partner,
@@ -308,6 +310,10 @@ class IncomingCertificate(models.Model):
     departed_on = models.DateField(_("left the inflow side on"), null=True, blank=True)
     departure_participation = models.TextField(_("participation while there"), blank=True)
     departure_dues = models.CharField(_("dues paid while there"), max_length=200, blank=True)
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    end_reason = models.CharField(
+        _("why it ended"), max_length=10, choices=ActivityCertificate.Status.choices, blank=True
+    )
     history = HistoricalRecords()
 
     class Meta:

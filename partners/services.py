@@ -185,22 +185,45 @@ def certificate_body(certificate: ActivityCertificate, remote_code: str) -> dict
     }
 
 
-def on_certificate_issued(sender, *, certificate: ActivityCertificate, **kwargs) -> None:
-    """transfers.signals.certificate_issued: an inflow side in a partner's deployment is told,
-    in the issuing transaction (the printed certificate stays the fallback)."""
+def _inflow_partner_link(certificate: ActivityCertificate) -> PartnerOrganisation | None:
+    """The partner's branch a certificate names as its inflow side, if it names one."""
     if certificate.inflow_external_id is None:
-        return
-    link = (
+        return None
+    return (
         PartnerOrganisation.objects.select_related("partner")
         .filter(external_id=certificate.inflow_external_id, partner__active=True)
         .first()
     )
+
+
+def on_certificate_issued(sender, *, certificate: ActivityCertificate, **kwargs) -> None:
+    """transfers.signals.certificate_issued: an inflow side in a partner's deployment is told,
+    in the issuing transaction (the printed certificate stays the fallback)."""
+    link = _inflow_partner_link(certificate)
     if link is None:
         return
     enqueue(
         partner=link.partner,
         kind=Kind.CERTIFICATE_ISSUED,
         body=certificate_body(certificate, link.remote_code),
+    )
+
+
+def on_certificate_ended(sender, *, certificate: ActivityCertificate, **kwargs) -> None:
+    """transfers.signals.certificate_ended: the partner's inflow side closes its copy (the
+    member came home, was transferred, or lost it), so nobody registers on a dead number."""
+    link = _inflow_partner_link(certificate)
+    if link is None:
+        return
+    enqueue(
+        partner=link.partner,
+        kind=Kind.CERTIFICATE_ENDED,
+        body={
+            "number": certificate.number,
+            "verify_code": certificate.verify_code,
+            "status": certificate.status,
+            "ended_on": _iso(certificate.ended_on),
+        },
     )
 
 

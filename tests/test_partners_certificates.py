@@ -340,3 +340,85 @@ def test_a_reissue_after_a_loss_replaces_the_certificate_at_the_inflow_side(
     assert old.state == IncomingCertificate.State.REPLACED
     current = IncomingCertificate.objects.get(number=new.number)
     assert (current.replaces, current.state) == (certificate.number, "issued")
+
+
+def test_a_certificate_returned_at_home_closes_at_the_inflow_side_and_takes_no_arrival(
+    client, sides, through_the_inbox
+):
+    county, *_rest, link = sides
+    certificate, incoming = _received(county, link, through_the_inbox)
+    transfer_services.certificate_end(
+        actor=county.secretary(county.branch_a, "sec-a-home"),
+        certificate=certificate,
+        ended_on=TODAY,
+        status=ActivityCertificate.Status.RETURNED,
+    )
+    ended = OutgoingMessage.objects.get(kind=Kind.CERTIFICATE_ENDED)
+    assert ended.body == {
+        "number": certificate.number,
+        "verify_code": certificate.verify_code,
+        "status": "returned",
+        "ended_on": TODAY.isoformat(),
+    }
+    assert _deliver(Kind.CERTIFICATE_ENDED) == OutgoingMessage.Status.SENT
+    incoming.refresh_from_db()
+    assert (incoming.state, incoming.ended_on, incoming.end_reason) == ("ended", TODAY, "returned")
+
+    # Delivered again: recorded once, and the inflow secretary can no longer register on it.
+    again = _post(client, key="a", secret="a-to-b", kind="certificate_ended", body=ended.body)
+    assert again.json()["outcome"] == "certificate already closed"
+    secretary = county.secretary(county.branch_b)
+    with pytest.raises(StepRefused):
+        services.incoming_certificate_arrival(
+            actor=secretary, incoming=incoming, arrived_on=TODAY, inflow_contact=""
+        )
+    assert not OutgoingMessage.objects.filter(kind=Kind.CERTIFICATE_ARRIVAL).exists()
+    client.force_login(secretary)
+    page = client.get(reverse("partners:certificate_detail", args=[incoming.pk])).content.decode()
+    assert "由签发方终止" in page and "登记报到" not in page
+
+
+def test_a_transfer_that_cancels_the_certificate_tells_the_inflow_side(sides, through_the_inbox):
+    county, *_rest, link = sides
+    certificate, incoming = _received(county, link, through_the_inbox)
+    member = certificate.member
+    secretary = county.secretary(county.branch_a, "sec-a-tr")
+    transfer = transfer_services.transfer_request(
+        actor=secretary,
+        member=member,
+        reason="工作调动",
+        to_external=link.external,
+    )
+    transfer_services.transfer_approve(
+        actor=county.reviewer(county.township_a, "rev-a-tr"),
+        transfer=transfer,
+        issued_on=TODAY,
+        valid_days=30,
+        dues_paid_until=TODAY.replace(day=1),
+    )
+    transfer_services.transfer_record_receipt(actor=secretary, transfer=transfer, returned_on=TODAY)
+    certificate.refresh_from_db()
+    assert certificate.status == ActivityCertificate.Status.CANCELLED
+    assert _deliver(Kind.CERTIFICATE_ENDED) == OutgoingMessage.Status.SENT
+    incoming.refresh_from_db()
+    assert (incoming.state, incoming.end_reason) == ("ended", "cancelled")
+
+
+def test_an_end_for_a_certificate_never_sent_or_with_a_wrong_code_is_refused(
+    client, sides, through_the_inbox
+):
+    county, *_rest, link = sides
+    certificate, incoming = _received(county, link, through_the_inbox)
+    body = {
+        "number": certificate.number,
+        "verify_code": "wrong",
+        "status": "returned",
+        "ended_on": TODAY.isoformat(),
+    }
+    response = _post(client, key="a", secret="a-to-b", kind="certificate_ended", body=body)
+    assert response.status_code == 422
+    body["verify_code"], body["status"] = certificate.verify_code, "valid"
+    response = _post(client, key="a", secret="a-to-b", kind="certificate_ended", body=body)
+    assert response.status_code == 422
+    incoming.refresh_from_db()
+    assert incoming.state == IncomingCertificate.State.ISSUED

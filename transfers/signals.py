@@ -6,9 +6,13 @@ rolls back with the approval, so an approved letter is never left unsent.
 
 `certificate_issued(certificate)` is sent the same way inside `certificate_issue` (a reissue
 too): partners/ tells an inflow side in another deployment.
+
+`certificate_ended(certificate)` is sent inside the transaction that ends a certificate
+(returned, cancelled by a transfer, reported lost), for that inflow side to close its copy.
 """
 
 from django.dispatch import Signal
 
 transfer_approved = Signal()
 certificate_issued = Signal()
+certificate_ended = Signal()

@@ -152,6 +152,7 @@ def certificate_end(
     certificate.status, certificate.ended_on = status, ended_on
     certificate._history_user = actor
     certificate.save()
+    signals.certificate_ended.send(sender=ActivityCertificate, certificate=certificate)
     evidence_changed(member_ids=[certificate.member_id])
     return certificate
 

@@ -348,6 +348,7 @@ def _complete(*, actor, transfer: RelationshipTransfer, on: date) -> None:
         certificate.status, certificate.ended_on = ActivityCertificate.Status.CANCELLED, on
         certificate._history_user = actor
         certificate.save()
+        signals.certificate_ended.send(sender=ActivityCertificate, certificate=certificate)
     if transfer.to_organisation is not None:
         member.home_branch = transfer.to_organisation
     else:
