@@ -11,11 +11,17 @@ class PartnersConfig(AppConfig):
     def ready(self) -> None:
         # transfers/ never imports this room: an approved letter to a partner's branch reaches
         # the outbox through its signal, inside the approving transaction.
-        from transfers.signals import certificate_ended, certificate_issued, transfer_approved
+        from transfers.signals import (
+            certificate_ended,
+            certificate_issued,
+            letter_reissued,
+            transfer_approved,
+        )
 
         from . import services
 
         transfer_approved.connect(services.on_transfer_approved, dispatch_uid="partners-letter")
+        letter_reissued.connect(services.on_transfer_approved, dispatch_uid="partners-reissue")
         certificate_issued.connect(
             services.on_certificate_issued, dispatch_uid="partners-certificate"
         )

@@ -77,6 +77,25 @@ def _letter(*, partner: Partner, body: dict) -> str:
         raise Refused(_("No branch here has the code %(code)s.") % {"code": code})
     if IncomingTransfer.objects.filter(partner=partner, letter_number=letter["number"]).exists():
         return "letter already here"
+    replaced = body.get("replaces") and (
+        IncomingTransfer.objects.select_for_update()
+        .filter(
+            partner=partner,
+            letter_number=body["replaces"],
+            state=IncomingTransfer.State.PENDING,
+        )
+        .first()
+    )
+    if replaced:  # reissued after the first expired: the waiting letter takes the new one's dates
+        old_number = replaced.letter_number
+        replaced.letter_number = letter["number"]
+        replaced.issued_on = _day(letter["issued_on"])
+        replaced.valid_days = int(letter["valid_days"])
+        replaced.expires_on = _day(letter["expires_on"])
+        replaced.full_clean(exclude=["to_organisation", "partner", "member"])
+        replaced._history_user = partner.user
+        replaced.save()
+        return f"letter {replaced.letter_number} replaces {old_number}"
     sender = body["from_organisation"]
     incoming = IncomingTransfer(
         partner=partner,

@@ -141,9 +141,12 @@ def letter_body(
     }
 
 
-def on_transfer_approved(sender, *, transfer: RelationshipTransfer, letter, **kwargs) -> None:
-    """transfers.signals.transfer_approved: a letter to a partner's branch goes electronically,
-    in the approving transaction (the printed letter stays available as the fallback)."""
+def on_transfer_approved(
+    sender, *, transfer: RelationshipTransfer, letter, replaces=None, **kwargs
+) -> None:
+    """transfers.signals.transfer_approved (and letter_reissued, with the letter it replaces):
+    a letter to a partner's branch goes electronically, in the approving or reissuing
+    transaction (the printed letter stays available as the fallback)."""
     if transfer.to_external_id is None:
         return
     link = (
@@ -153,12 +156,10 @@ def on_transfer_approved(sender, *, transfer: RelationshipTransfer, letter, **kw
     )
     if link is None:
         return
-    enqueue(
-        partner=link.partner,
-        kind=Kind.LETTER,
-        body=letter_body(transfer, letter, link.remote_code),
-        transfer=transfer,
-    )
+    body = letter_body(transfer, letter, link.remote_code)
+    if replaces is not None:
+        body["replaces"] = replaces.number
+    enqueue(partner=link.partner, kind=Kind.LETTER, body=body, transfer=transfer)
 
 
 def certificate_body(certificate: ActivityCertificate, remote_code: str) -> dict:

@@ -16,6 +16,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from infrastructure.steps import StepRefused
 from members.demo import make_national_id
 from members.models import Member, StaffAssignment
 from partners import delivery, inbox, services, signing
@@ -345,3 +346,58 @@ def test_the_partner_account_cannot_sign_in(client, sides):
     assert not user.is_active and not user.has_usable_password()
     assert user.assignment.role == StaffAssignment.Role.REVIEWER
     assert inbox.Partner.objects.get(pk=to_b.pk).sending_secret == "a-to-b"
+
+
+def test_a_reissued_letter_travels_and_the_waiting_letter_takes_its_number_and_dates(client, sides):
+    """The first letter expired before the receiving branch acted: the reissue goes
+    electronically too, the letter waiting there takes the new number and validity (one
+    letter, not two), and the receipt for the new number closes the transfer."""
+    county, *_rest, link = sides
+    member = county.member(county.branch_a)
+    transfer = transfer_services.transfer_request(
+        actor=county.secretary(county.branch_a, "sec-reissue"),
+        member=member,
+        reason="工作调动",
+        to_external=link.external,
+    )
+    reviewer = county.reviewer(county.township_a, "rev-reissue")
+    old = transfer_services.transfer_approve(
+        actor=reviewer,
+        transfer=transfer,
+        issued_on=TODAY - timedelta(days=40),
+        valid_days=30,
+        dues_paid_until=date(TODAY.year, 1, 1),
+    )
+    first = OutgoingMessage.objects.get(kind=Kind.LETTER)
+    assert "replaces" not in first.body
+    _post(client, key="a", secret="a-to-b", kind="letter", body=first.body)
+    waiting = IncomingTransfer.objects.get()
+    with pytest.raises(StepRefused, match=old.expires_on.isoformat()):
+        services.incoming_accept(
+            actor=county.secretary(county.branch_b), incoming=waiting, on=TODAY
+        )
+
+    new = transfer_services.letter_reissue(
+        actor=reviewer, transfer=transfer, issued_on=TODAY, valid_days=30
+    )
+    second = OutgoingMessage.objects.filter(kind=Kind.LETTER).exclude(pk=first.pk).get()
+    assert second.body["replaces"] == old.number
+    assert second.body["letter"]["number"] == new.number
+    answer = _post(client, key="a", secret="a-to-b", kind="letter", body=second.body).json()
+    assert answer["outcome"] == f"letter {new.number} replaces {old.number}"
+    waiting = IncomingTransfer.objects.get()
+    assert (waiting.letter_number, waiting.issued_on, waiting.expires_on) == (
+        new.number,
+        TODAY,
+        new.expires_on,
+    )
+    assert waiting.state == IncomingTransfer.State.PENDING
+
+    receipt = {
+        "transfer_ref": str(transfer.pk),
+        "letter_number": new.number,
+        "accepted_on": TODAY.isoformat(),
+    }
+    assert _post(client, key="b", secret="b-to-a", kind="receipt", body=receipt).status_code == 200
+    transfer.refresh_from_db()
+    assert transfer.state == RelationshipTransfer.State.COMPLETED

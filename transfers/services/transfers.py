@@ -333,6 +333,9 @@ def letter_reissue(
         dues_paid_until=old.dues_paid_until,
     )
     _event(transfer, TransferEvent.Action.LETTER_REISSUED, actor, letter.number)
+    signals.letter_reissued.send(
+        sender=RelationshipTransfer, transfer=transfer, letter=letter, replaces=old
+    )
     return letter
 
 
