@@ -270,6 +270,8 @@ SMS_TEMPLATES = {
         "check_in_decided",
         "study_published",
         "meeting_reminder",
+        "help_answered",
+        "excuse_decided",
     )
 } | env.dict("SMS_TEMPLATES", default={})
 

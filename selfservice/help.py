@@ -2,6 +2,7 @@
 from their own page and follows the answer. The request is the branch's `ServiceRequest`,
 marked as raised by the member (`HelpRequestOrigin`), and answered like any other."""
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -13,6 +14,7 @@ from infrastructure.steps import StepRefused
 from members.models import Member
 from members.selectors import members_editable_by
 
+from . import notify
 from .models import HelpRequestOrigin
 
 Kind, Status = ServiceRequest.Kind, ServiceRequest.Status
@@ -73,7 +75,21 @@ def answer(
         raise StepRefused("经办人最多100个字，办理结果最多300个字。")
     service_request.handler, service_request.status = handler, status
     service_request.outcome = outcome
-    return activity_services.member_record_save(actor=actor, record=service_request)
+    saved = activity_services.member_record_save(actor=actor, record=service_request)
+    if HelpRequestOrigin.objects.filter(request=saved).exists() and status != Status.OPEN:
+        # Asked from the phone: told once when it is taken up and once when it is done.
+        notify.notify(
+            member=saved.member,
+            kind="help_answered",
+            key=f"help-answered:{saved.pk}:{status}",
+            values={
+                "done": status == Status.DONE,
+                "what": KIND_WORDS.get(saved.kind, ""),
+                "outcome": outcome,
+                "link": settings.SITE_URL.rstrip("/") + reverse("selfservice:help"),
+            },
+        )
+    return saved
 
 
 def home_side(user) -> QuerySet[ServiceRequest]:

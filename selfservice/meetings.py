@@ -175,6 +175,18 @@ def decide_excuse(*, actor, reply: MeetingReply, good: bool) -> MeetingReply:
     reply.decided_by, reply.decided_at = actor, timezone.now()
     reply._history_user = actor
     reply.save()
+    notify.notify(
+        member=member,
+        kind="excuse_decided",
+        key=f"excuse-decided:{reply.pk}:{reply.decided_at.isoformat()}",  # asked again later
+        values={
+            "good": good,
+            "meeting": activity.title,
+            "held_on": activity.held_on.isoformat(),
+            "link": settings.SITE_URL.rstrip("/")
+            + reverse("selfservice:meeting_reply", args=[activity.pk]),
+        },
+    )
     if not good:
         return reply
     if home_side:

@@ -122,6 +122,8 @@ class MemberMessage(models.Model):
         "check_in_decided": _("check-in decided"),
         "study_published": _("new study item"),
         "meeting_reminder": _("meeting reminder"),
+        "help_answered": _("request for help answered"),
+        "excuse_decided": _("excuse decided"),
     }
 
     def __str__(self) -> str:

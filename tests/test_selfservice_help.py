@@ -12,7 +12,7 @@ from activities.models import ServiceRequest
 from selfservice import help
 from selfservice.models import HelpRequestOrigin
 
-from .selfservice_helpers import sign_in
+from .selfservice_helpers import messages_go_out, sign_in  # noqa: F401 - a fixture
 
 TODAY = timezone.localdate()
 PAGE = "selfservice:help"
@@ -155,3 +155,29 @@ def test_the_inbox_lists_oldest_first_and_its_fragment_posts_the_answer(client, 
     assert reverse("members:detail", args=[town.away.pk]) + "#life" in html
     response = answer(town.sec_a, older, status="in_progress", next="https://evil.example/")
     assert response["Location"] == reverse("selfservice:inbox")
+
+
+@pytest.mark.usefixtures("messages_go_out")
+def test_the_member_is_told_when_the_request_is_taken_up_and_when_it_is_done(
+    client, town, sms_outbox
+):
+    sign_in(client, town.away)
+    client.post(reverse(PAGE), ASK)
+    item = ServiceRequest.objects.get()
+    sms_outbox.clear()  # the sign-in code
+    answer(town.sec_a, item, handler="书记", status="in_progress", outcome="")
+    answer(town.sec_a, item, handler="书记", status="in_progress", outcome="已联系人社局")
+    answer(town.sec_a, item, handler="书记", status="done", outcome="已开具参保凭证")
+    assert [(m.to, m.template) for m in sms_outbox] == [("13912345678", "help_answered")] * 2
+    assert "社保转移接续已由党支部受理" in sms_outbox[0].text
+    assert "已办结" in sms_outbox[1].text and "已开具参保凭证" in sms_outbox[1].text
+
+
+@pytest.mark.usefixtures("messages_go_out")
+def test_a_request_the_branch_recorded_itself_sends_the_member_nothing(town, sms_outbox):
+    item = ServiceRequest.objects.create(
+        member=town.away, kind="legal", description="劳动纠纷", raised_on=TODAY
+    )
+    answer(town.sec_a, item, handler="书记", status="done", outcome="已转法律援助中心")
+    item.refresh_from_db()
+    assert item.status == "done" and sms_outbox == []

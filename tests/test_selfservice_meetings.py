@@ -11,7 +11,7 @@ from django.utils import timezone
 from activities.models import Activity, Attendance, GoodReason
 from selfservice import meetings
 from selfservice.models import Decision, MeetingReply
-from tests.selfservice_helpers import sign_in
+from tests.selfservice_helpers import messages_go_out, sign_in  # noqa: F401 - a fixture
 from transfers.models import MobilityEpisode
 
 TODAY = timezone.localdate()
@@ -307,3 +307,21 @@ def test_a_member_without_a_live_link_is_not_reminded(scene):
     access.revoke_link(member=scene.member, actor=None)
     meetings.send_reminders(today=TODAY + timedelta(days=3))
     assert not MemberMessage.objects.exists()
+
+
+@pytest.mark.usefixtures("messages_go_out")
+def test_the_member_is_told_each_decision_on_an_excuse(client, scene, sms_outbox):
+    scene.member.phone = "13912345678"
+    scene.member.save()
+    asked = meetings.record_reply(
+        member=scene.member, activity=scene.home_meeting, answer=Answer.EXCUSED, reason="不想去"
+    )
+    client.force_login(scene.sec_a)
+    excuse(client, asked, "0")
+    meetings.record_reply(
+        member=scene.member, activity=scene.home_meeting, answer=Answer.EXCUSED, reason="住院"
+    )
+    excuse(client, asked, "1")
+    assert [(m.to, m.template) for m in sms_outbox] == [("13912345678", "excuse_decided")] * 2
+    assert "未获党支部同意" in sms_outbox[0].text
+    assert "已获党支部同意" in sms_outbox[1].text and scene.home_meeting.title in sms_outbox[1].text
