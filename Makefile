@@ -130,7 +130,9 @@ bench-writes: $(VENV)/.installed-bench
 check-deploy: $(VENV)/.installed
 	DEBUG=false SECRET_KEY=check-deploy-$$(date +%s)-0123456789abcdefghijklmnopqrstuvwxyz0123456789 \
 	FIELD_ENCRYPTION_KEY=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
-	ALLOWED_HOSTS=liudong.example.org $(BIN)/python manage.py check --deploy --fail-level WARNING
+	ALLOWED_HOSTS=liudong.example.org SMS_BACKEND=$${SMS_BACKEND:-infrastructure.sms.GatewayBackend} \
+	SMS_GATEWAY_URL=$${SMS_GATEWAY_URL:-https://sms.example.org/send} \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

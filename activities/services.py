@@ -247,6 +247,7 @@ def member_record_save(*, actor, record: ServiceRequest | Honour) -> ServiceRequ
         require_visible(actor, record.member)
     else:
         require_editable(actor, record.member)
+    record._history_user = actor
     record.save()
     return record
 

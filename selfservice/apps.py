@@ -10,4 +10,4 @@ class SelfServiceConfig(AppConfig):
 
     def ready(self) -> None:
         # The member page's section on the personal link (members/ never imports this room).
-        from . import sections, tasks  # noqa: F401 - tasks registers its sender with notify
+        from . import checks, sections, tasks  # noqa: F401 - tasks registers its sender with notify

@@ -171,6 +171,14 @@ def test_the_member_is_told_when_the_request_is_taken_up_and_when_it_is_done(
     assert [(m.to, m.template) for m in sms_outbox] == [("13912345678", "help_answered")] * 2
     assert "社保转移接续已由党支部受理" in sms_outbox[0].text
     assert "已办结" in sms_outbox[1].text and "已开具参保凭证" in sms_outbox[1].text
+    # Who answered what, and when, is kept: the member asked, the secretary answered.
+    steps = list(item.history.order_by("history_date").values_list("status", "history_user"))
+    assert steps == [
+        ("open", None),
+        ("in_progress", town.sec_a.pk),
+        ("in_progress", town.sec_a.pk),
+        ("done", town.sec_a.pk),
+    ]
 
 
 @pytest.mark.usefixtures("messages_go_out")

@@ -28,6 +28,8 @@ PRODUCTION = {
     "SECRET_KEY": "a-real-secret-" + "x" * 50,
     "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     "ALLOWED_HOSTS": "liudong.example.org",
+    "SMS_BACKEND": "infrastructure.sms.GatewayBackend",
+    "SMS_GATEWAY_URL": "https://sms.example.org/send",
 }
 
 
@@ -53,6 +55,15 @@ def test_check_deploy_is_clean_with_production_settings():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_refuses_sms_that_only_reach_the_console():
+    env = {**PRODUCTION, "SMS_BACKEND": "infrastructure.sms.ConsoleBackend"}
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0 and "liudong.W001" in result.stderr
+    env = {**PRODUCTION, "SMS_GATEWAY_URL": ""}
+    result = run_manage("check", "--deploy", **env)
+    assert result.returncode != 0 and "liudong.E001" in result.stderr
 
 
 def test_defaults_are_for_a_newcomer(settings):
