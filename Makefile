@@ -7,6 +7,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lint format migrate seed worker beat messages check-deploy clean lock
 .PHONY: bench bench-build bench-scan bench-dashboard bench-import bench-pages bench-load bench-writes
+.PHONY: bench-national
 
 # Benchmarks run on their own PostgreSQL database: `make bench` rebuilds it; the bench-*
 # targets after bench-build use it as it is, e.g. `make bench-pages BENCH_DB=liudong_bench_1m`.
@@ -83,7 +84,8 @@ messages: $(VENV)/.installed
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 ## bench: rebuild the bench database, then every benchmark; figures in bench/results/
-bench: bench-build bench-scan bench-dashboard bench-pages bench-load bench-import bench-writes
+bench: bench-build bench-scan bench-dashboard bench-pages bench-load bench-import bench-writes \
+	bench-national
 
 ## bench-build: a fresh database BENCH_DB with a province of BENCH_MEMBERS members
 bench-build: $(VENV)/.installed-bench
@@ -125,6 +127,15 @@ bench-import: $(VENV)/.installed-bench
 # On its own database, liudong_bench_writes, made afresh (not BENCH_DB).
 bench-writes: $(VENV)/.installed-bench
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/liudong_bench_writes $(BIN)/python -m bench.write_load --users $${BENCH_WRITE_USERS:-8} --seconds $${BENCH_WRITE_SECONDS:-30}
+
+## bench-national: the national format at county size, export then reconcile (issue #20)
+# On its own database, liudong_bench_national, made afresh (not BENCH_DB).
+BENCH_NATIONAL_ROWS ?= 50000
+bench-national: $(VENV)/.installed-bench
+	psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS liudong_bench_national" postgres
+	psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE liudong_bench_national" postgres
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/liudong_bench_national $(BIN)/python manage.py migrate --noinput -v0
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/liudong_bench_national $(BIN)/python -m bench.national_bench --rows $(BENCH_NATIONAL_ROWS)
 
 ## check-deploy: Django's deployment checks with production-like settings
 check-deploy: $(VENV)/.installed
