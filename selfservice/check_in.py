@@ -103,7 +103,7 @@ def submit(
     if earlier is not None:
         raise StepRefused(
             f"您已提交过到{earlier.destination}的报到，正在等待党支部确认；"
-            "如需更改，请联系党支部书记。"
+            "如需更改，请先在下方撤回该报到。"
         )
     if inflow_organisation is not None and (
         not inflow_organisation.hosts_members or inflow_organisation.pk == member.home_branch_id
@@ -126,6 +126,18 @@ def submit(
         note=f"在线报到：{check_in.destination}"[:300],
     )
     evidence_changed(member_ids=[member.pk])
+    return check_in
+
+
+@transaction.atomic
+def withdraw(*, member: Member, check_in: CheckIn) -> CheckIn:
+    """The member takes back a check-in neither side has decided (a wrong city, a wrong
+    organisation), to send a right one. The sign of life it was stays: they did reach us."""
+    check_in = CheckIn.objects.select_for_update().get(pk=check_in.pk, member=member)
+    if check_in.status != Decision.PENDING or check_in.inflow_status != Decision.PENDING:
+        raise StepRefused("该报到已有党组织处理，不能撤回；如需更改，请联系党支部书记。")
+    check_in.status = check_in.inflow_status = Decision.WITHDRAWN
+    check_in.save(update_fields=["status", "inflow_status"])
     return check_in
 
 

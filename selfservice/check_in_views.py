@@ -239,6 +239,20 @@ def decide(request, pk: int):
 
 
 @require_POST
+@access.member_required
+def withdraw(request, pk: int):
+    """The member takes back a check-in nobody has decided yet."""
+    found = get_object_or_404(CheckIn, pk=pk, member=request.member)
+    try:
+        check_in.withdraw(member=request.member, check_in=found)
+    except StepRefused as refused:
+        messages.error(request, " ".join(refused.messages))
+    else:
+        messages.success(request, "报到已撤回，可以重新提交。")
+    return redirect("selfservice:check_in")
+
+
+@require_POST
 def accept(request, pk: int):
     """The inflow side: accept=1 (it will host the member), accept=0 with a reason."""
     found = get_object_or_404(check_in.inflow_side(request.user), pk=pk)
@@ -259,6 +273,7 @@ def accept(request, pk: int):
 
 urlpatterns = [
     path("me/check-in/", check_in_page, name="check_in"),
+    path("me/check-in/<int:pk>/withdraw/", withdraw, name="check_in_withdraw"),
     path("self-service/check-ins/<int:pk>/decide/", decide, name="check_in_decide"),
     path("self-service/check-ins/<int:pk>/accept/", accept, name="check_in_accept"),
 ]

@@ -19,6 +19,7 @@ class Decision(models.TextChoices):
     PENDING = "pending", _("Waiting for the branch")
     CONFIRMED = "confirmed", _("Confirmed")
     RETURNED = "returned", _("Returned")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the member")
 
 
 class MemberLink(models.Model):

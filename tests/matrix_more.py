@@ -244,6 +244,20 @@ MATRIX_MORE = {
         )
     ],
     "selfservice:check_in": [own("", post=REFUSED)],
+    "selfservice:check_in_withdraw": [
+        Case(
+            "A's check-in",
+            get=dict.fromkeys(ROLES, NOT_ALLOWED),
+            post={**dict.fromkeys(ROLES, FORBIDDEN), MEMBER: DONE},
+            kwargs=_pk("check_in_a"),
+        ),
+        Case(
+            "B's check-in",
+            get=dict.fromkeys(ROLES, NOT_ALLOWED),
+            post={**dict.fromkeys(ROLES, FORBIDDEN), MEMBER: NOT_FOUND},
+            kwargs=_pk("check_in_b"),
+        ),
+    ],
     "selfservice:dues": [own("", post=REFUSED)],
     "selfservice:study_list": [own("")],
     "selfservice:study_detail": [

@@ -355,3 +355,53 @@ def test_the_inbox_fragment_posts_to_the_decisions_and_back(client, town):
         client, town.sec_a, item, confirm="0", reason="x", next="https://evil.example/"
     )
     assert response["Location"] == reverse("selfservice:inbox")
+
+
+def test_the_member_withdraws_a_wrong_check_in_and_sends_the_right_one(client, town):
+    sign_in(client, town.away)
+    submit(client, town, f"org:{town.shenzhen.pk}")
+    wrong = CheckIn.objects.get()
+    contacts = ContactAttempt.objects.filter(member=town.away).count()
+    refused = submit(client, town, f"org:{town.hangzhou.pk}", destination="杭州")
+    assert "请先在下方撤回该报到" in refused.content.decode()
+    assert "撤回这次报到" in client.get(reverse(PAGE)).content.decode()
+
+    response = client.post(reverse("selfservice:check_in_withdraw", args=[wrong.pk]))
+    assert response.status_code == 302
+    wrong.refresh_from_db()
+    assert (wrong.status, wrong.inflow_status) == ("withdrawn", "withdrawn")
+    assert not check_in.pending_for(town.sec_a).exists()
+    assert not check_in.pending_for(town.sec_sz).exists()
+    # The sign of life it was stays; the history says it was withdrawn.
+    assert ContactAttempt.objects.filter(member=town.away).count() == contacts
+    assert wrong.history.latest().status == "withdrawn"
+    assert "已撤回" in client.get(reverse(PAGE)).content.decode()
+
+    submit(client, town, f"org:{town.hangzhou.pk}", destination="杭州")
+    right = CheckIn.objects.exclude(pk=wrong.pk).get()
+    assert right.inflow_organisation == town.hangzhou and right.status == "pending"
+
+
+def test_a_decided_check_in_cannot_be_withdrawn_and_the_branch_cannot_be_skipped(client, town):
+    sign_in(client, town.away)
+    submit(client, town, f"org:{town.shenzhen.pk}")
+    item = CheckIn.objects.get()
+    accept(client, town.sec_sz, item, accept="1")
+    response = client.post(reverse("selfservice:check_in_withdraw", args=[item.pk]), follow=True)
+    assert "不能撤回" in response.content.decode()
+    item.refresh_from_db()
+    assert (item.status, item.inflow_status) == ("pending", "confirmed")
+    # Withdrawn, a check-in is no longer the branch's to decide.
+    other = check_in.submit(
+        member=town.member(town.branch_a, name="王流动"),
+        place=check_in.read_place("杭州"),
+        workplace="",
+        phone="13900000000",
+        inflow_organisation=town.hangzhou,
+    )
+    check_in.withdraw(member=other.member, check_in=other)
+    decide(client, town.sec_a, other, confirm="1", mobility_type="work")
+    accept(client, town.secretary(town.hangzhou, "sec_hz"), other, accept="1")
+    other.refresh_from_db()
+    assert (other.status, other.inflow_status) == ("withdrawn", "withdrawn")
+    assert not MobilityEpisode.objects.filter(member=other.member).exists()
