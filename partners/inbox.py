@@ -77,25 +77,16 @@ def _letter(*, partner: Partner, body: dict) -> str:
         raise Refused(_("No branch here has the code %(code)s.") % {"code": code})
     if IncomingTransfer.objects.filter(partner=partner, letter_number=letter["number"]).exists():
         return "letter already here"
-    replaced = body.get("replaces") and (
+    # One incoming transfer per transfer of theirs: a reissued letter (the first expired) and
+    # the first may arrive in either order, or after this side has decided.
+    earlier = (
         IncomingTransfer.objects.select_for_update()
-        .filter(
-            partner=partner,
-            letter_number=body["replaces"],
-            state=IncomingTransfer.State.PENDING,
-        )
+        .filter(partner=partner, transfer_ref=str(body["transfer_ref"])[:40])
+        .order_by("-received_at")
         .first()
     )
-    if replaced:  # reissued after the first expired: the waiting letter takes the new one's dates
-        old_number = replaced.letter_number
-        replaced.letter_number = letter["number"]
-        replaced.issued_on = _day(letter["issued_on"])
-        replaced.valid_days = int(letter["valid_days"])
-        replaced.expires_on = _day(letter["expires_on"])
-        replaced.full_clean(exclude=["to_organisation", "partner", "member"])
-        replaced._history_user = partner.user
-        replaced.save()
-        return f"letter {replaced.letter_number} replaces {old_number}"
+    if earlier is not None:
+        return _another_letter(partner=partner, earlier=earlier, letter=letter)
     sender = body["from_organisation"]
     incoming = IncomingTransfer(
         partner=partner,
@@ -124,6 +115,26 @@ def _letter(*, partner: Partner, body: dict) -> str:
     incoming._history_user = partner.user
     incoming.save()
     return f"letter {incoming.letter_number} for {branches[0].pk}"
+
+
+def _another_letter(*, partner: Partner, earlier: IncomingTransfer, letter: dict) -> str:
+    """A second letter for a transfer already here: the newer one's number and dates replace
+    a letter still waiting; an older one, or any after the decision, changes nothing (the
+    receipt or the return already went back, and the sending side acts on it)."""
+    if earlier.state != IncomingTransfer.State.PENDING:
+        return f"transfer already {earlier.state} here (letter {earlier.letter_number})"
+    issued_on = _day(letter["issued_on"])
+    if issued_on <= earlier.issued_on:
+        return f"an older letter; {earlier.letter_number} is here"
+    old_number = earlier.letter_number
+    earlier.letter_number = letter["number"]
+    earlier.issued_on = issued_on
+    earlier.valid_days = int(letter["valid_days"])
+    earlier.expires_on = _day(letter["expires_on"])
+    earlier.full_clean(exclude=["to_organisation", "partner", "member"])
+    earlier._history_user = partner.user
+    earlier.save()
+    return f"letter {earlier.letter_number} replaces {old_number}"
 
 
 def _certificate_issued(*, partner: Partner, body: dict) -> str:
@@ -163,6 +174,7 @@ def _certificate_issued(*, partner: Partner, body: dict) -> str:
         for old in IncomingCertificate.objects.filter(partner=partner, number=incoming.replaces):
             old.state, old._history_user = IncomingCertificate.State.REPLACED, partner.user
             old.save(update_fields=["state"])
+    _closed_before_it_came(partner=partner, incoming=incoming)
     return f"certificate {incoming.number} for {hosts[0].pk}"
 
 
@@ -185,9 +197,11 @@ def _our_transfer(
 
 
 def _live(transfer: RelationshipTransfer, letter: IntroductionLetter) -> bool:
-    return (
-        transfer.state == RelationshipTransfer.State.APPROVED
-        and letter.state == IntroductionLetter.State.ISSUED
+    """The partner answered a letter it could still act on: the live one, or one a reissue
+    replaced while their answer was on its way (their decision on the member stands)."""
+    return transfer.state == RelationshipTransfer.State.APPROVED and letter.state in (
+        IntroductionLetter.State.ISSUED,
+        IntroductionLetter.State.SUPERSEDED,
     )
 
 
@@ -198,6 +212,13 @@ def _receipt(*, partner: Partner, body: dict) -> str:
         return "already completed"  # the paper receipt came first
     if not _live(transfer, letter):
         raise Refused(_("This letter is no longer valid here."))
+    if letter.state == IntroductionLetter.State.SUPERSEDED:
+        # Accepted on the letter a reissue replaced: that letter was used, the reissue is void.
+        transfer.letters.filter(state=IntroductionLetter.State.ISSUED).update(
+            state=IntroductionLetter.State.SUPERSEDED
+        )
+        letter.state = IntroductionLetter.State.ISSUED
+        letter.save(update_fields=["state"])
     on = _day(body["accepted_on"])
     if letter.received_on is None:  # accepting there is receiving the letter
         transfer_services.letter_record_received(
@@ -217,8 +238,9 @@ def _returned(*, partner: Partner, body: dict) -> str:
     note = (
         _("Letter %(number)s returned: %(reason)s") % {"number": letter.number, "reason": reason}
     )[:200]
-    letter.state = IntroductionLetter.State.SUPERSEDED
-    letter.save(update_fields=["state"])
+    transfer.letters.filter(state=IntroductionLetter.State.ISSUED).update(
+        state=IntroductionLetter.State.SUPERSEDED  # a reissue that crossed the return too
+    )
     transfer.state, transfer.decision_note = RelationshipTransfer.State.SUBMITTED, note
     transfer.save(update_fields=["state", "decision_note"])
     TransferEvent.objects.create(
@@ -268,20 +290,46 @@ def _certificate_ended(*, partner: Partner, body: dict) -> str:
     reason = body["status"]
     if reason not in ENDINGS:
         raise ValueError(reason)
+    ended_on = _day(body["ended_on"])
     incoming = (
         IncomingCertificate.objects.select_for_update()
-        .filter(partner=partner, number=body["number"], verify_code=body["verify_code"])
+        .filter(partner=partner, number=body["number"])
         .first()
     )
-    if incoming is None:
+    if incoming is None:  # overtook the certificate itself: kept here, applied when it comes
+        return EARLY_END.format(number=body["number"])
+    if incoming.verify_code != body["verify_code"]:
         raise Refused(_("No certificate with this number and code came from you."))
     if incoming.state in (IncomingCertificate.State.ENDED, IncomingCertificate.State.REPLACED):
         return "certificate already closed"
-    incoming.state = IncomingCertificate.State.ENDED
-    incoming.ended_on, incoming.end_reason = _day(body["ended_on"]), reason
-    incoming._history_user = partner.user
-    incoming.save(update_fields=["state", "ended_on", "end_reason"])
+    _close(incoming, ended_on=ended_on, reason=reason, user=partner.user)
     return f"certificate {incoming.number} ended ({reason})"
+
+
+EARLY_END = "ended before it arrived: {number}"  # the kept message's outcome, looked up later
+
+
+def _close(incoming: IncomingCertificate, *, ended_on, reason: str, user) -> None:
+    incoming.state = IncomingCertificate.State.ENDED
+    incoming.ended_on, incoming.end_reason = ended_on, reason
+    incoming._history_user = user
+    incoming.save(update_fields=["state", "ended_on", "end_reason"])
+
+
+def _closed_before_it_came(*, partner: Partner, incoming: IncomingCertificate) -> None:
+    """Messages that overtook this certificate: its end, or a reissue replacing it."""
+    if IncomingCertificate.objects.filter(partner=partner, replaces=incoming.number).exists():
+        incoming.state, incoming._history_user = IncomingCertificate.State.REPLACED, partner.user
+        incoming.save(update_fields=["state"])
+        return
+    early = IncomingMessage.objects.filter(
+        partner=partner,
+        kind=Kind.CERTIFICATE_ENDED,
+        outcome=EARLY_END.format(number=incoming.number),
+    ).first()
+    if early is not None and early.body["verify_code"] == incoming.verify_code:
+        body = early.body
+        _close(incoming, ended_on=_day(body["ended_on"]), reason=body["status"], user=partner.user)
 
 
 ENDINGS = (

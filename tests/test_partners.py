@@ -401,3 +401,80 @@ def test_a_reissued_letter_travels_and_the_waiting_letter_takes_its_number_and_d
     assert _post(client, key="b", secret="b-to-a", kind="receipt", body=receipt).status_code == 200
     transfer.refresh_from_db()
     assert transfer.state == RelationshipTransfer.State.COMPLETED
+
+
+def _reissued(county, link, tag: str):
+    """A transfer whose first letter expired unused and was reissued today: (transfer, old,
+    new, the first letter's message body, the reissue's)."""
+    member = county.member(county.branch_a)
+    transfer = transfer_services.transfer_request(
+        actor=county.secretary(county.branch_a, f"sec-{tag}"),
+        member=member,
+        reason="工作调动",
+        to_external=link.external,
+    )
+    reviewer = county.reviewer(county.township_a, f"rev-{tag}")
+    old = transfer_services.transfer_approve(
+        actor=reviewer,
+        transfer=transfer,
+        issued_on=TODAY - timedelta(days=40),
+        valid_days=30,
+        dues_paid_until=date(TODAY.year, 1, 1),
+    )
+    new = transfer_services.letter_reissue(
+        actor=reviewer, transfer=transfer, issued_on=TODAY, valid_days=30
+    )
+    first, second = OutgoingMessage.objects.filter(kind=Kind.LETTER).order_by("created_at")
+    return transfer, old, new, first.body, second.body
+
+
+def test_the_reissued_letter_arriving_first_is_not_undone_by_the_older_one(client, sides):
+    county, *_rest, link = sides
+    _transfer, old, new, first, second = _reissued(county, link, "order")
+    _post(client, key="a", secret="a-to-b", kind="letter", body=second)
+    answer = _post(client, key="a", secret="a-to-b", kind="letter", body=first).json()
+    assert answer["outcome"] == f"an older letter; {new.number} is here"
+    waiting = IncomingTransfer.objects.get()
+    assert (waiting.letter_number, waiting.expires_on) == (new.number, new.expires_on)
+
+
+def test_a_reissue_after_the_receiving_side_decided_adds_no_second_letter(client, sides):
+    county, *_rest, link = sides
+    _transfer, old, _new, first, second = _reissued(county, link, "decided")
+    _post(client, key="a", secret="a-to-b", kind="letter", body=first)
+    IncomingTransfer.objects.update(state=IncomingTransfer.State.RETURNED)
+    answer = _post(client, key="a", secret="a-to-b", kind="letter", body=second).json()
+    assert answer["outcome"] == f"transfer already returned here (letter {old.number})"
+    assert IncomingTransfer.objects.count() == 1
+
+
+def test_an_acceptance_that_crossed_the_reissue_completes_the_transfer_on_the_old_letter(
+    client, sides
+):
+    county, *_rest, link = sides
+    transfer, old, new, _first, _second = _reissued(county, link, "crossed")
+    accepted_on = old.expires_on  # the last day the first letter was valid there
+    receipt = {
+        "transfer_ref": str(transfer.pk),
+        "letter_number": old.number,
+        "accepted_on": accepted_on.isoformat(),
+    }
+    response = _post(client, key="b", secret="b-to-a", kind="receipt", body=receipt)
+    assert response.status_code == 200, response.content
+    transfer.refresh_from_db()
+    old.refresh_from_db()
+    new.refresh_from_db()
+    assert transfer.state == RelationshipTransfer.State.COMPLETED
+    assert (old.state, old.receipt_returned_on) == ("used", accepted_on)
+    assert new.state == "superseded"
+
+
+def test_a_return_that_crossed_the_reissue_voids_both_letters(client, sides):
+    county, *_rest, link = sides
+    transfer, old, new, _first, _second = _reissued(county, link, "returned")
+    body = {"transfer_ref": str(transfer.pk), "letter_number": old.number, "reason": "查无此人"}
+    assert _post(client, key="b", secret="b-to-a", kind="returned", body=body).status_code == 200
+    transfer.refresh_from_db()
+    new.refresh_from_db()
+    assert transfer.state == RelationshipTransfer.State.SUBMITTED
+    assert new.state == "superseded" and "查无此人" in transfer.decision_note

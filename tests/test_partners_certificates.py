@@ -404,9 +404,7 @@ def test_a_transfer_that_cancels_the_certificate_tells_the_inflow_side(sides, th
     assert (incoming.state, incoming.end_reason) == ("ended", "cancelled")
 
 
-def test_an_end_for_a_certificate_never_sent_or_with_a_wrong_code_is_refused(
-    client, sides, through_the_inbox
-):
+def test_an_end_with_a_wrong_code_or_an_unknown_ending_is_refused(client, sides, through_the_inbox):
     county, *_rest, link = sides
     certificate, incoming = _received(county, link, through_the_inbox)
     body = {
@@ -422,3 +420,37 @@ def test_an_end_for_a_certificate_never_sent_or_with_a_wrong_code_is_refused(
     assert response.status_code == 422
     incoming.refresh_from_db()
     assert incoming.state == IncomingCertificate.State.ISSUED
+
+
+def test_an_end_that_overtakes_its_certificate_is_kept_and_applied_when_it_comes(
+    client, sides, through_the_inbox
+):
+    county, *_rest, link = sides
+    certificate = _issue(county, link)
+    transfer_services.certificate_end(
+        actor=county.secretary(county.branch_a, "sec-a-early"),
+        certificate=certificate,
+        ended_on=TODAY,
+        status=ActivityCertificate.Status.RETURNED,
+    )
+    assert _deliver(Kind.CERTIFICATE_ENDED) == OutgoingMessage.Status.SENT  # first, by chance
+    assert not IncomingCertificate.objects.exists()
+    assert _deliver(Kind.CERTIFICATE_ISSUED) == OutgoingMessage.Status.SENT
+    incoming = IncomingCertificate.objects.get()
+    assert (incoming.state, incoming.ended_on, incoming.end_reason) == ("ended", TODAY, "returned")
+
+
+def test_a_reissue_that_overtakes_the_lost_certificate_leaves_it_replaced(sides, through_the_inbox):
+    county, *_rest, link = sides
+    certificate = _issue(county, link)
+    new = transfer_services.certificate_reissue_lost(
+        actor=county.secretary(county.branch_a, "sec-a-lost2"),
+        certificate=certificate,
+        reported_on=TODAY,
+    )
+    issued = OutgoingMessage.objects.filter(kind=Kind.CERTIFICATE_ISSUED).order_by("created_at")
+    first, second = list(issued)
+    assert delivery.deliver(str(second.pk)) == OutgoingMessage.Status.SENT  # the new one first
+    assert delivery.deliver(str(first.pk)) == OutgoingMessage.Status.SENT
+    assert IncomingCertificate.objects.get(number=certificate.number).state == "replaced"
+    assert IncomingCertificate.objects.get(number=new.number).state == "issued"
