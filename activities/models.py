@@ -271,7 +271,7 @@ class ServiceRequest(models.Model):
         _("status"), max_length=15, choices=Status.choices, default=Status.OPEN
     )
     outcome = models.CharField(_("outcome"), max_length=300, blank=True)
-    # Who answered what, and when: the member follows it from the phone (issue #19).
+    # Who answered what, and when (a request may come from the member's phone, issue #19).
     history = HistoricalRecords()
 
     class Meta:

@@ -25,6 +25,10 @@ INFLOW_ITEMS = (
     FiveClearsItem.CONTACT,
     FiveClearsItem.CONDUCT,
 )
+# Of those it changes all but the phone: the number is also where the member's sign-in codes
+# and personal link go (selfservice/), so only the home side changes it; the hosting side
+# confirms it when it reaches the member there.
+INFLOW_CHANGES = (FiveClearsItem.WHERE, FiveClearsItem.OCCUPATION, FiveClearsItem.CONDUCT)
 
 
 class LedgerRecord(models.Model):

@@ -14,7 +14,14 @@ from members.selectors import member_is_hosted_for
 from transfers.selectors import current_episode_for_page
 
 from . import evidence, selfreport
-from .models import INFLOW_ITEMS, ContactAttempt, FiveClearsItem, LedgerRecord, SelfReport
+from .models import (
+    INFLOW_CHANGES,
+    INFLOW_ITEMS,
+    ContactAttempt,
+    FiveClearsItem,
+    LedgerRecord,
+    SelfReport,
+)
 from .selectors import ITEMS, confirm_cutoffs, contacts_of, ledger_record_of
 
 
@@ -83,7 +90,7 @@ def ledger(request, member) -> dict:
     record = _record(member)
     cutoffs = confirm_cutoffs(today)
     editable = not member_is_hosted_for(user=request.user, member=member)
-    kept = FiveClearsItem.values if editable else INFLOW_ITEMS  # the page's reader sees the member
+    changed = FiveClearsItem.values if editable else INFLOW_CHANGES  # the reader sees the member
     items = []
     for item, label in FiveClearsItem.choices:
         value = _value(item, member, episode, record)
@@ -97,7 +104,7 @@ def ledger(request, member) -> dict:
                 "confirmed_by": getattr(record, f"{item}_confirmed_by", None),
                 "clear": bool(value) and confirmed_on is not None and confirmed_on >= cutoffs[item],
                 "has_note": item == FiveClearsItem.CONDUCT and bool(record.conduct_note),
-                "kept": item in kept,
+                "changes": item in changed,
             }
         )
     contacts = page_rows(member, "has_contacts", contacts_of(member)[:20])

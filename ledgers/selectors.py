@@ -32,7 +32,14 @@ from members.selectors import (
 from transfers.models import ActivityCertificate, MobilityEpisode
 from transfers.selectors import mobile_members
 
-from .models import INFLOW_ITEMS, CensusCampaign, ContactAttempt, FiveClearsItem, LedgerRecord
+from .models import (
+    INFLOW_CHANGES,
+    INFLOW_ITEMS,
+    CensusCampaign,
+    ContactAttempt,
+    FiveClearsItem,
+    LedgerRecord,
+)
 
 ITEMS = [item.value for item in FiveClearsItem]
 
@@ -302,11 +309,12 @@ def branch_completeness(
     return completeness(rows, group_by_branch=True), None
 
 
-def ledger_items_kept_by(*, user, member: Member) -> tuple[str, ...]:
-    """The five-clears items `user` confirms and changes for `member`: all five for the home
-    side, the inflow items for the side that hosts the member now, none for anyone else."""
+def ledger_items_kept_by(*, user, member: Member, change: bool = False) -> tuple[str, ...]:
+    """The five-clears items `user` confirms (or, with `change`, changes) for `member`: all
+    five for the home side, the inflow items for the side that hosts the member now (not the
+    phone number, to change), none for anyone else."""
     if members_editable_by(user).filter(pk=member.pk).exists():
         return tuple(FiveClearsItem.values)
     if members_visible_to(user).filter(pk=member.pk).exists():
-        return tuple(INFLOW_ITEMS)
+        return tuple(INFLOW_CHANGES if change else INFLOW_ITEMS)
     return ()

@@ -42,16 +42,23 @@ def _current_episode(member: Member) -> MobilityEpisode:
     return episode
 
 
-def _require_keeps(actor, member: Member, items: list[str]) -> None:
+def _require_keeps(actor, member: Member, items: list[str], *, change: bool = False) -> None:
     unknown = set(items) - set(FiveClearsItem.values)
     if unknown:
         raise StepRefused(_("Unknown ledger item."))
-    kept = selectors.ledger_items_kept_by(user=actor, member=member)
+    kept = selectors.ledger_items_kept_by(user=actor, member=member, change=change)
     if not kept:
         raise StepRefused(_("This member is not in your scope."))
-    if set(items) - set(kept):
+    if FiveClearsItem.LEFT in set(items) - set(kept):
         raise StepRefused(
             _("When and why the member left is confirmed by the home branch, not the hosting side.")
+        )
+    if set(items) - set(kept):
+        raise StepRefused(
+            _(
+                "The member's phone number is changed by the home branch: it is also where "
+                "their sign-in codes go. Tell the home branch the new number."
+            )
         )
 
 
@@ -72,7 +79,7 @@ def ledger_confirm(*, actor, member: Member, items: list[str], on: date) -> Ledg
 @transaction.atomic
 def ledger_update_item(*, actor, member: Member, item: str, values: dict, on: date) -> LedgerRecord:
     """Change an item's value where it lives, and confirm it."""
-    _require_keeps(actor, member, [item])
+    _require_keeps(actor, member, [item], change=True)
     if item == FiveClearsItem.CONTACT:
         member.phone = values["phone"]
         member._history_user = actor

@@ -205,7 +205,7 @@ def ledger_confirm(request, member_pk: int):
 
 def ledger_item_edit(request, member_pk: int, item: str):
     member = member_selectors.member_get(user=request.user, pk=member_pk)
-    if item not in selectors.ledger_items_kept_by(user=request.user, member=member):
+    if item not in selectors.ledger_items_kept_by(user=request.user, member=member, change=True):
         raise Http404  # an unknown item, or the home side's for a hosting user
     episode = member.mobility_episodes.current().first()
     record = selectors.ledger_record_of(member)

@@ -194,7 +194,8 @@ def require_visible(actor, member: Member) -> None:
 
 
 def member_is_hosted_for(*, user, member: Member) -> bool:
-    """True when the user sees this member only as the inflow side (read-only).
+    """True when the user sees this member only as the inflow side (the member's record is
+    read-only to them; they keep the inflow side of the ledger and organisational life).
 
     Remembered on the member object: the page and each of its sections ask once between them.
     """

@@ -470,6 +470,7 @@ def test_the_outpost_confirms_the_four_items_it_sees_and_the_home_side_sees_who(
     assert "确认本地掌握的四项无变化" in page
     assert reverse("ledgers:item_edit", args=[member.pk, "where"]) in page
     assert reverse("ledgers:item_edit", args=[member.pk, "left"]) not in page
+    assert reverse("ledgers:item_edit", args=[member.pk, "contact"]) not in page
 
     client.post(reverse("ledgers:confirm", args=[member.pk]))  # no items: the four it keeps
     record = LedgerRecord.objects.get(member=member)
@@ -502,6 +503,20 @@ def test_the_outpost_changes_what_the_member_does_but_not_when_they_left(
     assert (episode.occupation, episode.employer) == ("快递员", "深圳某快递站")
     assert episode.history.latest().history_user == secretary
     assert LedgerRecord.objects.get(member=member).occupation_confirmed_by == secretary
+
+    # The phone is where the member's sign-in codes go: the hosting side confirms it, no more.
+    phone = member.phone
+    assert client.get(reverse("ledgers:item_edit", args=[member.pk, "contact"])).status_code == 404
+    with pytest.raises(StepRefused, match="home branch|党支部"):
+        ledger_services.ledger_update_item(
+            actor=secretary,
+            member=member,
+            item="contact",
+            values={"phone": "13000000000"},
+            on=TODAY,
+        )
+    member.refresh_from_db()
+    assert member.phone == phone
 
     left_on = episode.left_on
     assert client.get(reverse("ledgers:item_edit", args=[member.pk, "left"])).status_code == 404
