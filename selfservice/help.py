@@ -73,23 +73,36 @@ def answer(
         raise StepRefused("办结时请写明办理结果，党员会在自己的页面看到。")
     if len(handler) > 100 or len(outcome) > 300:
         raise StepRefused("经办人最多100个字，办理结果最多300个字。")
+    was = service_request.status
     service_request.handler, service_request.status = handler, status
     service_request.outcome = outcome
     saved = activity_services.member_record_save(actor=actor, record=service_request)
-    if HelpRequestOrigin.objects.filter(request=saved).exists() and status != Status.OPEN:
-        # Asked from the phone: told once when it is taken up and once when it is done.
+    if status != was and status != Status.OPEN and _from_the_phone(saved):
+        # Told when it is taken up and when it is done (again if it is reopened and done).
         notify.notify(
             member=saved.member,
             kind="help_answered",
-            key=f"help-answered:{saved.pk}:{status}",
+            key=f"help-answered:{saved.pk}:{status}:{timezone.now().isoformat()}",
             values={
-                "done": status == Status.DONE,
-                "what": KIND_WORDS.get(saved.kind, ""),
-                "outcome": outcome,
+                # Words, not flags: an SMS gateway's template takes every value as text.
+                "state": STATUS_WORDS[status],
+                "what": KIND_WORDS.get(saved.kind, "求助"),
+                "outcome": _short(outcome),
                 "link": settings.SITE_URL.rstrip("/") + reverse("selfservice:help"),
             },
         )
     return saved
+
+
+def _from_the_phone(service_request: ServiceRequest) -> bool:
+    return HelpRequestOrigin.objects.filter(request=service_request).exists()
+
+
+OUTCOME_IN_MESSAGE = 60  # an SMS template's field; the whole outcome is on the member's page
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= OUTCOME_IN_MESSAGE else text[: OUTCOME_IN_MESSAGE - 1] + "…"
 
 
 def home_side(user) -> QuerySet[ServiceRequest]:

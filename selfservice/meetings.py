@@ -180,7 +180,7 @@ def decide_excuse(*, actor, reply: MeetingReply, good: bool) -> MeetingReply:
         kind="excuse_decided",
         key=f"excuse-decided:{reply.pk}:{reply.decided_at.isoformat()}",  # asked again later
         values={
-            "good": good,
+            "decision": "已同意" if good else "未同意",  # words: a gateway takes text only
             "meeting": activity.title,
             "held_on": activity.held_on.isoformat(),
             "link": settings.SITE_URL.rstrip("/")

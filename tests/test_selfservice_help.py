@@ -169,11 +169,17 @@ def test_the_member_is_told_when_the_request_is_taken_up_and_when_it_is_done(
     answer(town.sec_a, item, handler="书记", status="in_progress", outcome="已联系人社局")
     answer(town.sec_a, item, handler="书记", status="done", outcome="已开具参保凭证")
     assert [(m.to, m.template) for m in sms_outbox] == [("13912345678", "help_answered")] * 2
-    assert "社保转移接续已由党支部受理" in sms_outbox[0].text
+    assert "社保转移接续办理中" in sms_outbox[0].text
     assert "已办结" in sms_outbox[1].text and "已开具参保凭证" in sms_outbox[1].text
+    # What reaches the gateway is text, as its templates take it; a long outcome is cut.
+    assert sms_outbox[1].values["state"] == "已办结"
+    answer(town.sec_a, item, handler="书记", status="in_progress", outcome="补充材料")
+    answer(town.sec_a, item, handler="书记", status="done", outcome="办结" + "。" * 100)
+    assert len(sms_outbox) == 4  # reopened and done again: told again
+    assert len(sms_outbox[3].values["outcome"]) == help.OUTCOME_IN_MESSAGE
     # Who answered what, and when, is kept: the member asked, the secretary answered.
     steps = list(item.history.order_by("history_date").values_list("status", "history_user"))
-    assert steps == [
+    assert steps[:4] == [
         ("open", None),
         ("in_progress", town.sec_a.pk),
         ("in_progress", town.sec_a.pk),

@@ -323,5 +323,6 @@ def test_the_member_is_told_each_decision_on_an_excuse(client, scene, sms_outbox
     )
     excuse(client, asked, "1")
     assert [(m.to, m.template) for m in sms_outbox] == [("13912345678", "excuse_decided")] * 2
-    assert "未获党支部同意" in sms_outbox[0].text
-    assert "已获党支部同意" in sms_outbox[1].text and scene.home_meeting.title in sms_outbox[1].text
+    assert "党支部未同意" in sms_outbox[0].text
+    assert "党支部已同意" in sms_outbox[1].text and scene.home_meeting.title in sms_outbox[1].text
+    assert {m.values["decision"] for m in sms_outbox} == {"未同意", "已同意"}
