@@ -348,19 +348,16 @@ def test_the_partner_account_cannot_sign_in(client, sides):
     assert inbox.Partner.objects.get(pk=to_b.pk).sending_secret == "a-to-b"
 
 
-def test_a_reissued_letter_travels_and_the_waiting_letter_takes_its_number_and_dates(client, sides):
-    """The first letter expired before the receiving branch acted: the reissue goes
-    electronically too, the letter waiting there takes the new number and validity (one
-    letter, not two), and the receipt for the new number closes the transfer."""
-    county, *_rest, link = sides
-    member = county.member(county.branch_a)
+def _expired(county, link, tag: str):
+    """A transfer to the partner approved 40 days ago with a letter valid for 30: (transfer,
+    its reviewer, the expired letter)."""
     transfer = transfer_services.transfer_request(
-        actor=county.secretary(county.branch_a, "sec-reissue"),
-        member=member,
+        actor=county.secretary(county.branch_a, f"sec-{tag}"),
+        member=county.member(county.branch_a),
         reason="工作调动",
         to_external=link.external,
     )
-    reviewer = county.reviewer(county.township_a, "rev-reissue")
+    reviewer = county.reviewer(county.township_a, f"rev-{tag}")
     old = transfer_services.transfer_approve(
         actor=reviewer,
         transfer=transfer,
@@ -368,6 +365,15 @@ def test_a_reissued_letter_travels_and_the_waiting_letter_takes_its_number_and_d
         valid_days=30,
         dues_paid_until=date(TODAY.year, 1, 1),
     )
+    return transfer, reviewer, old
+
+
+def test_a_reissued_letter_travels_and_the_waiting_letter_takes_its_number_and_dates(client, sides):
+    """The first letter expired before the receiving branch acted: the reissue goes
+    electronically too, the letter waiting there takes the new number and validity (one
+    letter, not two), and the receipt for the new number closes the transfer."""
+    county, *_rest, link = sides
+    transfer, reviewer, old = _expired(county, link, "reissue")
     first = OutgoingMessage.objects.get(kind=Kind.LETTER)
     assert "replaces" not in first.body
     _post(client, key="a", secret="a-to-b", kind="letter", body=first.body)
@@ -406,21 +412,7 @@ def test_a_reissued_letter_travels_and_the_waiting_letter_takes_its_number_and_d
 def _reissued(county, link, tag: str):
     """A transfer whose first letter expired unused and was reissued today: (transfer, old,
     new, the first letter's message body, the reissue's)."""
-    member = county.member(county.branch_a)
-    transfer = transfer_services.transfer_request(
-        actor=county.secretary(county.branch_a, f"sec-{tag}"),
-        member=member,
-        reason="工作调动",
-        to_external=link.external,
-    )
-    reviewer = county.reviewer(county.township_a, f"rev-{tag}")
-    old = transfer_services.transfer_approve(
-        actor=reviewer,
-        transfer=transfer,
-        issued_on=TODAY - timedelta(days=40),
-        valid_days=30,
-        dues_paid_until=date(TODAY.year, 1, 1),
-    )
+    transfer, reviewer, old = _expired(county, link, tag)
     new = transfer_services.letter_reissue(
         actor=reviewer, transfer=transfer, issued_on=TODAY, valid_days=30
     )
