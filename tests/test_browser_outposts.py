@@ -129,3 +129,88 @@ def test_outpost_secretary_records_a_meeting_that_each_home_branch_sees(
         m.pk: Status.PRESENT for m in members
     }
     assert activity.branch == unit
+
+
+def test_outpost_secretary_keeps_the_inflow_side_of_the_ledger_the_home_branch_sees_it(
+    live_server, county, browser_page
+):
+    """The outpost confirms the four items it sees from its inflow ledger and changes what a
+    member does; when they left and the phone number stay the home branch's."""
+    from ledgers.models import LedgerRecord
+    from transfers import outposts
+
+    page = browser_page
+    base = live_server.url
+    today = timezone.localdate()
+    branches = [county.branch_a, county.branch_a2, county.branch_b]
+    members = [
+        county.member(branch, name=f"深圳{n}") for n, branch in zip("甲乙丙", branches, strict=True)
+    ]
+    for member in members:
+        MobilityEpisode.objects.create(
+            member=member,
+            mobility_type=MobilityEpisode.Type.WORK,
+            left_on=today - timedelta(days=150),
+            destination_province="广东省",
+            destination_city="深圳市",
+        )
+    unit = outposts.group_proposal_confirm(
+        actor=county.reviewer(county.county, "county_rev"),
+        root=county.county,
+        province="广东省",
+        city="深圳市",
+        member_ids={m.pk for m in members},
+        kind=Organisation.Kind.BRANCH,
+        name="测试县驻深圳流动党员党支部",
+    )
+    county.secretary(Organisation.objects.get_parent(unit), "outpost_sec")
+    county.secretary(county.branch_a, "home_sec")
+    first = members[0]
+
+    log_in(page, base, "outpost_sec")
+    page.goto(f"{base}{reverse('ledgers:ledger')}?side=inflow")
+    confirm = page.locator(f"form[action='{reverse('ledgers:confirm', args=[first.pk])}']")
+    with page.expect_navigation():
+        confirm.locator("button[type=submit]").click()
+    record = LedgerRecord.objects.get(member=first)
+    assert record.where_confirmed_on == record.conduct_confirmed_on == today
+    assert record.left_confirmed_on is None
+
+    page.goto(f"{base}{reverse('members:detail', args=[first.pk])}")
+    ledger = page.locator("#ledger")
+    assert (
+        ledger.locator(
+            f"a[href^='{reverse('ledgers:item_edit', args=[first.pk, 'left'])}']"
+        ).count()
+        == 0
+    )
+    assert (
+        ledger.locator(
+            f"a[href^='{reverse('ledgers:item_edit', args=[first.pk, 'contact'])}']"
+        ).count()
+        == 0
+    )
+    with page.expect_navigation():
+        ledger.locator(
+            f"a[href^='{reverse('ledgers:item_edit', args=[first.pk, 'occupation'])}']"
+        ).click()
+    page.fill("#id_occupation", "快递站点负责人")
+    page.fill("#id_employer", "深圳某快递站")
+    with page.expect_navigation():
+        page.locator("main form[method=post] button[type=submit].primary").click()
+    episode = first.mobility_episodes.current().get()
+    assert (episode.occupation, episode.employer) == ("快递站点负责人", "深圳某快递站")
+    page.context.clear_cookies()
+
+    log_in(page, base, "home_sec")
+    page.goto(f"{base}{reverse('members:detail', args=[first.pk])}")
+    rows = page.locator("#ledger table.five-clears tbody tr")
+    occupation = rows.filter(has_text="快递站点负责人")
+    assert occupation.count() == 1
+    assert f"{today:%Y-%m-%d} · outpost_sec" in occupation.inner_text()
+    assert (
+        page.locator(
+            f"#ledger a[href^='{reverse('ledgers:item_edit', args=[first.pk, 'left'])}']"
+        ).count()
+        == 1
+    )
