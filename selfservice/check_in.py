@@ -43,12 +43,21 @@ STATUS_WORDS = {
 # --- the place ------------------------------------------------------------------------------
 
 
-def read_place(text: str) -> places.Destination:
-    """The city a member typed, read by the one place parser; ValueError says what is wrong."""
+def read_place(text: str, *, abroad: bool = False) -> places.Destination:
+    """The city a member typed, read by the one place parser; ValueError says what is wrong.
+    `abroad` (the member ticked 我在境外): a place the parser does not know in the mainland is
+    the country or region (with its city), as the episode form keeps it."""
     text = "".join(text.split())
-    place = places.parse_destination(text)
+    place = places.parse_destination(text, abroad=abroad)
+    if place.country:
+        return place
+    if abroad and place.province:
+        raise ValueError(f"“{text}”是境内地点：如在境内，请取消勾选“我在境外”。")
     if not place.province:
-        raise ValueError(f"未能识别“{text}”，请写明省份和城市，例如：深圳、广东省深圳市。")
+        raise ValueError(
+            f"未能识别“{text}”，请写明省份和城市，例如：深圳、广东省深圳市；"
+            "如在境外，请勾选“我在境外”并填写国家（地区）和城市。"
+        )
     if not place.city:
         if place.address:
             raise ValueError(f"{place.address}不是{place.province}下辖的城市。")
@@ -56,9 +65,22 @@ def read_place(text: str) -> places.Destination:
     return place
 
 
+def stored_place(text: str) -> places.Destination:
+    """A check-in's place read again: it passed `read_place` when sent, in the mainland or not."""
+    place = places.parse_destination("".join(text.split()), abroad=True)
+    return place if place.country else read_place(text)
+
+
 def place_text(place: places.Destination) -> str:
+    if place.country:
+        return place.country
     city = "" if place.city in places.PSEUDO_CITIES else place.city
     return place.province + city + place.county + place.address
+
+
+def _same_country(one: str, other: str) -> bool:
+    """日本 and 日本东京 name one stay abroad: the member or the form said more or less."""
+    return bool(one and other) and (one.startswith(other) or other.startswith(one))
 
 
 def _city_key(province: str, city: str) -> tuple[str, str]:
@@ -68,9 +90,11 @@ def _city_key(province: str, city: str) -> tuple[str, str]:
 def _same_city(text: str, place: places.Destination) -> bool:
     """A check-in's stored city (read again) is the place's."""
     try:
-        earlier = read_place(text)
+        earlier = stored_place(text)
     except ValueError:
         return False
+    if earlier.country or place.country:
+        return _same_country(earlier.country, place.country)
     return _city_key(earlier.province, earlier.city) == _city_key(place.province, place.city)
 
 
@@ -299,6 +323,10 @@ TYPE_NEEDED = "该党员尚未登记外出（或原登记在境外），请选�
 
 def _elsewhere(episode: MobilityEpisode, place: places.Destination) -> bool:
     """The episode records another city (an episode with no place yet is filled in instead)."""
+    if place.country:
+        return episode.mobility_type != MobilityEpisode.Type.ABROAD or not _same_country(
+            episode.destination_country, place.country
+        )
     if episode.destination_country:
         return True
     if not episode.destination_province:
@@ -309,6 +337,9 @@ def _elsewhere(episode: MobilityEpisode, place: places.Destination) -> bool:
 
 def _where_changes(episode: MobilityEpisode, place: places.Destination) -> dict:
     """The place's fields that differ; a bare city keeps the district and address on record."""
+    if place.country:  # the same stay abroad: the longer name says more
+        longer = max(place.country, episode.destination_country, key=len)
+        return {} if longer == episode.destination_country else {"destination_country": longer}
     fields = {"destination_province": place.province, "destination_city": place.city}
     if place.county or place.address:
         fields.update(destination_county=place.county, address=place.address)
@@ -328,7 +359,9 @@ def _start_here(
     """A new episode at the place: the member's first (left on the day they checked in) or a
     move from the current one (through the transfers app's services)."""
     kind = kind or (episode.mobility_type if episode is not None else "")
-    if kind not in MobilityEpisode.Type.values or kind == MobilityEpisode.Type.ABROAD:
+    if place.country:
+        kind = MobilityEpisode.Type.ABROAD  # why abroad (Reg. art. 24) is recorded on its own
+    elif kind not in MobilityEpisode.Type.values or kind == MobilityEpisode.Type.ABROAD:
         raise StepRefused(TYPE_NEEDED)
     arrived = timezone.localdate(check_in.submitted_at)
     new = MobilityEpisode(
@@ -362,7 +395,7 @@ def _apply_at_home(*, actor, check_in: CheckIn, mobility_type: str) -> None:
     an episode started or moved when the member is not recorded as away there."""
     member, today = check_in.member, timezone.localdate()
     try:
-        place = read_place(check_in.destination)
+        place = stored_place(check_in.destination)
     except ValueError as error:
         raise StepRefused(str(error)) from error
     episode = member.mobility_episodes.current().first()
@@ -396,7 +429,7 @@ def _host_here(*, actor, check_in: CheckIn) -> None:
     """The accepting organisation hosts the member, on the episode at the check-in's city."""
     episode = check_in.member.mobility_episodes.current().first()
     try:
-        place = read_place(check_in.destination)
+        place = stored_place(check_in.destination)
     except ValueError:
         return
     if episode is not None and not _elsewhere(episode, place):

@@ -103,6 +103,11 @@ class PlaceForm(forms.Form):
         help_text="例如：深圳、广东省深圳市南山区",
         error_messages={"required": "请填写您所在的城市。", "max_length": "城市最多100个字。"},
     )
+    abroad = forms.BooleanField(
+        label="我在境外（国外或港澳台地区）",
+        required=False,
+        help_text="勾选后请填写国家（地区）和城市，例如：日本东京",
+    )
     workplace = forms.CharField(
         label="工作单位或学校",
         max_length=100,
@@ -118,12 +123,16 @@ class PlaceForm(forms.Form):
         error_messages={"required": "请填写联系电话。", "max_length": "电话号码过长。"},
     )
 
-    def clean_destination(self) -> str:
-        try:
-            self.place = check_in.read_place(self.cleaned_data["destination"])
-        except ValueError as error:
-            raise ValidationError(str(error)) from error
-        return check_in.place_text(self.place)
+    def clean(self):
+        data = super().clean()
+        if "destination" in data:
+            try:
+                self.place = check_in.read_place(data["destination"], abroad=data.get("abroad"))
+            except ValueError as error:
+                self.add_error("destination", str(error))
+            else:
+                data["destination"] = check_in.place_text(self.place)
+        return data
 
     def clean_phone(self) -> str:
         try:
@@ -177,12 +186,16 @@ def check_in_page(request):
                 initial={k: request.POST.get(k, "") for k in PlaceForm.base_fields}
             )
         elif (place_form := PlaceForm(request.POST)).is_valid():
-            rows, more = candidates(member=member, place=place_form.place)
-            data = request.POST if step == "submit" else None
-            organisation_form = OrganisationForm(data, rows=rows)
-            if step == "submit" and organisation_form.is_valid():
-                chosen = organisation_form.cleaned_data
-                organisation, name = inflow_of(chosen["organisation"], chosen["other_name"])
+            abroad = bool(place_form.place.country)  # no Party organisation to choose abroad
+            if not abroad:
+                rows, more = candidates(member=member, place=place_form.place)
+                data = request.POST if step == "submit" else None
+                organisation_form = OrganisationForm(data, rows=rows)
+            if abroad or (step == "submit" and organisation_form.is_valid()):
+                organisation, name = None, ""
+                if not abroad:
+                    chosen = organisation_form.cleaned_data
+                    organisation, name = inflow_of(chosen["organisation"], chosen["other_name"])
                 try:
                     check_in.submit(
                         member=member,

@@ -405,3 +405,69 @@ def test_a_decided_check_in_cannot_be_withdrawn_and_the_branch_cannot_be_skipped
     other.refresh_from_db()
     assert (other.status, other.inflow_status) == ("withdrawn", "withdrawn")
     assert not MobilityEpisode.objects.filter(member=other.member).exists()
+
+
+# --- abroad (出国（境）) -------------------------------------------------------------------------
+
+
+def test_a_member_abroad_checks_in_with_the_country_and_no_organisation_to_choose(client, town):
+    sign_in(client, town.away)
+    # Not ticked: a place the parser does not know says how to report from abroad.
+    response = client.post(reverse(PAGE), {**answers(destination="日本东京"), "step": "place"})
+    assert "请勾选“我在境外”" in response.content.decode()
+    ticked = {**answers(destination="深圳", workplace="东京大学"), "abroad": "on", "step": "place"}
+    assert "是境内地点" in client.post(reverse(PAGE), ticked).content.decode()
+    assert not CheckIn.objects.exists()
+
+    ticked["destination"] = "日本 东京"
+    response = client.post(reverse(PAGE), ticked)
+    assert response.status_code == 302  # sent at once: no Party organisation to join abroad
+    item = CheckIn.objects.get()
+    assert (item.destination, item.workplace, item.inflow_organisation, item.inflow_name) == (
+        "日本东京",
+        "东京大学",
+        None,
+        "",
+    )
+    contact = ContactAttempt.objects.get(member=town.away)
+    assert contact.reached and contact.channel == ContactAttempt.Channel.CHECK_IN
+    assert "日本东京" in client.get(reverse(PAGE)).content.decode()
+
+
+def test_home_confirms_an_abroad_check_in_as_a_stay_abroad(client, town):
+    home = MobilityEpisode.objects.create(
+        member=town.away,
+        mobility_type="work",
+        left_on=TODAY - timedelta(days=300),
+        destination_province="浙江省",
+        destination_city="杭州市",
+    )
+    sign_in(client, town.away)
+    client.post(
+        reverse(PAGE),
+        {**answers(destination="日本东京", workplace="东京大学"), "abroad": "on", "step": "place"},
+    )
+    item = CheckIn.objects.get()
+    decide(client, town.sec_a, item, confirm="1")
+    item.refresh_from_db()
+    assert item.status == "confirmed"
+    home.refresh_from_db()
+    assert (home.ended_on, home.end_reason) == (TODAY, "moved")
+    abroad = MobilityEpisode.objects.current().get(member=town.away)
+    assert (abroad.mobility_type, abroad.destination_country, abroad.employer) == (
+        "abroad",
+        "日本东京",
+        "东京大学",
+    )
+    assert abroad.destination_province == "" and abroad.abroad_purpose == ""
+    record = LedgerRecord.objects.get(member=town.away)
+    assert record.where_confirmed_on == TODAY and record.where_confirmed_by == town.sec_a
+
+    # Later, from the same stay abroad: the episode stays, the ledger is confirmed again.
+    CheckIn.objects.update(status="withdrawn")
+    client.post(
+        reverse(PAGE),
+        {**answers(destination="日本", workplace="东京大学"), "abroad": "on", "step": "place"},
+    )
+    decide(client, town.sec_a, CheckIn.objects.get(status="pending"), confirm="1")
+    assert MobilityEpisode.objects.current().get(member=town.away).pk == abroad.pk
