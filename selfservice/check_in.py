@@ -37,6 +37,7 @@ STATUS_WORDS = {
     Decision.PENDING: "等待党支部确认",
     Decision.CONFIRMED: "党支部已确认",
     Decision.RETURNED: "已退回",
+    Decision.WITHDRAWN: "已撤回",
 }
 
 

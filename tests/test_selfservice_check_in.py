@@ -376,6 +376,11 @@ def test_the_member_withdraws_a_wrong_check_in_and_sends_the_right_one(client, t
     assert ContactAttempt.objects.filter(member=town.away).count() == contacts
     assert wrong.history.latest().status == "withdrawn"
     assert "已撤回" in client.get(reverse(PAGE)).content.decode()
+    assert "深圳市：已撤回" in client.get(reverse("selfservice:home")).content.decode()
+    staff = Client()
+    staff.force_login(town.sec_a)
+    member_page = staff.get(reverse("members:detail", args=[town.away.pk])).content.decode()
+    assert "党员已撤回" in member_page
 
     submit(client, town, f"org:{town.hangzhou.pk}", destination="杭州")
     right = CheckIn.objects.exclude(pk=wrong.pk).get()
