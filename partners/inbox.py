@@ -50,6 +50,9 @@ def receive(*, key_id: str, timestamp: str, given: str, raw: bytes) -> tuple[int
         return 400, {"error": "malformed"}
     try:
         with transaction.atomic():
+            # One message of a partner at a time: after an outage the sweep sends many at once,
+            # and a letter and its reissue, or a certificate and its end, must not interleave.
+            Partner.objects.select_for_update().filter(pk=partner.pk).first()
             record = IncomingMessage(partner=partner, message_id=message_id, kind=kind)
             record.body = body
             try:
@@ -86,7 +89,9 @@ def _letter(*, partner: Partner, body: dict) -> str:
         .first()
     )
     if earlier is not None:
-        return _another_letter(partner=partner, earlier=earlier, letter=letter)
+        answer = _another_letter(partner=partner, earlier=earlier, body=body)
+        if answer is not None:
+            return answer
     sender = body["from_organisation"]
     incoming = IncomingTransfer(
         partner=partner,
@@ -117,15 +122,24 @@ def _letter(*, partner: Partner, body: dict) -> str:
     return f"letter {incoming.letter_number} for {branches[0].pk}"
 
 
-def _another_letter(*, partner: Partner, earlier: IncomingTransfer, letter: dict) -> str:
-    """A second letter for a transfer already here: the newer one's number and dates replace
-    a letter still waiting; an older one, or any after the decision, changes nothing (the
-    receipt or the return already went back, and the sending side acts on it)."""
-    if earlier.state != IncomingTransfer.State.PENDING:
-        return f"transfer already {earlier.state} here (letter {earlier.letter_number})"
+def _another_letter(*, partner: Partner, earlier: IncomingTransfer, body: dict) -> str | None:
+    """A second letter for a transfer already here. Its answer, or None for a new incoming
+    transfer (a letter approved again after this side returned the first).
+
+    A newer letter's number and dates replace a letter still waiting; an older one changes
+    nothing. After the member was accepted, nothing changes (the receipt went back). After a
+    return, a reissue of the returned letter changes nothing (the return voids it there), but
+    a letter approved anew is a new request to decide."""
+    letter = body["letter"]
     issued_on = _day(letter["issued_on"])
     if issued_on <= earlier.issued_on:
         return f"an older letter; {earlier.letter_number} is here"
+    if earlier.state == IncomingTransfer.State.RETURNED:
+        if body.get("replaces") == earlier.letter_number:
+            return f"the reissue of returned letter {earlier.letter_number}"
+        return None
+    if earlier.state != IncomingTransfer.State.PENDING:
+        return f"transfer already {earlier.state} here (letter {earlier.letter_number})"
     old_number = earlier.letter_number
     earlier.letter_number = letter["number"]
     earlier.issued_on = issued_on
@@ -197,11 +211,29 @@ def _our_transfer(
 
 
 def _live(transfer: RelationshipTransfer, letter: IntroductionLetter) -> bool:
-    """The partner answered a letter it could still act on: the live one, or one a reissue
-    replaced while their answer was on its way (their decision on the member stands)."""
-    return transfer.state == RelationshipTransfer.State.APPROVED and letter.state in (
-        IntroductionLetter.State.ISSUED,
-        IntroductionLetter.State.SUPERSEDED,
+    """The partner answered a letter it could still act on: the live one, or the one a
+    reissue replaced while their answer was on its way (their decision on the member stands);
+    never a letter a return voided."""
+    if transfer.state != RelationshipTransfer.State.APPROVED:
+        return False
+    if letter.state == IntroductionLetter.State.ISSUED:
+        return True
+    return letter.state == IntroductionLetter.State.SUPERSEDED and _reissued_from(transfer, letter)
+
+
+def _reissued_from(transfer: RelationshipTransfer, letter: IntroductionLetter) -> bool:
+    """The live letter is the reissue of `letter` (the one just before it, replaced by
+    `letter_reissue`), not a letter approved anew after a return."""
+    live = transfer.letters.filter(state=IntroductionLetter.State.ISSUED).order_by("-pk").first()
+    if live is None:
+        return False
+    before = transfer.letters.filter(pk__lt=live.pk).order_by("-pk").first()
+    return (
+        before is not None
+        and before.pk == letter.pk
+        and transfer.events.filter(
+            action=TransferEvent.Action.LETTER_REISSUED, note=live.number
+        ).exists()
     )
 
 

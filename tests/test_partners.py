@@ -430,13 +430,13 @@ def test_the_reissued_letter_arriving_first_is_not_undone_by_the_older_one(clien
     assert (waiting.letter_number, waiting.expires_on) == (new.number, new.expires_on)
 
 
-def test_a_reissue_after_the_receiving_side_decided_adds_no_second_letter(client, sides):
+def test_a_reissue_after_the_receiving_side_accepted_adds_no_second_letter(client, sides):
     county, *_rest, link = sides
     _transfer, old, _new, first, second = _reissued(county, link, "decided")
     _post(client, key="a", secret="a-to-b", kind="letter", body=first)
-    IncomingTransfer.objects.update(state=IncomingTransfer.State.RETURNED)
+    IncomingTransfer.objects.update(state=IncomingTransfer.State.ACCEPTED)
     answer = _post(client, key="a", secret="a-to-b", kind="letter", body=second).json()
-    assert answer["outcome"] == f"transfer already returned here (letter {old.number})"
+    assert answer["outcome"] == f"transfer already accepted here (letter {old.number})"
     assert IncomingTransfer.objects.count() == 1
 
 
@@ -470,3 +470,46 @@ def test_a_return_that_crossed_the_reissue_voids_both_letters(client, sides):
     new.refresh_from_db()
     assert transfer.state == RelationshipTransfer.State.SUBMITTED
     assert new.state == "superseded" and "查无此人" in transfer.decision_note
+
+
+def test_a_letter_approved_again_after_a_return_is_a_new_letter_to_decide_there(client, sides):
+    """Side B returned the first letter; side A's reviewers approve again: the new letter is
+    waiting at B, and a late receipt naming the returned letter settles nothing at A."""
+    county, *_rest, link = sides
+    transfer, reviewer, first = _expired(county, link, "again")
+    first_body = OutgoingMessage.objects.get(kind=Kind.LETTER).body
+    _post(client, key="a", secret="a-to-b", kind="letter", body=first_body)
+    IncomingTransfer.objects.update(state=IncomingTransfer.State.RETURNED)  # B returned it
+    returned = {"transfer_ref": str(transfer.pk), "letter_number": first.number, "reason": "错投"}
+    _post(client, key="b", secret="b-to-a", kind="returned", body=returned)
+    transfer.refresh_from_db()
+    assert transfer.state == RelationshipTransfer.State.SUBMITTED
+
+    again = transfer_services.transfer_approve(
+        actor=reviewer, transfer=transfer, issued_on=TODAY, valid_days=30, dues_paid_until=TODAY
+    )
+    body = OutgoingMessage.objects.filter(kind=Kind.LETTER).latest("created_at").body
+    answer = _post(client, key="a", secret="a-to-b", kind="letter", body=body).json()
+    assert answer["outcome"].startswith(f"letter {again.number} for ")
+    assert IncomingTransfer.objects.get(letter_number=again.number).state == "pending"
+
+    late = {
+        "transfer_ref": str(transfer.pk),
+        "letter_number": first.number,
+        "accepted_on": first.expires_on.isoformat(),
+    }
+    response = _post(client, key="b", secret="b-to-a", kind="receipt", body=late)
+    assert response.status_code == 422
+    transfer.refresh_from_db()
+    again.refresh_from_db()
+    assert transfer.state == RelationshipTransfer.State.APPROVED and again.state == "issued"
+
+
+def test_the_reissue_of_a_letter_returned_there_adds_nothing(client, sides):
+    county, *_rest, link = sides
+    _transfer, old, _new, first, second = _reissued(county, link, "reissue-returned")
+    _post(client, key="a", secret="a-to-b", kind="letter", body=first)
+    IncomingTransfer.objects.update(state=IncomingTransfer.State.RETURNED)
+    answer = _post(client, key="a", secret="a-to-b", kind="letter", body=second).json()
+    assert answer["outcome"] == f"the reissue of returned letter {old.number}"
+    assert IncomingTransfer.objects.count() == 1
