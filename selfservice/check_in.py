@@ -52,6 +52,8 @@ def read_place(text: str, *, abroad: bool = False) -> places.Destination:
     place = places.parse_destination(text, abroad=abroad)
     if place.country:
         return place
+    if abroad and not place.province:
+        raise ValueError("国家（地区）和城市最多50个字，例如：日本东京。")
     if abroad and place.province:
         raise ValueError(f"“{text}”是境内地点：如在境内，请取消勾选“我在境外”。")
     if not place.province:
@@ -66,10 +68,9 @@ def read_place(text: str, *, abroad: bool = False) -> places.Destination:
     return place
 
 
-def stored_place(text: str) -> places.Destination:
-    """A check-in's place read again: it passed `read_place` when sent, in the mainland or not."""
-    place = places.parse_destination("".join(text.split()), abroad=True)
-    return place if place.country else read_place(text)
+def stored_place(check_in: CheckIn) -> places.Destination:
+    """A check-in's place read again, as it was sent (it passed `read_place` then)."""
+    return read_place(check_in.destination, abroad=check_in.abroad)
 
 
 def place_text(place: places.Destination) -> str:
@@ -79,19 +80,30 @@ def place_text(place: places.Destination) -> str:
     return place.province + city + place.county + place.address
 
 
+# Country names that begin with another's: 印度尼西亚 is not 印度, 几内亚比绍 not 几内亚.
+LONGER_COUNTRIES = ("印度尼西亚", "几内亚比绍")
+
+
 def _same_country(one: str, other: str) -> bool:
     """日本 and 日本东京 name one stay abroad: the member or the form said more or less."""
-    return bool(one and other) and (one.startswith(other) or other.startswith(one))
+    if not (one and other):
+        return False
+    shorter, longer = sorted((one, other), key=len)
+    if not longer.startswith(shorter):
+        return False
+    return not any(
+        longer.startswith(name) and not shorter.startswith(name) for name in LONGER_COUNTRIES
+    )
 
 
 def _city_key(province: str, city: str) -> tuple[str, str]:
     return province, places.canonical_city(province, city)
 
 
-def _same_city(text: str, place: places.Destination) -> bool:
+def _same_city(check_in: CheckIn, place: places.Destination) -> bool:
     """A check-in's stored city (read again) is the place's."""
     try:
-        earlier = stored_place(text)
+        earlier = stored_place(check_in)
     except ValueError:
         return False
     if earlier.country or place.country:
@@ -123,7 +135,7 @@ def submit(
     """A pending check-in, and the sign of life it is: the member did reach us."""
     Member.objects.select_for_update().filter(pk=member.pk).first()  # one submit at a time
     earlier = CheckIn.objects.filter(member=member, status=Decision.PENDING).first()
-    if earlier is not None and _same_city(earlier.destination, place):
+    if earlier is not None and _same_city(earlier, place):
         raise StepRefused(ALREADY_PENDING)
     if earlier is not None:
         raise StepRefused(
@@ -137,6 +149,7 @@ def submit(
     check_in = CheckIn.objects.create(
         member=member,
         destination=place_text(place)[:200],
+        abroad=bool(place.country),
         workplace=workplace,
         phone=phone,
         inflow_organisation=inflow_organisation,
@@ -156,12 +169,15 @@ def submit(
 
 @transaction.atomic
 def withdraw(*, member: Member, check_in: CheckIn) -> CheckIn:
-    """The member takes back a check-in neither side has decided (a wrong city, a wrong
-    organisation), to send a right one. The sign of life it was stays: they did reach us."""
+    """The member takes back a check-in the home branch has not decided (a wrong city, a wrong
+    organisation, or one the organisation there declined), to send a right one. Nothing was
+    written from it yet; the sign of life it was stays: they did reach us."""
     check_in = CheckIn.objects.select_for_update().get(pk=check_in.pk, member=member)
-    if check_in.status != Decision.PENDING or check_in.inflow_status != Decision.PENDING:
-        raise StepRefused("该报到已有党组织处理，不能撤回；如需更改，请联系党支部书记。")
-    check_in.status = check_in.inflow_status = Decision.WITHDRAWN
+    if check_in.status != Decision.PENDING:
+        raise StepRefused("党支部已处理该报到，不能撤回；如需更改，请联系党支部书记。")
+    check_in.status = Decision.WITHDRAWN
+    if check_in.inflow_status == Decision.PENDING:
+        check_in.inflow_status = Decision.WITHDRAWN
     check_in.save(update_fields=["status", "inflow_status"])
     return check_in
 
@@ -323,7 +339,8 @@ TYPE_NEEDED = "该党员尚未登记外出（或原登记在境外），请选�
 
 
 def _elsewhere(episode: MobilityEpisode, place: places.Destination) -> bool:
-    """The episode records another city (an episode with no place yet is filled in instead)."""
+    """The episode records another place: another city, another country, or abroad against
+    in the mainland (a mainland episode with no place yet is filled in instead)."""
     if place.country:
         return episode.mobility_type != MobilityEpisode.Type.ABROAD or not _same_country(
             episode.destination_country, place.country
@@ -396,7 +413,7 @@ def _apply_at_home(*, actor, check_in: CheckIn, mobility_type: str) -> None:
     an episode started or moved when the member is not recorded as away there."""
     member, today = check_in.member, timezone.localdate()
     try:
-        place = stored_place(check_in.destination)
+        place = stored_place(check_in)
     except ValueError as error:
         raise StepRefused(str(error)) from error
     episode = member.mobility_episodes.current().first()
@@ -430,7 +447,7 @@ def _host_here(*, actor, check_in: CheckIn) -> None:
     """The accepting organisation hosts the member, on the episode at the check-in's city."""
     episode = check_in.member.mobility_episodes.current().first()
     try:
-        place = stored_place(check_in.destination)
+        place = stored_place(check_in)
     except ValueError:
         return
     if episode is not None and not _elsewhere(episode, place):

@@ -148,6 +148,8 @@ class CheckIn(models.Model):
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="check_ins")
     destination = models.CharField(_("city"), max_length=200)
+    # The member ticked 我在境外: `destination` is a country or region and its city.
+    abroad = models.BooleanField(_("abroad"), default=False)
     workplace = models.CharField(_("employer or school"), max_length=200)
     phone = models.CharField(_("phone"), max_length=30)
     inflow_organisation = models.ForeignKey(

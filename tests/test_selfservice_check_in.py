@@ -387,15 +387,31 @@ def test_the_member_withdraws_a_wrong_check_in_and_sends_the_right_one(client, t
     assert right.inflow_organisation == town.hangzhou and right.status == "pending"
 
 
+def test_declined_there_the_member_withdraws_and_sends_another(client, town):
+    """The organisation there declined while home has not decided: not stuck, the member
+    withdraws it and checks in to the right one."""
+    sign_in(client, town.away)
+    submit(client, town, f"org:{town.shenzhen.pk}")
+    item = CheckIn.objects.get()
+    accept(client, town.sec_sz, item, accept="0", reason="不在本支部")
+    assert "撤回这次报到" in client.get(reverse(PAGE)).content.decode()
+    client.post(reverse("selfservice:check_in_withdraw", args=[item.pk]))
+    item.refresh_from_db()
+    assert (item.status, item.inflow_status) == ("withdrawn", "returned")
+    submit(client, town, "unknown")
+    assert CheckIn.objects.filter(status="pending").count() == 1
+
+
 def test_a_decided_check_in_cannot_be_withdrawn_and_the_branch_cannot_be_skipped(client, town):
     sign_in(client, town.away)
     submit(client, town, f"org:{town.shenzhen.pk}")
     item = CheckIn.objects.get()
-    accept(client, town.sec_sz, item, accept="1")
+    accept(client, town.sec_sz, item, accept="0", reason="我们这里没有这位同志")
+    decide(client, town.sec_a, item, confirm="0", reason="请重新选择当地党组织")
     response = client.post(reverse("selfservice:check_in_withdraw", args=[item.pk]), follow=True)
     assert "不能撤回" in response.content.decode()
     item.refresh_from_db()
-    assert (item.status, item.inflow_status) == ("pending", "confirmed")
+    assert (item.status, item.inflow_status) == ("returned", "returned")
     # Withdrawn, a check-in is no longer the branch's to decide.
     other = check_in.submit(
         member=town.member(town.branch_a, name="王流动"),
@@ -476,3 +492,36 @@ def test_home_confirms_an_abroad_check_in_as_a_stay_abroad(client, town):
     )
     decide(client, town.sec_a, CheckIn.objects.get(status="pending"), confirm="1")
     assert MobilityEpisode.objects.current().get(member=town.away).pk == abroad.pk
+
+
+def test_a_stay_in_india_is_not_a_stay_in_indonesia(client, town):
+    india = MobilityEpisode.objects.create(
+        member=town.away,
+        mobility_type="abroad",
+        left_on=TODAY - timedelta(days=300),
+        destination_country="印度",
+    )
+    sign_in(client, town.away)
+    client.post(
+        reverse(PAGE),
+        {**answers(destination="印度尼西亚雅加达"), "abroad": "on", "step": "place"},
+    )
+    item = CheckIn.objects.get()
+    assert item.abroad and item.destination == "印度尼西亚雅加达"
+    decide(client, town.sec_a, item, confirm="1")
+    india.refresh_from_db()
+    assert india.end_reason == "moved"
+    now = MobilityEpisode.objects.current().get(member=town.away)
+    assert now.destination_country == "印度尼西亚雅加达"
+    assert check_in._same_country("日本", "日本东京") and check_in._same_country(
+        "几内亚比绍", "几内亚比绍比绍"
+    )
+    assert not check_in._same_country("几内亚", "几内亚比绍")
+
+
+def test_an_abroad_place_too_long_says_so(client, town):
+    sign_in(client, town.away)
+    response = client.post(
+        reverse(PAGE), {**answers(destination="很" * 60), "abroad": "on", "step": "place"}
+    )
+    assert "国家（地区）和城市最多50个字" in response.content.decode()
