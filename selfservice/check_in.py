@@ -259,16 +259,28 @@ def pending_inflow_for(user) -> QuerySet[CheckIn]:
 
 def _tell_member(check_in: CheckIn, *, side: str, decision: str, reason: str) -> None:
     organisation = check_in.inflow_organisation
+    there = (organisation.name if organisation else check_in.inflow_name) or "流入地党组织"
+    returned = decision == Decision.RETURNED
+    # Words, not codes: an SMS gateway's template takes every value as text.
+    if side == "inflow":
+        result = f"未被{there}接收" if returned else f"已被{there}接收"
+        then = (
+            "请与组织关系所在党支部联系，另选流入地党组织。"
+            if returned
+            else "欢迎参加当地的组织生活。"
+        )
+    else:
+        result = "已被党支部退回" if returned else "已由党支部确认"
+        then = "请补充信息后重新报到。" if returned else ""
     notify.notify(
         member=check_in.member,
         kind="check_in_decided",
         key=f"check-in:{check_in.pk}:{side}:{decision}",
         values={
-            "decision": decision,
-            "side": side,
-            "reason": reason,
+            "result": result,
+            "reason": notify.short(reason),
+            "then": then,
             "destination": check_in.destination,
-            "organisation": organisation.name if organisation else check_in.inflow_name,
             "link": page_url(),
         },
     )

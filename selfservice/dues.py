@@ -295,10 +295,12 @@ def _decided(*, actor, claim: DuesClaim, status: str) -> DuesClaim:
         kind="dues_decided",
         key=f"dues-decided:{claim.pk}:{claim.status}",
         values={
-            "decision": claim.status,
+            # Words, not codes: an SMS gateway's template takes every value as text.
+            "result": "已被党支部退回" if status == Decision.RETURNED else "已由党支部确认",
+            "then": "请按要求修改后重新提交。" if status == Decision.RETURNED else "",
             "amount": str(claim.amount),
             "months": f"{claim.from_month:%Y-%m}–{claim.to_month:%Y-%m}",
-            "reason": claim.reason,
+            "reason": notify.short(claim.reason),
             "link": settings.SITE_URL.rstrip("/") + reverse("selfservice:dues"),
         },
     )

@@ -87,7 +87,7 @@ def answer(
                 # Words, not flags: an SMS gateway's template takes every value as text.
                 "state": STATUS_WORDS[status],
                 "what": KIND_WORDS.get(saved.kind, "求助"),
-                "outcome": _short(outcome),
+                "outcome": notify.short(outcome),
                 "link": settings.SITE_URL.rstrip("/") + reverse("selfservice:help"),
             },
         )
@@ -96,13 +96,6 @@ def answer(
 
 def _from_the_phone(service_request: ServiceRequest) -> bool:
     return HelpRequestOrigin.objects.filter(request=service_request).exists()
-
-
-OUTCOME_IN_MESSAGE = 60  # an SMS template's field; the whole outcome is on the member's page
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= OUTCOME_IN_MESSAGE else text[: OUTCOME_IN_MESSAGE - 1] + "…"
 
 
 def home_side(user) -> QuerySet[ServiceRequest]:

@@ -77,6 +77,14 @@ def notify(
     return message
 
 
+SHORT_TEXT = 60  # a value in an SMS template; the whole text is on the member's own page
+
+
+def short(text: str, most: int = SHORT_TEXT) -> str:
+    """A reason or an outcome cut for a message: providers limit each template field."""
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
 def _channel(
     *, member: Member, preference: MessagePreference | None, asked: str | None
 ) -> tuple[str, str]:

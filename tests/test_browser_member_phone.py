@@ -340,9 +340,9 @@ def test_the_whole_flow_on_the_members_phone_closes_the_alert_and_confirms_the_d
 
         # The member is told both decisions by SMS through the same gateway.
         [dues_sms] = gateway.wait_for("dues_decided")
-        assert dues_sms["body"]["params"]["decision"] == "confirmed"
+        assert dues_sms["body"]["params"]["result"] == "已由党支部确认"
         [arrival_sms] = gateway.wait_for("check_in_decided")
-        assert arrival_sms["body"]["params"]["decision"] == "confirmed"
+        assert arrival_sms["body"]["params"]["result"] == "已由党支部确认"
         assert arrival_sms["body"]["to"] == NEW_PHONE  # the confirmed check-in's number
 
     # The ledger: the payment counts, the arrival moved the episode, the alert stays closed.

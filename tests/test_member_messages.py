@@ -389,7 +389,7 @@ def test_a_member_without_email_who_prefers_email_gets_an_sms(member, settings, 
         member=member,
         kind="dues_decided",
         key="dues:1",
-        values={"decision": "returned", "reason": "收据不清楚"},
+        values={"result": "已被党支部退回", "reason": "收据不清楚"},
     )
 
     assert (message.status, message.channel, message.recipient) == ("sent", "sms", "13912345678")
@@ -428,6 +428,8 @@ def test_the_console_backend_prints_the_message(settings, capsys):
         "check_in_decided",
         "study_published",
         "meeting_reminder",
+        "help_answered",
+        "excuse_decided",
     ],
 )
 def test_every_kind_has_its_texts_and_a_provider_template(kind, settings):

@@ -507,7 +507,7 @@ def test_the_outpost_changes_what_the_member_does_but_not_when_they_left(
     # The phone is where the member's sign-in codes go: the hosting side confirms it, no more.
     phone = member.phone
     assert client.get(reverse("ledgers:item_edit", args=[member.pk, "contact"])).status_code == 404
-    with pytest.raises(StepRefused, match="home branch|党支部"):
+    with pytest.raises(StepRefused, match="sign-in codes|验证码"):
         ledger_services.ledger_update_item(
             actor=secretary,
             member=member,
@@ -524,7 +524,7 @@ def test_the_outpost_changes_what_the_member_does_but_not_when_they_left(
         reverse("ledgers:item_edit", args=[member.pk, "left"]), {"left_on": "2020-01-01"}
     )
     assert response.status_code == 404
-    with pytest.raises(StepRefused, match="流出地|home branch|党支部"):
+    with pytest.raises(StepRefused, match="When and why|外出时间"):
         ledger_services.ledger_confirm(actor=secretary, member=member, items=["left"], on=TODAY)
     assert member.mobility_episodes.current().get().left_on == left_on
     assert LedgerRecord.objects.get(member=member).left_confirmed_on is None

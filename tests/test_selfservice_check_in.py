@@ -173,9 +173,8 @@ def test_end_to_end_home_confirms_inflow_accepts_and_the_member_sees_both(client
     assert town.away.phone == "13800001111"
     record = LedgerRecord.objects.get(member=town.away)
     assert record.where_confirmed_on == record.contact_confirmed_on == TODAY
-    assert MemberMessage.objects.get(key=f"check-in:{item.pk}:home:confirmed").values[
-        "decision"
-    ] == ("confirmed")
+    told = MemberMessage.objects.get(key=f"check-in:{item.pk}:home:confirmed").values
+    assert told["result"] == "已由党支部确认"
     assert town.away not in members_visible_to(town.sec_sz)
 
     accept(client, town.sec_sz, item, accept="1")

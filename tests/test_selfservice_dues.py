@@ -189,7 +189,7 @@ def test_member_reports_branch_confirms_member_sees_it_paid(client, scene, recei
     assert payment.method == "alipay" and payment.recorded_by == scene.sec_a
     message = MemberMessage.objects.get(member=scene.away, kind="dues_decided")
     assert message.key == f"dues-decided:{claim.pk}:confirmed"
-    assert message.values["decision"] == "confirmed"
+    assert message.values["result"] == "已由党支部确认"  # words: the gateway takes text
 
     page = client.get(PAGE).content.decode()
     assert "已确认" in page

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from activities.models import ServiceRequest
-from selfservice import help
+from selfservice import help, notify
 from selfservice.models import HelpRequestOrigin
 
 from .selfservice_helpers import messages_go_out, sign_in  # noqa: F401 - a fixture
@@ -176,7 +176,7 @@ def test_the_member_is_told_when_the_request_is_taken_up_and_when_it_is_done(
     answer(town.sec_a, item, handler="书记", status="in_progress", outcome="补充材料")
     answer(town.sec_a, item, handler="书记", status="done", outcome="办结" + "。" * 100)
     assert len(sms_outbox) == 4  # reopened and done again: told again
-    assert len(sms_outbox[3].values["outcome"]) == help.OUTCOME_IN_MESSAGE
+    assert len(sms_outbox[3].values["outcome"]) == notify.SHORT_TEXT
     # Who answered what, and when, is kept: the member asked, the secretary answered.
     steps = list(item.history.order_by("history_date").values_list("status", "history_user"))
     assert steps[:4] == [
