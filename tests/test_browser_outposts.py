@@ -28,12 +28,8 @@ def present_label() -> str:
         return str(Status.PRESENT.label)
 
 
-def test_outpost_secretary_records_a_meeting_that_each_home_branch_sees(
-    live_server, county, browser_page
-):
-    page = browser_page
-    base = live_server.url
-    today = timezone.localdate()
+def away_in_shenzhen(county):
+    """Three members of three home branches, away in 深圳: (their branches, the members)."""
     branches = [county.branch_a, county.branch_a2, county.branch_b]
     members = [
         county.member(branch, name=f"深圳{n}") for n, branch in zip("甲乙丙", branches, strict=True)
@@ -42,10 +38,20 @@ def test_outpost_secretary_records_a_meeting_that_each_home_branch_sees(
         MobilityEpisode.objects.create(
             member=member,
             mobility_type=MobilityEpisode.Type.WORK,
-            left_on=today - timedelta(days=150),
+            left_on=timezone.localdate() - timedelta(days=150),
             destination_province="广东省",
             destination_city="深圳市",
         )
+    return branches, members
+
+
+def test_outpost_secretary_records_a_meeting_that_each_home_branch_sees(
+    live_server, county, browser_page
+):
+    page = browser_page
+    base = live_server.url
+    today = timezone.localdate()
+    branches, members = away_in_shenzhen(county)
     county.member(county.branch_a, name="在家党员")  # not on the outpost's roster
     county.reviewer(county.county, "county_rev")
     for branch in branches:
@@ -142,18 +148,7 @@ def test_outpost_secretary_keeps_the_inflow_side_of_the_ledger_the_home_branch_s
     page = browser_page
     base = live_server.url
     today = timezone.localdate()
-    branches = [county.branch_a, county.branch_a2, county.branch_b]
-    members = [
-        county.member(branch, name=f"深圳{n}") for n, branch in zip("甲乙丙", branches, strict=True)
-    ]
-    for member in members:
-        MobilityEpisode.objects.create(
-            member=member,
-            mobility_type=MobilityEpisode.Type.WORK,
-            left_on=today - timedelta(days=150),
-            destination_province="广东省",
-            destination_city="深圳市",
-        )
+    branches, members = away_in_shenzhen(county)
     unit = outposts.group_proposal_confirm(
         actor=county.reviewer(county.county, "county_rev"),
         root=county.county,
