@@ -254,7 +254,7 @@ def decide(request, pk: int):
 @require_POST
 @access.member_required
 def withdraw(request, pk: int):
-    """The member takes back a check-in nobody has decided yet."""
+    """The member takes back a check-in the home branch has not decided yet."""
     found = get_object_or_404(CheckIn, pk=pk, member=request.member)
     try:
         check_in.withdraw(member=request.member, check_in=found)
