@@ -40,3 +40,18 @@ def step_view(
         "action_form.html",
         {"form": form, "title": title, "subject": subject, "cancel_url": cancel_url},
     )
+
+
+def step_on(request, subject, *, page: str, form, title: str, done: str, perform: Callable):
+    """`step_view` for a step on one object whose own page is `page`: cancelled or done, the
+    user is back there; `perform(subject, cleaned_data)`."""
+    return step_view(
+        request,
+        form=form,
+        title=title,
+        subject=subject,
+        cancel_url=page,
+        then=page,
+        perform=lambda data: perform(subject, data),
+        done=done,
+    )

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from infrastructure.steps import step_view
+from infrastructure.steps import step_on
 from transfers.forms import ArrivalForm, DepartureForm
 
 from . import inbox, selectors, services, signing
@@ -52,19 +52,10 @@ def incoming_detail(request, pk: int):
     )
 
 
-def _step(request, pk: int, *, form, title, done, perform):
+def _step(request, pk: int, **step):
     incoming = selectors.incoming_get(user=request.user, pk=pk)
-    detail_url = reverse("partners:incoming_detail", args=[incoming.pk])
-    return step_view(
-        request,
-        form=form,
-        title=title,
-        subject=incoming,
-        cancel_url=detail_url,
-        then=detail_url,
-        perform=lambda data: perform(incoming, data),
-        done=done,
-    )
+    page = reverse("partners:incoming_detail", args=[incoming.pk])
+    return step_on(request, incoming, page=page, **step)
 
 
 def incoming_accept(request, pk: int):
@@ -122,19 +113,10 @@ def certificate_detail(request, pk: int):
     )
 
 
-def _certificate_step(request, pk: int, *, form, title, done, perform):
+def _certificate_step(request, pk: int, **step):
     certificate = selectors.certificate_get(user=request.user, pk=pk)
-    detail_url = reverse("partners:certificate_detail", args=[certificate.pk])
-    return step_view(
-        request,
-        form=form,
-        title=title,
-        subject=certificate,
-        cancel_url=detail_url,
-        then=detail_url,
-        perform=lambda data: perform(certificate, data),
-        done=done,
-    )
+    page = reverse("partners:certificate_detail", args=[certificate.pk])
+    return step_on(request, certificate, page=page, **step)
 
 
 def certificate_arrival(request, pk: int):

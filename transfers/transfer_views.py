@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from infrastructure.client_address import client_address
-from infrastructure.steps import step_view
+from infrastructure.steps import step_on, step_view
 from members import selectors as member_selectors
 from members.access_log import log_sensitive_access
 from members.models import SensitiveAccess
@@ -106,19 +106,10 @@ def transfer_detail(request, pk: int):
     )
 
 
-def _transfer_step(request, pk: int, *, form, title, done, perform, transfer=None):
+def _transfer_step(request, pk: int, *, transfer=None, **step):
     transfer = transfer or selectors.transfer_get(user=request.user, pk=pk)
-    detail_url = reverse("transfers:transfer_detail", args=[transfer.pk])
-    return step_view(
-        request,
-        form=form,
-        title=title,
-        subject=transfer,
-        cancel_url=detail_url,
-        then=detail_url,
-        perform=lambda data: perform(transfer, data),
-        done=done,
-    )
+    page = reverse("transfers:transfer_detail", args=[transfer.pk])
+    return step_on(request, transfer, page=page, **step)
 
 
 def transfer_submit(request, pk: int):

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from infrastructure.steps import step_view
+from infrastructure.steps import step_on, step_view
 from members import selectors as member_selectors
 
 from . import pdf, selectors, services
@@ -235,19 +235,10 @@ def _verify_url(request, certificate: ActivityCertificate) -> str:
     )
 
 
-def _certificate_step(request, pk: int, *, form, title, done, perform):
+def _certificate_step(request, pk: int, **step):
     certificate = selectors.certificate_get(user=request.user, pk=pk)
-    detail_url = reverse("transfers:certificate_detail", args=[certificate.pk])
-    return step_view(
-        request,
-        form=form,
-        title=title,
-        subject=certificate,
-        cancel_url=detail_url,
-        then=detail_url,
-        perform=lambda data: perform(certificate, data),
-        done=done,
-    )
+    page = reverse("transfers:certificate_detail", args=[certificate.pk])
+    return step_on(request, certificate, page=page, **step)
 
 
 def certificate_arrival(request, pk: int):
