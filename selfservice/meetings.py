@@ -240,7 +240,7 @@ def send_reminders(*, today: date) -> int:
         link = settings.SITE_URL.rstrip("/") + reverse(
             "selfservice:meeting_reply", args=[activity.pk]
         )
-        for member in members_to_remind(activity):
+        for member in members_to_remind(activity).select_related("message_preference"):
             notify.notify(
                 member=member,
                 kind="meeting_reminder",

@@ -54,7 +54,7 @@ def notify(
     member's message is kept as suppressed; one in quiet hours waits for their end. `urgent`
     (a sign-in code the member just asked for) ignores both.
     """
-    preference = MessagePreference.objects.filter(member=member).first()
+    preference = _preference(member)
     chosen, recipient = _channel(member=member, preference=preference, asked=channel)
     defaults = {
         "member": member,
@@ -75,6 +75,17 @@ def notify(
             message_id, eta = message.pk, message.not_before
             transaction.on_commit(lambda: _enqueue(message_id, eta=eta))
     return message
+
+
+def _preference(member: Member) -> MessagePreference | None:
+    """The member's preference: joined by a sender's query over many members
+    (`select_related("message_preference")`), else read now."""
+    if not Member.message_preference.is_cached(member):
+        return MessagePreference.objects.filter(member=member).first()
+    try:
+        return member.message_preference
+    except MessagePreference.DoesNotExist:
+        return None
 
 
 SHORT_TEXT = 60  # a value in an SMS template; the whole text is on the member's own page

@@ -210,7 +210,8 @@ def send_notices(*, item_id: int) -> int:
         return 0
     values = {"title": item.title, "due_on": f"{item.due_on:%Y-%m-%d}", "link": item.link}
     sent = 0
-    for member in members_for(item).order_by("pk").iterator(chunk_size=500):
+    members = members_for(item).select_related("message_preference").order_by("pk")
+    for member in members.iterator(chunk_size=500):
         notify.notify(
             member=member,
             kind="study_published",

@@ -256,3 +256,20 @@ def test_a_check_in_without_a_reflection(client, scene):
     response = client.post(reverse("selfservice:study_detail", args=[item.pk]))
     assert response.status_code == 302
     assert StudyCheckIn.objects.get().reflection == ""
+
+
+def test_the_notices_read_each_members_preference_with_the_members_not_one_by_one(scene):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from selfservice.models import MessagePreference
+
+    MessagePreference.objects.create(member=scene.mobile_a2, opted_out=True)
+    item = scene.item(scene.county.county)
+    with CaptureQueriesContext(connection) as queries:
+        assert study.send_notices(item_id=item.pk) == 3
+    reads = [q["sql"] for q in queries if "selfservice_messagepreference" in q["sql"]]
+    assert len(reads) == 1 and "JOIN" in reads[0]  # the members' own query, not one per member
+    told = MemberMessage.objects.filter(kind="study_published")
+    assert told.get(member=scene.mobile_a2).status == "suppressed"  # the preference still holds
+    assert told.get(member=scene.mobile_a).status != "suppressed"
