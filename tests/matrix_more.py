@@ -189,6 +189,16 @@ def own(variant: str, *, get: str = OK, post: str = NOT_ALLOWED, **options) -> C
     return Case(variant, get={**closed, MEMBER: get}, post={**closed, MEMBER: post}, **options)
 
 
+def own_action(variant: str, *, post: str = DONE, **options) -> Case:
+    """A button of the member's own (POST only): the phone gets `post`; any login or none, 403."""
+    return Case(
+        variant,
+        get=dict.fromkeys(ROLES, NOT_ALLOWED),
+        post={**dict.fromkeys(ROLES, FORBIDDEN), MEMBER: post},
+        **options,
+    )
+
+
 def another_members(variant: str, **options) -> Case:
     """Member B's object on member A's phone: not found."""
     return own(variant, get=NOT_FOUND, post=NOT_FOUND, **options)
@@ -228,35 +238,13 @@ MATRIX_MORE = {
         the_link("member B's link", phone=OK, kwargs=_token("member_b")),
     ],
     "selfservice:home": [own("")],
-    "selfservice:sign_out": [
-        Case(
-            "",
-            get=dict.fromkeys(ROLES, NOT_ALLOWED),
-            post={**dict.fromkeys(ROLES, FORBIDDEN), MEMBER: OK},
-        )
-    ],
+    "selfservice:sign_out": [own_action("", post=OK)],
     "selfservice:preferences": [own("", post=REFUSED)],
-    "selfservice:replace_link": [
-        Case(
-            "",
-            get=dict.fromkeys(ROLES, NOT_ALLOWED),
-            post={**dict.fromkeys(ROLES, FORBIDDEN), MEMBER: DONE},
-        )
-    ],
+    "selfservice:replace_link": [own_action("")],
     "selfservice:check_in": [own("", post=REFUSED)],
     "selfservice:check_in_withdraw": [
-        Case(
-            "A's check-in",
-            get=dict.fromkeys(ROLES, NOT_ALLOWED),
-            post={**dict.fromkeys(ROLES, FORBIDDEN), MEMBER: DONE},
-            kwargs=_pk("check_in_a"),
-        ),
-        Case(
-            "B's check-in",
-            get=dict.fromkeys(ROLES, NOT_ALLOWED),
-            post={**dict.fromkeys(ROLES, FORBIDDEN), MEMBER: NOT_FOUND},
-            kwargs=_pk("check_in_b"),
-        ),
+        own_action("A's check-in", kwargs=_pk("check_in_a")),
+        own_action("B's check-in", post=NOT_FOUND, kwargs=_pk("check_in_b")),
     ],
     "selfservice:dues": [own("", post=REFUSED)],
     "selfservice:study_list": [own("")],
