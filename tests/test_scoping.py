@@ -120,3 +120,14 @@ def test_a_page_reads_the_users_scope_once(client, two_branches):
     )
     scope_reads = [q["sql"] for q in queries.captured_queries if scope_read.search(q["sql"])]
     assert len(scope_reads) == 1, scope_reads
+
+
+def test_require_all_editable_refuses_when_any_one_member_is_not_theirs(county):
+    from infrastructure.steps import StepRefused
+    from members.selectors import require_all_editable
+
+    secretary = county.secretary(county.branch_a, "sec-all")
+    mine, other = county.member(county.branch_a), county.member(county.branch_b)
+    require_all_editable(secretary, {mine.pk})
+    with pytest.raises(StepRefused):
+        require_all_editable(secretary, {mine.pk, other.pk})

@@ -25,7 +25,7 @@ from members.selectors import (
     members_visible_to,
     organisation_in_scope,
     organisations_visible_to,
-    require_editable,
+    require_all_editable,
 )
 from members.services import evidence_changed
 
@@ -321,8 +321,7 @@ def unit_form(
             _("A Party branch needs at least %(n)d full members; form a Party group instead.")
             % {"n": BRANCH_MIN_FULL_MEMBERS}
         )
-    for episode in locked:
-        require_editable(actor, episode.member)
+    require_all_editable(actor, {e.member_id for e in locked})
     if Organisation.objects.filter(path__startswith=outpost.path, name=name).exists():
         raise StepRefused(_("An organisation of this name exists already."))
     unit = _add_child(
