@@ -10,10 +10,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from infrastructure.steps import step_on
-from transfers.forms import ArrivalForm, DepartureForm
+from transfers.forms import ArrivalForm, DateForm, DepartureForm
 
 from . import inbox, selectors, services, signing
-from .forms import DecisionDateForm, ReturnForm
+from .forms import ReturnForm
 from .models import IncomingCertificate, IncomingTransfer
 
 
@@ -62,7 +62,7 @@ def incoming_accept(request, pk: int):
     return _step(
         request,
         pk,
-        form=DecisionDateForm(request.POST or None),
+        form=DateForm(request.POST or None, label=_("accepted on")),
         title=_("Accept the member"),
         done=_("Accepted: the member is registered in your branch; the receipt is on its way."),
         perform=lambda incoming, data: services.incoming_accept(
