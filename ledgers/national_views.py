@@ -9,10 +9,9 @@ import uuid
 
 from django import forms
 from django.conf import settings
-from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,10 +22,10 @@ from infrastructure.db_router import lagging_reads_ok
 from members.access_log import log_sensitive_access
 from members.models import SensitiveAccess
 
-from . import background, staging
+from . import staging
 from .forms import IMPORT_MAX_MEGABYTES
-from .models import LedgerExport
 from .national import export, reconcile
+from .views import export_in_background
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RESULT_TTL = 60 * 60
@@ -60,20 +59,9 @@ def _result_key(user, token: str) -> str:
 def national_export(request):
     total = export.roll_of(request.user).count()
     if total > settings.EXPORT_BACKGROUND_ROWS:
-        job = background.ledger_export_start(
-            actor=request.user,
-            file_format="xlsx",
-            query={"layout": export.LAYOUT},
-            total=total,
-            ip_address=client_address(request),
+        return export_in_background(
+            request, file_format="xlsx", query={"layout": export.LAYOUT}, total=total
         )
-        if job.status == LedgerExport.Status.FAILED:
-            messages.error(request, _("The background export could not be started. Try again."))
-        else:
-            messages.info(
-                request, _("A large export runs in the background; it appears here when ready.")
-            )
-        return redirect("ledgers:jobs")
     log_sensitive_access(
         user=request.user,
         action=SensitiveAccess.Action.EXPORT_LEDGER,

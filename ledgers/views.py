@@ -127,6 +127,24 @@ def ledger(request):
     )
 
 
+def export_in_background(request, *, file_format: str, query: dict, total: int):
+    """A large export as a job the worker builds; the user waits for it on the jobs page."""
+    job = background.ledger_export_start(
+        actor=request.user,
+        file_format=file_format,
+        query=query,
+        total=total,
+        ip_address=client_address(request),
+    )
+    if job.status == LedgerExport.Status.FAILED:
+        messages.error(request, BACKGROUND_UNAVAILABLE)
+    else:
+        messages.info(
+            request, _("A large export runs in the background; it appears here when ready.")
+        )
+    return redirect("ledgers:jobs")
+
+
 @require_GET
 @transaction.non_atomic_requests  # the job must be committed before the worker looks for it
 @lagging_reads_ok
@@ -137,20 +155,9 @@ def ledger_export(request, file_format: str):
     side = filters["side"]
     total = rows.count()
     if total > settings.EXPORT_BACKGROUND_ROWS:
-        job = background.ledger_export_start(
-            actor=request.user,
-            file_format=file_format,
-            query=request.GET.dict(),
-            total=total,
-            ip_address=client_address(request),
+        return export_in_background(
+            request, file_format=file_format, query=request.GET.dict(), total=total
         )
-        if job.status == LedgerExport.Status.FAILED:
-            messages.error(request, BACKGROUND_UNAVAILABLE)
-        else:
-            messages.info(
-                request, _("A large export runs in the background; it appears here when ready.")
-            )
-        return redirect("ledgers:jobs")
     log_sensitive_access(
         user=request.user,
         action=SensitiveAccess.Action.EXPORT_LEDGER,
