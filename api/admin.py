@@ -7,6 +7,8 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from members.admin import ReadOnlyAdmin
+
 from .models import ApiCall, ApiClient, ApiToken, Scope
 from .services import issue_token, revoke_tokens
 
@@ -62,18 +64,12 @@ class ApiClientAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ApiCall)
-class ApiCallAdmin(admin.ModelAdmin):
+class ApiCallAdmin(ReadOnlyAdmin):
     list_display = ["at", "client", "method", "path", "status", "ip_address"]
     list_filter = ["status", "method", "client"]
     search_fields = ["path", "ip_address"]
     date_hierarchy = "at"
     list_select_related = ["client"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

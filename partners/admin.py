@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from members.admin import ReadOnlyAdmin
 from members.models import Organisation
 
 from . import delivery, services, tasks
@@ -127,40 +128,26 @@ class OutgoingMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(IncomingMessage)
-class IncomingMessageAdmin(admin.ModelAdmin):
+class IncomingMessageAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "partner", "kind", "message_id", "outcome"]
     list_filter = ["kind", "partner"]
     fields = ["partner", "message_id", "kind", "received_at", "outcome"]
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(IncomingTransfer)
-class IncomingTransferAdmin(SimpleHistoryAdmin):
+class IncomingTransferAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    """Decided in the app, by the receiving branch."""
+
     list_display = ["name", "letter_number", "partner", "to_organisation", "state", "received_at"]
     list_filter = ["state", "partner"]
     exclude = ["national_id"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # decided in the app, by the receiving branch
-
 
 @admin.register(IncomingCertificate)
-class IncomingCertificateAdmin(SimpleHistoryAdmin):
+class IncomingCertificateAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    """Written on in the app, by the inflow organisation."""
+
     list_display = ["name", "number", "partner", "to_organisation", "state", "received_at"]
     list_filter = ["state", "partner"]
     exclude = ["verify_code"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # written on in the app, by the inflow organisation
